@@ -1,0 +1,1 @@
+"""The bench part of referee."""

@@ -1,0 +1,9 @@
+"""Commands of the bench part (registered on the main app by referee.cli)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this part's commands to the main app."""

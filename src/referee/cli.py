@@ -1,0 +1,52 @@
+"""The `referee` command: one Typer app, one sub-command group (or command set) per part.
+
+Each part owns its commands in its own `cli.py` and exposes `register(app)`, so parts stay independent and
+importing the CLI does not import PyTorch, FastAPI or SQLAlchemy until a command that needs them runs.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from referee import __version__
+
+app = typer.Typer(
+    name="referee",
+    help="Independent referee for AI-written code: PASS, FLAG or FAIL with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"referee {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Independent referee for AI-written code."""
+
+
+def _register_parts() -> None:
+    from referee.bench import cli as bench_cli
+    from referee.loopholes import cli as loopholes_cli
+    from referee.service import cli as service_cli
+    from referee.submissions import cli as submissions_cli
+
+    for part in (loopholes_cli, submissions_cli, bench_cli, service_cli):
+        part.register(app)
+
+
+_register_parts()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The loopholes part of referee."""

@@ -1,0 +1,150 @@
+"""Code that runs inside a freshly forked job process, before and around the untrusted code.
+
+Order matters: the child first detaches (own session and process group), rewires its standard streams, closes
+every inherited descriptor, moves into its empty work directory and scrubs its environment; then it applies
+rlimits and Landlock while still root, and only then drops to the slot's unprivileged uid so that the limits can
+no longer be raised and RLIMIT_NPROC is enforced. Only after all of that does the job's driver run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import json
+import os
+import resource
+import signal
+import struct
+import sys
+import traceback
+from typing import Any
+
+from referee.sandbox.landlock import restrict_writes
+from referee.sandbox.limits import Limits
+
+CHANNEL_FD = 3
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+class Channel:
+    """Length-prefixed JSON frames between the job and its supervisor.
+
+    The encoder and writer are bound when the channel is built, before any untrusted code loads, so patching
+    `json.dumps` or `os.write` later does not change what the driver sends. The supervisor must still treat frames
+    as untrusted: untrusted code in the same process can write to the same descriptor.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._dumps = json.dumps
+        self._loads = json.loads
+        self._write = os.write
+        self._read = os.read
+        self._pack = struct.pack
+        self._unpack = struct.unpack
+
+    def send(self, obj: Any) -> None:
+        data = self._dumps(obj, separators=(",", ":")).encode()
+        view = memoryview(self._pack(">I", len(data)) + data)
+        while view:
+            written = self._write(self._fd, view)
+            view = view[written:]
+
+    def recv(self) -> Any:
+        header = self._read_exact(4)
+        (size,) = self._unpack(">I", header)
+        return self._loads(self._read_exact(size))
+
+    def _read_exact(self, size: int) -> bytes:
+        chunks = []
+        while size:
+            chunk = self._read(self._fd, min(size, 1 << 20))
+            if not chunk:
+                raise EOFError("supervisor closed the channel")
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+
+def _set_limit(which: int, value: int) -> None:
+    try:
+        resource.setrlimit(which, (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+def isolate(workdir: str, limits: Limits, uid: int | None, landlock_abi: int,
+            stdin_fd: int, stdout_fd: int, stderr_fd: int, channel_fd: int) -> None:
+    """Turn the forked process into a sandboxed job. Any failure here ends the child (exit 125)."""
+    os.setsid()
+    os.dup2(stdin_fd, 0)
+    os.dup2(stdout_fd, 1)
+    os.dup2(stderr_fd, 2)
+    os.dup2(channel_fd, CHANNEL_FD)
+    os.closerange(CHANNEL_FD + 1, 65536)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update({"PATH": SAFE_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8",
+                       "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    cpu = max(1, int(limits.cpu_seconds + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    _set_limit(resource.RLIMIT_AS, limits.memory_mb << 20)
+    _set_limit(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
+    _set_limit(resource.RLIMIT_NOFILE, limits.open_files)
+    _set_limit(resource.RLIMIT_CORE, 0)
+    if uid is not None:
+        _set_limit(resource.RLIMIT_NPROC, max(1, limits.max_processes))
+    restrict_writes([workdir], landlock_abi)
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
+    sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+    sys.argv = ["main.py"]
+    atexit._clear()
+
+
+def finish(code: int) -> None:
+    """End the job the way an interpreter would: atexit handlers, flushed streams, then the exit status."""
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001 - hostile atexit handlers must not change how we exit
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+def exit_status(exc: BaseException) -> int:
+    """Exit status Python would use for an uncaught exception (SystemExit semantics included)."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code & 0xFF
+        try:
+            print(code, file=sys.stderr)
+        except BaseException:  # noqa: BLE001
+            pass
+        return 1
+    try:
+        traceback.print_exception(exc)
+    except BaseException:  # noqa: BLE001
+        pass
+    return 1
+
+
+def run_source(payload: dict[str, Any], channel: Channel) -> int:
+    """Default driver: execute `payload["code"]` as the `__main__` script `main.py`."""
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, "__file__": "main.py"}
+    code = compile(payload["code"], payload.get("filename", "main.py"), "exec")
+    exec(code, namespace)
+    return 0

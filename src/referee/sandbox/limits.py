@@ -1,0 +1,67 @@
+"""Resource limits and the structured result of one sandboxed run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["ok", "error", "timeout", "cpu_limit", "memory", "output_limit", "signal", "crashed"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one untrusted run may use. Defaults suit a short pure-Python grading job."""
+
+    cpu_seconds: float = 5.0
+    wall_seconds: float = 10.0
+    memory_mb: int = 1024
+    file_size_mb: int = 16
+    open_files: int = 256
+    #: processes (and threads) the run's uid may hold at once; 1 = no fork, no thread
+    max_processes: int = 1
+    max_output_bytes: int = 1 << 20
+    max_message_bytes: int = 16 << 20
+
+    def replace(self, **changes: Any) -> Limits:
+        return Limits(**{**asdict(self), **changes})
+
+
+@dataclass
+class RunResult:
+    """What happened to one run. Never raised as an exception: hostile code gets a result, not a crash."""
+
+    status: Status
+    exit_code: int | None = None
+    signal: int | None = None
+    stdout: bytes = b""
+    stderr: bytes = b""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    duration_s: float = 0.0
+    files: dict[str, bytes] = field(default_factory=dict)
+    messages: list[Any] = field(default_factory=list)
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def stdout_text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", "replace")
+
+    def summary(self) -> str:
+        """One line for logs and findings."""
+        bits = [self.status]
+        if self.exit_code is not None:
+            bits.append(f"exit={self.exit_code}")
+        if self.signal is not None:
+            bits.append(f"signal={self.signal}")
+        if self.error:
+            bits.append(self.error)
+        return " ".join(bits)

@@ -1,0 +1,1 @@
+"""The service part of referee."""

@@ -1,0 +1,1 @@
+"""The submissions part of referee."""
