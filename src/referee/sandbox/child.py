@@ -112,12 +112,12 @@ def finish(code: int) -> None:
     """End the job the way an interpreter would: atexit handlers, flushed streams, then the exit status."""
     try:
         atexit._run_exitfuncs()
-    except BaseException:  # noqa: BLE001 - hostile atexit handlers must not change how we exit
+    except BaseException:
         pass
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
     os._exit(code)
 
@@ -132,12 +132,12 @@ def exit_status(exc: BaseException) -> int:
             return code & 0xFF
         try:
             print(code, file=sys.stderr)
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             pass
         return 1
     try:
         traceback.print_exception(exc)
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         pass
     return 1
 

@@ -56,11 +56,11 @@ class Job:
 class _ServerProcess:
     """The pool's end of one fork server."""
 
-    def __init__(self, preload: list[str]) -> None:
+    def __init__(self, preload: list[str], pythonpath: list[str]) -> None:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
         src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = src_root
+        env["PYTHONPATH"] = os.pathsep.join([src_root, *pythonpath])
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from referee.sandbox.server import main; main()", *preload],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env, close_fds=True,
@@ -97,13 +97,18 @@ class _ServerProcess:
 
 
 class Sandbox:
-    """Pool of fork servers. Thread-safe; `run` blocks for one job, `map`/`imap` spread jobs over all workers."""
+    """Pool of fork servers. Thread-safe; `run` blocks for one job, `map`/`imap` spread jobs over all workers.
+
+    `preload` names modules each server imports before its first fork (e.g. "torch"); `pythonpath` adds import
+    roots for drivers and handlers that live outside the installed package.
+    """
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None,
-                 preload: Iterable[str] = ()) -> None:
+                 preload: Iterable[str] = (), pythonpath: Iterable[str] = ()) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.limits = limits or Limits()
         self.preload = [*BASE_PRELOAD, *[m for m in preload if m not in BASE_PRELOAD]]
+        self.pythonpath = [os.path.abspath(p) for p in pythonpath]
         self._idle: queue.Queue[_ServerProcess] = queue.Queue()
         self._all: list[_ServerProcess] = []
         self._lock = threading.Lock()
@@ -120,8 +125,8 @@ class Sandbox:
 
     def _spawn(self) -> None:
         try:
-            server = _ServerProcess(self.preload)
-        except Exception:  # noqa: BLE001 - counted by the caller
+            server = _ServerProcess(self.preload, self.pythonpath)
+        except Exception:
             return
         with self._lock:
             self._all.append(server)

@@ -83,9 +83,7 @@ def _claim_uid() -> tuple[int | None, Any]:
 class Server:
     def __init__(self, preload: list[str]) -> None:
         self.isolation: dict[str, Any] = {"netns": False, "setuid": False, "landlock_abi": 0, "nproc": False}
-        if _libc.unshare(CLONE_NEWNET) == 0:
-            self.isolation["netns"] = True
-        elif os.geteuid() != 0 and _libc.unshare(CLONE_NEWNET | 0x10000000) == 0:  # CLONE_NEWUSER
+        if _libc.unshare(CLONE_NEWNET) == 0 or (os.geteuid() != 0 and _libc.unshare(CLONE_NEWNET | 0x10000000) == 0):
             self.isolation["netns"] = True
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.uid, self._uid_lock = _claim_uid()
@@ -100,8 +98,12 @@ class Server:
         for name in preload:
             try:
                 importlib.import_module(name)
-            except Exception as exc:  # noqa: BLE001 - report, the jobs that need it will fail clearly
+            except Exception as exc:
                 self.isolation.setdefault("preload_errors", {})[name] = repr(exc)
+        import gc
+
+        gc.collect()
+        gc.freeze()  # keep the preloaded heap out of the collector so children don't copy-on-write it
 
     def _private_mounts(self) -> bool:
         """Own mount namespace: a size-capped tmpfs for work dirs, and the interpreter reachable by the job uid.
@@ -186,7 +188,7 @@ class Server:
                 try:
                     result = driver(payload, channel)
                     code = result if isinstance(result, int) else 0
-                except BaseException as exc:  # noqa: BLE001 - mirror the interpreter's exit status
+                except BaseException as exc:
                     code = child_mod.exit_status(exc)
                 child_mod.finish(code)
             finally:
@@ -290,7 +292,7 @@ class Server:
         if handler is not None:
             try:
                 result.value = handler.finish(result)
-            except Exception as exc:  # noqa: BLE001 - a handler bug is reported, not raised into the pool
+            except Exception as exc:
                 result.error = f"handler failed: {exc!r}"
         return result
 
@@ -406,7 +408,7 @@ class Server:
                 break
             try:
                 reply = self.run_job(job)
-            except Exception as exc:  # noqa: BLE001 - the server survives any single job
+            except Exception as exc:
                 reply = RunResult(status="crashed", error=f"sandbox server error: {exc!r}")
             write_frame(wfd, reply)
         shutil.rmtree(self.root, ignore_errors=True)

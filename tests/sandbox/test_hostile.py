@@ -1,0 +1,197 @@
+"""Hostile code gets a clear result and never hangs, crashes or pollutes the grader."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from referee.sandbox import Job, Limits, Sandbox
+
+
+def test_plain_run_returns_output_and_status(sandbox):
+    result = sandbox.run_code("print('hello'); import sys; print('err', file=sys.stderr)")
+    assert result.status == "ok"
+    assert result.exit_code == 0
+    assert result.stdout == b"hello\n"
+    assert result.stderr == b"err\n"
+
+
+def test_isolation_level_is_reported(sandbox):
+    info = sandbox.isolation
+    assert info["level"] in {"strong", "partial", "weak"}
+    if os.geteuid() == 0:
+        assert info["netns"] and info["setuid"] and info["level"] == "strong"
+
+
+def test_infinite_loop_hits_cpu_limit(sandbox):
+    result = sandbox.run_code("while True: pass")
+    assert result.status == "cpu_limit"
+    assert result.duration_s < 4.5
+
+
+def test_sleeping_forever_hits_wall_clock(sandbox):
+    start = time.monotonic()
+    result = sandbox.run_code("import time\ntime.sleep(60)")
+    assert result.status == "timeout"
+    assert time.monotonic() - start < 6
+
+
+def test_memory_bomb_is_contained(sandbox):
+    result = sandbox.run_code("x = bytearray(2 << 30)")
+    assert result.status == "memory"
+    assert b"MemoryError" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="RLIMIT_NPROC needs the per-slot uid (root only)")
+def test_fork_bomb_is_refused(sandbox):
+    result = sandbox.run_code("import os\nwhile True:\n    os.fork()", limits=Limits(max_processes=16, wall_seconds=4))
+    assert result.status == "error"
+    assert b"BlockingIOError" in result.stderr
+    leftover = subprocess.run(["pgrep", "-u", str(sandbox.isolation["uid"])], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs the per-slot uid (root only)")
+def test_double_forked_daemon_is_swept(sandbox):
+    code = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(300)\n"
+            "    os._exit(0)\n")
+    result = sandbox.run_code(code, limits=Limits(max_processes=8))
+    assert result.status == "ok"
+    uids = {info["uid"] for info in [sandbox.isolation]}
+    for uid in uids:
+        leftover = subprocess.run(["pgrep", "-u", str(uid), "-f", "sleep"], capture_output=True, text=True)
+        assert leftover.stdout.strip() == ""
+
+
+def test_disk_fill_hits_file_size_limit(sandbox):
+    code = "f = open('big', 'wb')\nwhile True:\n    f.write(b'x' * 1_000_000)"
+    result = sandbox.run_code(code, limits=Limits(file_size_mb=4))
+    assert result.status == "error"
+    assert b"File too large" in result.stderr
+
+
+def test_exit_codes_follow_interpreter_semantics(sandbox):
+    assert sandbox.run_code("import sys; sys.exit(3)").exit_code == 3
+    assert sandbox.run_code("import sys; sys.exit()").exit_code == 0
+    assert sandbox.run_code("import os; os._exit(7)").exit_code == 7
+    assert sandbox.run_code("raise ValueError('boom')").exit_code == 1
+    assert sandbox.run_code("raise SystemExit('message')").exit_code == 1
+
+
+def test_atexit_handlers_run_and_can_change_status(sandbox):
+    result = sandbox.run_code("import atexit, os\natexit.register(os._exit, 0)\nraise ValueError('x')")
+    assert result.exit_code == 0
+    result = sandbox.run_code("import atexit\natexit.register(print, 'bye')")
+    assert result.stdout == b"bye\n"
+
+
+def test_signalling_the_parent_is_refused(sandbox):
+    code = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"
+    result = sandbox.run_code(code)
+    assert result.status == "error"
+    assert sandbox.run_code("print('still alive')").stdout == b"still alive\n"
+
+
+def test_killing_everything_it_can_does_not_hurt_the_pool(sandbox):
+    result = sandbox.run_code("import os, signal\nos.kill(-1, signal.SIGKILL)")
+    assert result.status in {"signal", "ok", "error"}
+    assert sandbox.run_code("print(2)").stdout == b"2\n"
+
+
+def test_writes_outside_the_work_dir_are_refused(sandbox, tmp_path):
+    target = tmp_path / "evil.txt"
+    result = sandbox.run_code(f"open({str(target)!r}, 'w').write('x')")
+    assert result.status == "error"
+    assert not target.exists()
+    assert sandbox.run_code("open('/tmp/evil-referee', 'w')").status == "error"
+    assert not os.path.exists("/tmp/evil-referee")
+
+
+def test_work_dir_is_fresh_and_removed(sandbox):
+    first = sandbox.run_code("import os\nprint(os.listdir('.'))\nopen('left.txt', 'w').write('x')\nprint(os.getcwd())")
+    assert first.stdout.splitlines()[0] == b"[]"
+    workdir = first.stdout.splitlines()[1].decode()
+    second = sandbox.run_code("import os\nprint(os.listdir('.'))")
+    assert second.stdout == b"[]\n"
+    assert not os.path.exists(workdir) or not os.listdir(workdir)
+
+
+def test_sockets_have_no_network(sandbox):
+    code = ("import socket\ns = socket.socket()\ns.settimeout(1)\n"
+            "print(s.connect_ex(('1.1.1.1', 80)))\nprint(socket.socket().connect_ex(('127.0.0.1', 22)))")
+    result = sandbox.run_code(code)
+    if result.status == "ok":
+        codes = [int(line) for line in result.stdout.split()]
+        assert all(code != 0 for code in codes)
+    else:
+        assert b"PermissionError" in result.stderr or b"OSError" in result.stderr
+
+
+def test_environment_is_scrubbed(sandbox, monkeypatch):
+    monkeypatch.setenv("REFEREE_ADMIN_TOKEN", "super-secret")
+    result = sandbox.run_code("import os\nprint(sorted(os.environ))\nprint(os.environ.get('REFEREE_ADMIN_TOKEN'))")
+    assert b"super-secret" not in result.stdout
+    assert result.stdout.splitlines()[-1] == b"None"
+
+
+def test_root_home_is_hidden(sandbox):
+    result = sandbox.run_code("import os\nprint(os.path.exists(os.path.expanduser('~root/.bashrc')))")
+    if os.geteuid() == 0:
+        assert result.stdout.strip() == b"False"
+
+
+def test_stdout_is_capped(sandbox):
+    result = sandbox.run_code("import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 100_000)",
+                              limits=Limits(max_output_bytes=10_000))
+    assert result.status == "ok"
+    assert len(result.stdout) == 10_000
+    assert result.stdout_truncated
+
+
+def test_result_files_are_collected_without_following_links(sandbox):
+    ok = sandbox.run_code("open('result.txt', 'w').write('PASS')", collect=["result.txt"])
+    assert ok.files == {"result.txt": b"PASS"}
+    linked = sandbox.run_code("import os\nos.symlink('/etc/passwd', 'result.txt')", collect=["result.txt"])
+    assert linked.files == {}
+
+
+def test_input_files_and_stdin_reach_the_job(sandbox):
+    result = sandbox.run(Job(code="import sys\nprint(open('data.txt').read(), sys.stdin.read())",
+                             files={"data.txt": b"file"}, stdin=b"piped"))
+    assert result.stdout == b"file piped\n"
+
+
+def test_many_jobs_in_parallel_keep_order(sandbox):
+    results = sandbox.map([Job(code=f"print({i} * 2)") for i in range(200)])
+    assert [int(r.stdout) for r in results] == [i * 2 for i in range(200)]
+
+
+def test_closing_stdout_and_stderr_does_not_hang(sandbox):
+    result = sandbox.run_code("import os\nos.close(1)\nos.close(2)\nwhile True: pass")
+    assert result.status == "cpu_limit"
+
+
+def test_channel_driver_and_handler(sandbox):
+    result = sandbox.run(Job(driver="tests_sandbox_helpers:echo_driver", handler="tests_sandbox_helpers:Doubler",
+                             payload={"n": 21}))
+    assert result.status == "ok", result.stderr
+    assert result.value == {"got": 42, "frames": 2}
+
+
+def test_garbage_on_the_channel_is_not_a_crash(sandbox):
+    result = sandbox.run_code("import os\nos.write(3, b'\\x00\\x00\\x00\\x05{bad}' + b'\\xff' * 100)")
+    assert result.status == "ok"
+    assert result.messages == [{"__invalid__": "{bad}"}]
+
+
+def test_pool_survives_a_dead_server():
+    with Sandbox(workers=1) as sb:
+        server = sb._all[0]
+        server.proc.kill()
+        server.proc.wait()
+        dead = sb.run_code("print(1)")
+        assert dead.status == "crashed"
+        assert sb.run_code("print(1)").stdout == b"1\n"
