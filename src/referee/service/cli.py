@@ -1,9 +1,119 @@
-"""Commands of the service part (registered on the main app by referee.cli)."""
+"""Commands of the service part: `referee serve` (the HTTP API) and `referee worker` (the audit runners).
+
+Both read REFEREE_DATABASE_URL (default: a SQLite file in the user's data dir) and REFEREE_ADMIN_TOKEN, migrate
+the database on start, and log to stderr. Heavy imports (FastAPI, SQLAlchemy, uvicorn) happen inside the commands.
+"""
 
 from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
 
 import typer
 
 
+def _logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
+    port: int = typer.Option(8000, min=0, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, min=1, max=64, help="Web server processes (not audit workers)."),
+    database_url: str = typer.Option(None, "--database-url", help="Overrides REFEREE_DATABASE_URL."),
+    log_level: str = typer.Option("info", help="debug, info, warning, error."),
+) -> None:
+    """Run the audit service's HTTP API and review page (uvicorn)."""
+    import uvicorn
+
+    from referee.service.app import prepare
+    from referee.service.settings import Settings
+    from referee.store.db import Store, redact
+
+    _logging(log_level)
+    if database_url:
+        os.environ["REFEREE_DATABASE_URL"] = database_url
+    try:
+        settings = Settings.from_env()
+        store = Store(settings.database_url)
+        prepare(store, register_bundled=settings.register_bundled)  # once here, so a bad URL fails before binding
+        store.dispose()
+    except Exception as exc:
+        typer.echo(f"referee serve: cannot use the database: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(3) from None
+    admin = "enabled" if settings.admin_token else "DISABLED (set REFEREE_ADMIN_TOKEN)"
+    typer.echo(f"referee serve: http://{host}:{port}  database {redact(settings.database_url)}  admin API {admin}",
+               err=True)
+    uvicorn.run("referee.service.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level.lower(), access_log=log_level.lower() == "debug", proxy_headers=False)
+
+
+def worker(
+    concurrency: int = typer.Option(1, "--concurrency", "-c", min=1, max=256,
+                                    help="Audits run at once by this process (one sandbox slot each)."),
+    lease_seconds: float = typer.Option(60.0, min=1.0, help="Lease length; a dead worker's audit is redone after it."),
+    poll_seconds: float = typer.Option(1.0, min=0.05, help="Wait between polls of an empty queue."),
+    max_audits: int = typer.Option(None, min=1, help="Exit after this many audits."),
+    drain: bool = typer.Option(False, "--drain", help="Exit when the queue is empty instead of waiting."),
+    retry_seconds: float = typer.Option(5.0, min=0.0, help="First retry delay after a failed attempt (doubles)."),
+    auditor: str = typer.Option(None, help="module:function to audit with instead of referee.submissions."),
+    database_url: str = typer.Option(None, "--database-url", help="Overrides REFEREE_DATABASE_URL."),
+    name: str = typer.Option(None, help="Worker name recorded on its leases (default host:pid)."),
+    log_level: str = typer.Option("info", help="debug, info, warning, error."),
+) -> None:
+    """Run audit workers: claim pending audits, run them in the sandbox, store verdicts."""
+    from referee.service.app import prepare
+    from referee.service.auditing import engine_status, load_auditor
+    from referee.service.settings import Settings
+    from referee.service.worker import Worker
+    from referee.store.db import Store
+
+    _logging(log_level)
+    if database_url:
+        os.environ["REFEREE_DATABASE_URL"] = database_url
+    try:
+        audit_fn = load_auditor(auditor)
+    except Exception as exc:
+        typer.echo(f"referee worker: cannot load --auditor {auditor}: {exc}", err=True)
+        raise typer.Exit(3) from None
+    if auditor is None:
+        ok, why = engine_status()
+        if not ok:
+            typer.echo(f"referee worker: no audit engine: {why}", err=True)
+            raise typer.Exit(3)
+    try:
+        settings = Settings.from_env()
+        store = Store(settings.database_url)
+        prepare(store, register_bundled=settings.register_bundled)
+    except Exception as exc:
+        typer.echo(f"referee worker: cannot use the database: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(3) from None
+
+    def make_sandbox(slots: int) -> object:
+        from referee.sandbox import Sandbox
+
+        return Sandbox(workers=slots)
+
+    runner = Worker(store, concurrency=concurrency, lease_s=lease_seconds, poll_s=poll_seconds, auditor=audit_fn,
+                    sandbox_factory=make_sandbox, name=name, max_audits=max_audits, drain=drain,
+                    retry_base_s=retry_seconds)
+
+    def _stop(signum: int, _frame: object) -> None:
+        logging.getLogger("referee.worker").info("signal %d: finishing the audits in hand, then exiting", signum)
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    stats = runner.run()
+    store.dispose()
+    typer.echo(f"referee worker: done {stats.done}, failed attempts {stats.failed}, lost leases {stats.lost}",
+               err=True)
+
+
 def register(app: typer.Typer) -> None:
     """Attach this part's commands to the main app."""
+    app.command("serve")(serve)
+    app.command("worker")(worker)

@@ -99,9 +99,11 @@ class Submission(Base):
     user_id: Mapped[str | None] = mapped_column(String(200))
     leaderboard: Mapped[str | None] = mapped_column(String(200))
     file_name: Mapped[str | None] = mapped_column(String(300))
+    # Set by clients that retry (the `Idempotency-Key` header): a retried POST returns the first audit.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    task: Mapped[Task] = relationship(lazy="joined")
+    task: Mapped[Task] = relationship(lazy="select")
     code: Mapped[CodeBlob] = relationship(lazy="select")
 
 
@@ -115,7 +117,7 @@ class Audit(Base):
 
     __tablename__ = "audits"
     __table_args__ = (
-        Index("ix_audits_queue", "status", "not_before", "id"),
+        Index("ix_audits_queue", "status", "priority", "id"),
         Index("ix_audits_lease", "status", "lease_until"),
         Index("ix_audits_submission", "submission_id", "id"),
         Index("ix_audits_current_verdict", "is_current", "verdict"),
@@ -129,6 +131,8 @@ class Audit(Base):
     task_version: Mapped[int] = mapped_column(Integer, default=1)
 
     status: Mapped[str] = mapped_column(String(10), default="pending")
+    # Lower runs first: live submissions (0) overtake a large backfill (10).
+    priority: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
@@ -156,7 +160,7 @@ class Audit(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(200))
     reviewed_at: Mapped[datetime | None]
 
-    submission: Mapped[Submission] = relationship(lazy="joined")
+    submission: Mapped[Submission] = relationship(lazy="select")
 
 
 class Review(Base):

@@ -1,0 +1,81 @@
+"""Readers: raw runs (one adapter per format), server logs, claim files, and a leg folder put together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from referee.bench.io.claims import ClaimFile, Claims, load_claim
+from referee.bench.io.runs import read_runs
+from referee.bench.io.serverlog import read_log
+from referee.bench.model import Leg
+
+RUNS_NAME = "bench_runs.jsonl"
+LOG_NAME = "server.log"
+SUMMARY_NAME = "bench_summary.json"
+PARITY_NAME = "parity.json"
+ENGINE_OF_FORMAT = {"sglang_bench_serving": "sglang", "vllm_bench_serve": "vllm"}
+
+
+def find_runs_file(path: Path) -> Path | None:
+    if path.is_file():
+        return path
+    candidate = path / RUNS_NAME
+    if candidate.exists():
+        return candidate
+    others = sorted(path.glob("*.jsonl")) if path.is_dir() else []
+    return others[0] if len(others) == 1 else None
+
+
+def load_leg(path: Path | str, role: str, workers: int | None = None) -> Leg:
+    """Read a leg folder (or a runs file). Missing files are recorded, unreadable ones set `read_error`."""
+    path = Path(path)
+    leg_dir = path.parent if path.is_file() else path
+    leg = Leg(role=role, path=leg_dir)
+    if not path.exists():
+        return leg
+    leg.runs_file = find_runs_file(path)
+    if leg.runs_file is not None:
+        try:
+            leg.runs = read_runs(leg.runs_file, workers=workers)
+        except OSError as exc:
+            leg.read_error = f"cannot read {leg.runs_file}: {exc.strerror or exc}"
+    log_path = leg_dir / LOG_NAME
+    if log_path.exists():
+        leg.log = read_log(log_path)
+        if leg.log.error and leg.read_error is None:
+            leg.read_error = leg.log.error
+    for name, kind, attr in ((SUMMARY_NAME, "bench_summary", "summary"), (PARITY_NAME, "parity", "parity")):
+        if (leg_dir / name).exists():
+            setattr(leg, attr, load_claim(f"{kind}={leg_dir / name}"))
+    _build_config(leg)
+    return leg
+
+
+def _build_config(leg: Leg) -> None:
+    """Launch config, best evidence first: server_info / --metadata in the raw lines, then the log's own repr of
+    its args, then an echoed argv, then env lines; later sources only fill keys the earlier ones lacked."""
+    config = leg.config
+    runs = leg.runs
+    if runs is not None and runs.servers:
+        first = min(runs.servers, key=lambda s: s.first_line)
+        config.merge(first.value, str(runs.file), first.first_line)
+        engines = {ENGINE_OF_FORMAT[f] for f in runs.formats if f in ENGINE_OF_FORMAT}
+        if len(engines) == 1:
+            config.set("backend", engines.pop(), str(runs.file), first.first_line)
+    log = leg.log
+    if log is not None:
+        for _, args, line in sorted(log.configs, key=lambda c: (-c[0], c[2])):
+            config.merge(args, log.file, line)
+        for name, (value, line) in log.env.items():
+            config.merge({f"env:{name}": value}, log.file, line)
+        if log.kv_budget_tokens is not None:
+            config.set("kv_budget_tokens", log.kv_budget_tokens[0], log.file, log.kv_budget_tokens[1])
+        if log.engine:
+            config.set("backend", log.engine, log.file, log.configs[0][2] if log.configs else None)
+    if runs is not None and "backend" not in config.values:
+        engines = {ENGINE_OF_FORMAT[f] for f in runs.formats if f in ENGINE_OF_FORMAT}
+        if len(engines) == 1:
+            config.set("backend", engines.pop(), str(runs.file), None)
+
+
+__all__ = ["ClaimFile", "Claims", "find_runs_file", "load_claim", "load_leg", "read_log", "read_runs"]

@@ -1,0 +1,196 @@
+"""Statistics the auditor re-derives from raw repeats: small pure functions over numpy arrays.
+
+Anchors (see docs/bench.md for sources): GEAK's spread `100*(max-min)/median` and non-overlap gate, hyperfine's
+robust z `(x-median)/MAD` with outlier threshold 14.826, Tukey fences (criterion), pyperf's CV and sample-size
+rule, asv/Google benchmark's Mann-Whitney U, and a percentile bootstrap of the median ratio with a fixed seed.
+At the 3-7 repeats typical of serving benchmarks rank tests cannot reach significance, so non-overlap plus the
+noise band is the gate and the tests are supporting evidence once each leg has at least 5 repeats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+#: hyperfine: |modified z| above 10 robust standard deviations (1.4826 * 10) is an outlier.
+ROBUST_Z_OUTLIER = 14.826
+#: pyperf's sample-size rule: 95% confidence (Z) of less than 1% (W) variation.
+PYPERF_Z = 1.96
+PYPERF_W = 0.01
+MWU_MIN_REPS = 5
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+#: above this many repeats per leg the bootstrap runs on a seeded subsample (a wider, conservative interval).
+BOOTSTRAP_MAX_N = 2_000
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Re-derived statistics of one leg's repeats for one metric."""
+
+    n: int
+    median: float
+    mean: float
+    std: float
+    min: float
+    max: float
+    spread_pct: float
+    cv_pct: float
+    mad: float
+    q1: float
+    q3: float
+    fence_low: float
+    fence_high: float
+    severe_low: float
+    severe_high: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: _clean(v) for k, v in asdict(self).items()}
+
+
+def _clean(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
+
+
+def spread_pct(values: np.ndarray) -> float:
+    """GEAK's noise statistic: range over median, in percent. One repeat gives 0.0, which is no evidence."""
+    if values.size == 0:
+        raise ValueError("spread of an empty sample")
+    median = float(np.median(values))
+    return 100.0 * float(values.max() - values.min()) / abs(median) if median else math.inf
+
+
+def mad(values: np.ndarray) -> float:
+    """Raw median absolute deviation (not scaled by 1.4826; hyperfine's threshold already includes it)."""
+    if values.size == 0:
+        raise ValueError("MAD of an empty sample")
+    return float(np.median(np.abs(values - np.median(values))))
+
+
+def robust_z(values: np.ndarray) -> np.ndarray:
+    """hyperfine's modified z-score `(x - median) / MAD`; a zero MAD is replaced by machine epsilon."""
+    if values.size == 0:
+        return values.astype(float)
+    spread = mad(values) or np.finfo(float).eps
+    return (values - np.median(values)) / spread
+
+
+def summarize(values: np.ndarray) -> Summary:
+    """Median, spread, CV, MAD and Tukey fences (1.5 and 3 IQR) of a non-empty sample."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        raise ValueError("summary of an empty sample")
+    q1, median, q3 = (float(v) for v in np.percentile(values, [25, 50, 75]))
+    iqr = q3 - q1
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+    return Summary(
+        n=int(values.size), median=median, mean=mean, std=std, min=float(values.min()), max=float(values.max()),
+        spread_pct=spread_pct(values), cv_pct=100.0 * std / abs(mean) if mean else math.inf, mad=mad(values),
+        q1=q1, q3=q3, fence_low=q1 - 1.5 * iqr, fence_high=q3 + 1.5 * iqr, severe_low=q1 - 3 * iqr,
+        severe_high=q3 + 3 * iqr,
+    )
+
+
+def required_reps(cv_fraction: float) -> int:
+    """pyperf's `required_nprocesses`: repeats needed for 95% certainty of < 1% variation, `4 Z^2 s^2 / W^2`."""
+    return math.ceil(4 * PYPERF_Z**2 * cv_fraction**2 / PYPERF_W**2)
+
+
+def min_mwu_p(n: int, m: int, one_sided: bool = True) -> float:
+    """Smallest p-value an exact Mann-Whitney U test can give for sample sizes n and m: `1/C(n+m, n)`."""
+    if n <= 0 or m <= 0:
+        return 1.0
+    p = 1.0 / math.comb(n + m, n)
+    return p if one_sided else min(1.0, 2 * p)
+
+
+def amdahl_ceiling_pct(share: float, isolated: float) -> float:
+    """End-to-end gain (percent) a kernel sped up `isolated`x can give when it is `share` (0-1) of GPU time."""
+    if isolated <= 0 or not 0 <= share <= 1:
+        raise ValueError("isolated speedup must be > 0 and share within [0, 1]")
+    return 100.0 * (1.0 / (1.0 - share * (1.0 - 1.0 / isolated)) - 1.0)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Candidate vs reference on one metric. `gain_pct` is positive when the candidate is better."""
+
+    metric: str
+    higher_is_better: bool
+    ref_median: float
+    cand_median: float
+    delta_pct: float
+    gain_pct: float
+    non_overlap: bool
+    ratio: float
+    ratio_ci: tuple[float, float] | None
+    ci_note: str | None
+    mwu_p: float | None
+    mwu_note: str | None
+    min_p: float
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["ratio_ci"] = list(self.ratio_ci) if self.ratio_ci else None
+        return {k: (_clean(v) if isinstance(v, float) else v) for k, v in data.items()}
+
+
+def bootstrap_ratio_ci(ref: np.ndarray, cand: np.ndarray, higher_is_better: bool = True,
+                       resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                       confidence: float = 0.95) -> tuple[tuple[float, float], str | None]:
+    """Percentile bootstrap CI of the improvement ratio of medians (cand/ref, or ref/cand for latency).
+
+    Deterministic (fixed seed). Legs above BOOTSTRAP_MAX_N repeats are subsampled once, without replacement,
+    which can only widen the interval; the note says so.
+    """
+    rng = np.random.default_rng(seed)
+    note = None
+    if ref.size > BOOTSTRAP_MAX_N or cand.size > BOOTSTRAP_MAX_N:
+        note = f"bootstrap on a seeded subsample of {BOOTSTRAP_MAX_N} repeats per leg"
+        ref = rng.choice(ref, min(ref.size, BOOTSTRAP_MAX_N), replace=False) if ref.size > BOOTSTRAP_MAX_N else ref
+        cand = rng.choice(cand, min(cand.size, BOOTSTRAP_MAX_N), replace=False) if cand.size > BOOTSTRAP_MAX_N else cand
+    ratios = np.empty(resamples)
+    batch = max(1, 2_000_000 // max(ref.size, cand.size))
+    for start in range(0, resamples, batch):
+        size = min(batch, resamples - start)
+        r = np.median(ref[rng.integers(0, ref.size, (size, ref.size))], axis=1)
+        c = np.median(cand[rng.integers(0, cand.size, (size, cand.size))], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios[start:start + size] = c / r if higher_is_better else r / c
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(ratios, [alpha, 1 - alpha])
+    return (float(low), float(high)), note
+
+
+def compare(ref: np.ndarray, cand: np.ndarray, metric: str = "output_throughput", higher_is_better: bool = True,
+            seed: int = BOOTSTRAP_SEED) -> Comparison:
+    """Delta, GEAK non-overlap, bootstrap CI of the ratio, and a one-sided Mann-Whitney U once n >= 5 per leg."""
+    from scipy.stats import mannwhitneyu
+
+    ref = np.asarray(ref, dtype=float)
+    cand = np.asarray(cand, dtype=float)
+    if ref.size == 0 or cand.size == 0:
+        raise ValueError("comparison needs at least one repeat per leg")
+    ref_med, cand_med = float(np.median(ref)), float(np.median(cand))
+    delta = 100.0 * (cand_med - ref_med) / abs(ref_med) if ref_med else math.inf
+    gain = delta if higher_is_better else -delta
+    non_overlap = bool(cand.min() > ref.max()) if higher_is_better else bool(cand.max() < ref.min())
+    ratio = (cand_med / ref_med if higher_is_better else ref_med / cand_med) if ref_med and cand_med else math.inf
+    min_p = min_mwu_p(ref.size, cand.size)
+    ci, ci_note = None, None
+    if ref.size >= 2 and cand.size >= 2:
+        ci, ci_note = bootstrap_ratio_ci(ref, cand, higher_is_better, seed=seed)
+    else:
+        ci_note = "no bootstrap with a single repeat in a leg"
+    p, p_note = None, None
+    if min(ref.size, cand.size) >= MWU_MIN_REPS:
+        alternative = "greater" if higher_is_better else "less"
+        p = float(mannwhitneyu(cand, ref, alternative=alternative).pvalue)
+    else:
+        p_note = (f"Mann-Whitney U not run: {ref.size} vs {cand.size} repeats; it needs >= {MWU_MIN_REPS} per leg "
+                  f"(the smallest p it could reach here is {min_p:.3g})")
+    return Comparison(metric, higher_is_better, ref_med, cand_med, delta, gain, non_overlap, ratio, ci, ci_note, p,
+                      p_note, min_p)

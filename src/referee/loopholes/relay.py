@@ -1,0 +1,143 @@
+"""The fork-server end of a grade: checks the child's frames and relays the oracle frame to the verdict service.
+
+A sandbox handler (`Relay`) lives in the fork server, which is forked for every job: whatever the server holds
+when it forks, the child inherits and could read (`gc`, frame walking). So the relay never holds the expected
+values. It:
+
+- answers the child's first frame (sent before any completion code runs) with a fresh per-run nonce; every
+  later frame must carry it, and a frame without it, out of order or repeated, marks the run *tampered*;
+- forwards the single oracle frame to the verdict service in the grading process (a Unix socket that only the
+  fork servers can use) and passes back only what the child may know after its outputs are committed: the
+  verdict bit, and in eq_override mode the expected values of its non-plain outputs;
+- records the mode signals (run_tests returned, eq results, sentinel) and the `done` frame for the grader.
+
+It also warms the compile cache of `referee.loopholes.harness` before the fork (trusted setup code only).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import struct
+from typing import Any
+
+from referee.loopholes import harness
+
+_SIGNALS = {"rt", "eq", "sn"}
+_SERVICE_TIMEOUT = 30.0
+
+
+def ask_service(path: str, request: dict[str, Any], timeout: float = _SERVICE_TIMEOUT) -> Any:
+    """One length-prefixed JSON request/reply on the verdict service's Unix socket."""
+    data = json.dumps(request, separators=(",", ":")).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        conn.connect(path)
+        conn.sendall(struct.pack(">I", len(data)) + data)
+        header = _recv_exact(conn, 4)
+        (size,) = struct.unpack(">I", header)
+        return json.loads(_recv_exact(conn, size))
+
+
+def _recv_exact(conn: socket.socket, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = conn.recv(min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("verdict service closed the connection")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+class Relay:
+    """Sandbox handler for `harness.grade_main` and `harness.probe_main` jobs."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.job = payload.get("job", "grade")
+        self.token = payload.get("token")
+        self.service = payload.get("svc")
+        self.nonce: str | None = None
+        self.tampered: list[str] = []
+        self.frames: dict[str, Any] = {}
+        self.probes: dict[str, dict[str, Any]] = {}
+        self.child_reply: dict[str, Any] | None = None
+        self.service_error: str | None = None
+        self.setup_error: str | None = None
+        try:
+            harness.warm(payload)
+        except Exception:
+            pass
+
+    def on_message(self, message: Any) -> Any:
+        if self.nonce is None:
+            if isinstance(message, dict) and message.get("t") == "hello":
+                self.nonce = secrets.token_hex(16)
+                return {"nonce": self.nonce}
+            self._tamper("first frame was not the harness hello")
+            return None
+        if not isinstance(message, dict) or message.get("n") != self.nonce:
+            self._tamper("frame without the run's nonce")
+            return None
+        kind = message.get("t")
+        if kind == "setup_error" and not self.frames:
+            self.setup_error = str(message.get("err"))[:500]
+            self.frames["setup_error"] = True
+            return None
+        if self.job == "probe":
+            return self._probe_frame(kind, message)
+        if kind == "oracle":
+            if "oracle" in self.frames:
+                self._tamper("second oracle frame")
+                return None
+            self.frames["oracle"] = True
+            self.child_reply = self._relay(message)
+            return self.child_reply
+        if kind in _SIGNALS or kind == "done":
+            if "oracle" not in self.frames or kind in self.frames or "done" in self.frames:
+                self._tamper(f"unexpected {kind!r} frame")
+                return None
+            self.frames[kind] = {k: v for k, v in message.items() if k != "n"}
+            return None
+        self._tamper(f"unknown frame {str(kind)[:40]!r}")
+        return None
+
+    def _probe_frame(self, kind: Any, message: dict[str, Any]) -> None:
+        which = message.get("which")
+        if which not in ("C", "D"):
+            self._tamper("probe frame without C/D")
+            return None
+        entry = self.probes.setdefault(which, {})
+        if kind == "begin" and not entry:
+            entry["begun"] = True
+        elif kind == "end" and entry.get("begun") and "returned" not in entry:
+            returned = message.get("returned")
+            entry["returned"] = returned if returned in (True, False, None) else None
+            entry["err"] = str(message.get("err"))[:300] if message.get("err") is not None else None
+        else:
+            self._tamper(f"unexpected probe frame {str(kind)[:20]!r}")
+        return None
+
+    def _relay(self, frame: dict[str, Any]) -> dict[str, Any]:
+        if not self.service or not self.token:
+            self.service_error = "no verdict service configured"
+            return {"ok": False}
+        try:
+            reply = ask_service(self.service, {"token": self.token, "oracle": frame})
+        except (OSError, EOFError, ValueError, struct.error) as exc:
+            self.service_error = f"verdict service unreachable: {exc!r}"[:300]
+            return {"ok": False}
+        if not isinstance(reply, dict) or not isinstance(reply.get("child"), dict):
+            self.service_error = f"verdict service refused: {str(reply)[:200]}"
+            return {"ok": False}
+        return reply["child"]
+
+    def _tamper(self, reason: str) -> None:
+        if len(self.tampered) < 20:
+            self.tampered.append(reason)
+
+    def finish(self, result: Any) -> dict[str, Any]:
+        return {"tampered": self.tampered, "frames": self.frames, "probes": self.probes,
+                "service_error": self.service_error, "setup_error": self.setup_error,
+                "hello": self.nonce is not None, "verdict": (self.child_reply or {}).get("ok")}

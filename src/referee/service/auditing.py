@@ -1,0 +1,155 @@
+"""The one seam between the service and the submission audit engine (`referee.submissions`).
+
+Workers call `run_audit`; the API calls `validate_task` when a task is registered; startup calls
+`bundled_tasks`. Everything the engine returns is turned into plain JSON here (`report_to_result`), so the queue
+never stores an object it cannot read back. An operator can swap the engine with `referee worker --auditor
+module:function` (same signature as `run_audit`), e.g. for a static-only deployment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from referee.report import Report, Verdict
+
+log = logging.getLogger("referee.service")
+
+TASK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+Auditor = Callable[..., Report]
+
+
+class AuditEngineUnavailable(RuntimeError):
+    """`referee.submissions` is not importable (not installed, or broken)."""
+
+
+class InvalidTask(ValueError):
+    """The task files do not form a usable task; the message says why."""
+
+
+def engine_status() -> tuple[bool, str]:
+    """Whether the audit engine imports, and a one-line explanation."""
+    try:
+        importlib.import_module("referee.submissions.audit")
+        importlib.import_module("referee.submissions.task")
+    except Exception as exc:  # any import-time failure means no engine
+        return False, f"referee.submissions is not usable: {type(exc).__name__}: {exc}"
+    return True, "referee.submissions"
+
+
+def validate_task(name: str, files: dict[str, str], *, max_bytes: int) -> None:
+    """Reject unusable tasks before they reach the database. Raises InvalidTask with a clear message."""
+    if not TASK_NAME.match(name or ""):
+        raise InvalidTask("task name must be 1-100 characters of letters, digits, '_', '.', '-' and start with a "
+                          "letter or digit")
+    if not files:
+        raise InvalidTask("a task needs at least one file (task.yml, reference.py, ...)")
+    total = 0
+    for file_name, body in files.items():
+        if not FILE_NAME.match(file_name) or file_name in (".", ".."):
+            raise InvalidTask(f"bad file name {file_name!r}: plain names only (no folders), letters, digits, "
+                              "'_', '.', '-'")
+        if not isinstance(body, str):
+            raise InvalidTask(f"file {file_name!r} must be text")
+        total += len(body.encode("utf-8", "surrogatepass"))
+    if total > max_bytes:
+        raise InvalidTask(f"task files are {total} bytes; the limit is {max_bytes}")
+    try:
+        task_module = importlib.import_module("referee.submissions.task")
+    except ImportError:
+        return  # no engine here: the structural checks above are all we can do; workers re-validate
+    try:
+        task_module.task_from_files(name, dict(files))
+    except Exception as exc:  # the engine's own validation error types are its business
+        raise InvalidTask(f"invalid task {name!r}: {exc}") from exc
+
+
+def bundled_tasks() -> dict[str, dict[str, str]]:
+    """The engine's example tasks as {name: {file: text}} (task.yml plus the files it names, shared ones
+    included); empty when the engine is not installed."""
+    try:
+        task_module = importlib.import_module("referee.submissions.task")
+        root = Path(task_module.bundled_tasks_dir())
+        names = list(task_module.bundled_task_names())
+    except Exception as exc:
+        log.info("no bundled tasks to register (%s)", exc)
+        return {}
+    tasks: dict[str, dict[str, str]] = {}
+    for name in names:
+        try:
+            task = task_module.load_task(root / name)
+            tasks[name] = {"task.yml": (root / name / "task.yml").read_text(encoding="utf-8"), **task.files}
+        except Exception as exc:  # one broken example must not keep the service from starting
+            log.warning("bundled task %s not registered: %s", name, exc)
+    return tasks
+
+
+def _build_options(options_cls: Any, options: dict[str, Any]) -> Any:
+    """AuditOptions from a stored dict, keeping only the fields this engine version knows."""
+    if dataclasses.is_dataclass(options_cls):
+        known = {f.name for f in dataclasses.fields(options_cls)}
+    else:
+        known = set(getattr(options_cls, "model_fields", {}) or {})
+    unknown = sorted(set(options) - known)
+    if unknown:
+        log.warning("ignoring audit options this engine does not know: %s", ", ".join(unknown))
+    return options_cls(**{k: v for k, v in options.items() if k in known})
+
+
+def run_audit(code: str, task_name: str, task_files: dict[str, str], options: dict[str, Any],
+              sandbox: Any = None) -> Report:
+    """Audit one submission with the real engine. Raises AuditEngineUnavailable when it is missing."""
+    try:
+        audit_module = importlib.import_module("referee.submissions.audit")
+        task_module = importlib.import_module("referee.submissions.task")
+    except ImportError as exc:
+        raise AuditEngineUnavailable(f"referee.submissions is not available: {exc}") from exc
+    task = task_module.task_from_files(task_name, dict(task_files))
+    audit_options = _build_options(audit_module.AuditOptions, options or {})
+    return audit_module.audit_submission(code, task, options=audit_options, sandbox=sandbox)
+
+
+def load_auditor(spec: str | None) -> Auditor:
+    """`module:function` to a callable with run_audit's signature; None means the real engine."""
+    if not spec:
+        return run_audit
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"--auditor must look like 'package.module:function', got {spec!r}")
+    target = getattr(importlib.import_module(module_name), attr)
+    if not callable(target):
+        raise ValueError(f"{spec} is not callable")
+    return target
+
+
+def report_to_result(report: Report) -> dict[str, Any]:
+    """The columns `queue.complete` stores, from a Report (LLM opinion from metrics["llm"] when it ran)."""
+    if not isinstance(report, Report):
+        raise TypeError(f"the auditor returned {type(report).__name__}, not a referee.report.Report")
+    data = report.to_dict()
+    llm = report.metrics.get("llm") if isinstance(report.metrics, dict) else None
+    llm = llm if isinstance(llm, dict) else {}
+    verdict = report.verdict.value if isinstance(report.verdict, Verdict) else str(report.verdict)
+    return {
+        "verdict": verdict,
+        "findings": data.get("findings", []),
+        "report": data,
+        "timings": data.get("timings", {}),
+        "llm_model": _short(llm.get("model"), 200),
+        "llm_verdict": _short(llm.get("verdict"), 20),
+        "llm_reasoning": _short(llm.get("reasoning"), 20_000),
+    }
+
+
+def _short(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

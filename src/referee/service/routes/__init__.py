@@ -1,0 +1,1 @@
+"""HTTP routes, one module per audience: the leaderboard (public), admins (API), admins (review page)."""

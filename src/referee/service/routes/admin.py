@@ -1,0 +1,98 @@
+"""Admin API (bearer token): the review queue, reviews, tasks, backfills."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from referee.service.auditing import InvalidTask, validate_task
+from referee.service.deps import AdminDep, SettingsDep, StoreDep
+from referee.service.schemas import BackfillIn, ReviewIn, TaskIn
+from referee.store import repository
+
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+
+AuditId = Annotated[int, Path(ge=1, le=2**62)]
+Status = Literal["pending", "running", "done", "error"]
+
+
+@router.get("/audits")
+def list_audits(
+    store: StoreDep,
+    verdict: Annotated[str | None, Query(max_length=100, description="PASS, FLAG, FAIL, DEGRADED; comma list")] = None,
+    reviewed: bool | None = None,
+    task: Annotated[str | None, Query(max_length=200)] = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    leaderboard: Annotated[str | None, Query(max_length=200)] = None,
+    user_id: Annotated[str | None, Query(max_length=200)] = None,
+    history: Annotated[bool, Query(description="include superseded audits, not only each submission's latest")] = False,
+    before_id: Annotated[int | None, Query(ge=1, le=2**62, description="page: audits older than this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Audits, newest first, with their submission and task fields."""
+    audits = repository.list_audits(store, verdict=verdict, reviewed=reviewed, task=task, status=status_,
+                                    leaderboard=leaderboard, user_id=user_id, current_only=not history,
+                                    before_id=before_id, limit=limit)
+    next_before = audits[-1]["id"] if len(audits) == limit else None
+    return {"status": "ok", "audits": audits, "next_before_id": next_before}
+
+
+@router.get("/audits/{audit_id}")
+def get_audit(audit_id: AuditId, store: StoreDep) -> dict[str, Any]:
+    """One audit in full: code, report, reviews, and the submission's other audits."""
+    audit = repository.get_audit(store, audit_id, full=True)
+    if audit is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Audit {audit_id} not found")
+    return {"status": "ok", "audit": audit}
+
+
+@router.post("/audits/{audit_id}/reviewed")
+def mark_reviewed(audit_id: AuditId, body: ReviewIn, store: StoreDep) -> dict[str, Any]:
+    """Record a human decision (cheat, false_positive, ok). Earlier reviews are kept as history."""
+    review = repository.record_review(store, audit_id, decision=body.decision, note=body.note,
+                                      reviewer=body.reviewer or "admin")
+    if review is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Audit {audit_id} not found")
+    return {"status": "ok", "audit_id": audit_id, "review": review}
+
+
+@router.get("/tasks")
+def list_tasks(store: StoreDep) -> dict[str, Any]:
+    """Registered tasks with their file names and submission counts."""
+    return {"status": "ok", "tasks": repository.list_tasks(store)}
+
+
+@router.get("/tasks/{name}")
+def get_task(name: Annotated[str, Path(max_length=200)], store: StoreDep) -> dict[str, Any]:
+    """One task with its file texts."""
+    task = repository.get_task(store, name)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Task {name!r} not found")
+    return {"status": "ok", "task": task}
+
+
+@router.post("/tasks")
+def register_task(body: TaskIn, store: StoreDep, settings: SettingsDep, response: Response) -> dict[str, Any]:
+    """Register a task from its file texts (201), or update it (200; its version goes up)."""
+    try:
+        validate_task(body.name, body.files, max_bytes=settings.max_task_bytes)
+    except InvalidTask as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    task, outcome = repository.register_task(store, body.name, dict(body.files))
+    if outcome == "created":
+        response.status_code = status.HTTP_201_CREATED
+    return {"status": "ok", "outcome": outcome, "task": task}
+
+
+@router.post("/backfill", status_code=status.HTTP_202_ACCEPTED)
+def backfill(body: BackfillIn, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    """(Re-)audit stored submissions matching the filters. Live submissions keep priority over a backfill."""
+    if body.task and repository.get_task(store, body.task, with_files=False) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Task {body.task!r} not found")
+    result = repository.backfill(store, task=body.task, leaderboard=body.leaderboard, verdict=body.verdict,
+                                 since=body.since, submission_ids=body.submission_ids, limit=body.limit,
+                                 options=body.options, dry_run=body.dry_run, max_attempts=settings.max_attempts)
+    ids = result["audit_ids"]
+    return {"status": "ok", "matched": result["matched"], "queued": result["queued"], "audit_ids": ids[:1000],
+            "audit_ids_truncated": len(ids) > 1000}

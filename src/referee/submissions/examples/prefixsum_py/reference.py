@@ -1,0 +1,15 @@
+import torch
+from task import input_t, output_t
+from utils import make_match_reference, set_seed
+
+
+def ref_kernel(data: input_t) -> output_t:
+    return torch.cumsum(data.double(), dim=0).to(torch.float32)
+
+
+def generate_input(size: int, seed: int) -> input_t:
+    gen = set_seed(seed)
+    return torch.randn(size, generator=gen, dtype=torch.float32).contiguous()
+
+
+check_implementation = make_match_reference(ref_kernel, rtol=1e-5, atol=1e-3)

@@ -1,0 +1,86 @@
+"""Dynamic probes: run a submission in the sandbox against its task's reference and report what it did.
+
+`run_probes(code, task, sandbox)` builds a plan (`plan.py`), ships the task files and the submission into one
+sandboxed child whose driver (`driver.py`) computes reference outputs before importing the submission, and lets
+the trusted handler (`handler.py`) judge every output as it arrives; `verdicts.py` turns that into findings.
+The sandbox must preload torch (`make_sandbox` does), so each run costs one fork, not an interpreter start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from referee.report import Finding
+from referee.sandbox import Job, Limits, Sandbox
+from referee.submissions.probes.plan import build_plan
+from referee.submissions.probes.rules import PROBE_RULES, ProbeRule, sarif_catalog
+from referee.submissions.task import Task
+
+__all__ = ["PROBE_PRELOAD", "PROBE_RULES", "ProbeOutcome", "ProbeRule", "gpu_present", "make_sandbox",
+           "probe_limits", "run_probes", "sarif_catalog"]
+
+DRIVER = "referee.submissions.probes.driver:child_main"
+HANDLER = "referee.submissions.probes.handler:ProbeSupervisor"
+#: imported once per fork server so every probe run starts warm
+PROBE_PRELOAD = ["torch", "numpy", "referee.report", "referee.submissions.probes.driver",
+                 "referee.submissions.probes.handler", "referee.submissions.probes.verdicts"]
+
+
+@dataclass
+class ProbeOutcome:
+    """What the dynamic probes concluded about one submission."""
+
+    status: str  # ran | skipped | degraded
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    degraded: bool = False
+
+
+def probe_limits(timeout_s: float = 60.0, memory_mb: int = 4096) -> Limits:
+    """Limits for one probe run: torch needs address space and a few threads; a run is one process."""
+    return Limits(cpu_seconds=timeout_s, wall_seconds=timeout_s + 5, memory_mb=memory_mb, file_size_mb=64,
+                  open_files=256, max_processes=64, max_output_bytes=256 << 10, max_message_bytes=64 << 20)
+
+
+def make_sandbox(workers: int | None = None, timeout_s: float = 60.0, memory_mb: int = 4096) -> Sandbox:
+    """A sandbox whose fork servers preload torch and the probe driver (takes a few seconds to start)."""
+    return Sandbox(workers=workers, limits=probe_limits(timeout_s, memory_mb), preload=PROBE_PRELOAD)
+
+
+def gpu_present() -> bool:
+    """Cheap check without importing torch: is any GPU device node visible on this machine?"""
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd"))
+
+
+def _payload(task: Task, plan: dict[str, Any], filename: str) -> dict[str, Any]:
+    settings = asdict(task.settings)
+    if settings.get("size_args") is not None:
+        settings["size_args"] = list(settings["size_args"])
+    return {**plan, "settings": settings, "needs_cuda": task.needs_cuda, "filename": filename}
+
+
+def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "submission.py", seed: int | None = None,
+               timeout_s: float = 60.0, memory_mb: int = 4096, soak_calls: int = 48) -> ProbeOutcome:
+    """Probe one submission. Never raises for anything the submission does; infrastructure trouble is `degraded`."""
+    if task.lang != "py":
+        return ProbeOutcome("skipped", notes=[f"dynamic probes skipped: task language {task.lang!r} is not Python"])
+    if task.needs_cuda and not gpu_present():
+        return ProbeOutcome("skipped", notes=["dynamic probes skipped: task needs CUDA and no GPU is present"])
+    plan = build_plan(task, seed if seed is not None else secrets.randbits(31), soak_calls=soak_calls)
+    files = {name: text.encode() for name, text in task.files.items() if name.endswith(".py")}
+    files["submission.py"] = code.encode("utf-8", "surrogatepass")
+    job = Job(driver=DRIVER, handler=HANDLER, payload=_payload(task, plan, filename), files=files,
+              limits=probe_limits(timeout_s, memory_mb))
+    result = sandbox.run(job)
+    value = result.value
+    if not isinstance(value, dict):
+        return ProbeOutcome("degraded", degraded=True,
+                            notes=[f"dynamic probes failed inside the referee: {result.summary()}"],
+                            metrics={"status": "degraded", "run": result.summary()})
+    findings = [Finding.model_validate(item) for item in value["findings"]]
+    return ProbeOutcome(value["status"], findings, list(value["notes"]), dict(value["metrics"]),
+                        bool(value["degraded"]))

@@ -1,0 +1,143 @@
+"""Real `referee worker` processes against a real server and database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import REFEREE, base_env, wait_for
+from test_api import _register
+
+CLEAN = "def custom_kernel(data):\n    return data\n"
+CHEAT = "CACHE = {}\n\ndef custom_kernel(data):\n    return CACHE.get(id(data))  # CHEAT\n"
+SUSPECT_LLM = "import os\n\ndef custom_kernel(data):  # SUSPECT, ask the LLM\n    return data\n"
+
+
+def _submit(srv, task: str, code: str) -> int:
+    with srv.client() as public:
+        response = public.post("/submissions", json={"task": task, "code": code, "user_id": "u"})
+    assert response.status_code == 202, response.text
+    return response.json()["audit_id"]
+
+
+def _audit(srv, audit_id: int) -> dict:
+    with srv.client(admin=True) as admin:
+        return admin.get(f"/admin/audits/{audit_id}").json()["audit"]
+
+
+def _wait_status(srv, audit_id: int, statuses: set[str], timeout: float = 60) -> dict:
+    return wait_for(lambda: (a := _audit(srv, audit_id))["status"] in statuses and a, timeout=timeout,
+                    what=f"audit {audit_id} to reach {statuses}")
+
+
+def _worker_log(srv) -> str:
+    return "\n".join(p.read_text() for p in srv.log.parent.glob("worker-*.log"))
+
+
+def test_workers_audit_submissions_end_to_end(fresh_server):
+    srv = fresh_server
+    with srv.client(admin=True) as admin:
+        task = _register(admin)
+    ids = {name: _submit(srv, task, code) for name, code in (("clean", CLEAN), ("cheat", CHEAT),
+                                                              ("suspect", SUSPECT_LLM))}
+    worker = srv.start_worker("--auditor", "service_auditors:marker_auditor", "--drain", "--poll-seconds", "0.1",
+                              "--concurrency", "2")
+    assert worker.wait(timeout=120) == 0, _worker_log(srv)
+    clean, cheat, suspect = (_audit(srv, ids[name]) for name in ("clean", "cheat", "suspect"))
+    assert (clean["status"], clean["verdict"], clean["findings"]) == ("done", "PASS", [])
+    assert cheat["verdict"] == "FAIL" and [f["line"] for f in cheat["findings"]] == [4]
+    assert cheat["findings"][0]["rule"] == "test-cheat" and cheat["report"]["verdict"] == "FAIL"
+    assert suspect["verdict"] == "FLAG"
+    assert suspect["llm"] == {"model": "test-model", "verdict": "cheating", "reasoning": "it said LLM"}
+    for audit in (clean, cheat, suspect):
+        assert audit["attempts"] == 1 and audit["error"] is None and audit["latency_s"] > 0
+    with srv.client() as public:
+        metrics = public.get("/metrics").text
+    assert 'referee_audits_current{verdict="FAIL"} 1' in metrics
+    assert "referee_audit_latency_seconds_count 3" in metrics
+
+
+def test_sigkilled_worker_audit_completes_after_lease_expiry(fresh_server, tmp_path):
+    srv = fresh_server
+    env = {"REFEREE_TEST_FLAKY_DIR": str(tmp_path)}
+    with srv.client(admin=True) as admin:
+        task = _register(admin)
+    audit_id = _submit(srv, task, CHEAT)
+    doomed = srv.start_worker("--auditor", "service_auditors:slow_once_auditor", "--lease-seconds", "2",
+                              "--poll-seconds", "0.1", "--name", "doomed", env=env)
+    running = _wait_status(srv, audit_id, {"running"})
+    assert running["lease_owner"] == "doomed" and running["attempts"] == 1
+    time.sleep(0.5)  # well inside the audit (it hangs for a minute on its first attempt)
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.wait(timeout=10)
+    killed_at = time.monotonic()
+    srv.start_worker("--auditor", "service_auditors:slow_once_auditor", "--lease-seconds", "2",
+                     "--poll-seconds", "0.1", "--name", "rescuer", env=env)
+    done = _wait_status(srv, audit_id, {"done", "error"}, timeout=60)
+    assert done["status"] == "done", done["error"]
+    assert done["verdict"] == "FAIL" and [f["line"] for f in done["findings"]] == [4]
+    assert done["attempts"] == 2 and done["lease_owner"] == "rescuer"
+    assert time.monotonic() - killed_at < 30
+    assert "expired lease" in _worker_log(srv)
+
+
+def test_failing_auditor_is_retried_with_backoff_then_recorded(server, tmp_path):
+    with server.client(admin=True) as admin:
+        task = _register(admin)
+    broken = _submit(server, task, "x = 'always fails'\n")
+    worker = server.start_worker("--auditor", "service_auditors:failing_auditor", "--drain", "--retry-seconds",
+                                 "0.1", "--poll-seconds", "0.05")
+    assert worker.wait(timeout=120) == 0
+    audit = _audit(server, broken)
+    assert audit["status"] == "error" and audit["attempts"] == 3
+    assert "RuntimeError: the engine crashed on purpose" in audit["error"]
+
+
+def test_transient_failure_succeeds_on_retry(server, tmp_path):
+    with server.client(admin=True) as admin:
+        task = _register(admin)
+    audit_id = _submit(server, task, CHEAT + "# flaky\n")
+    worker = server.start_worker("--auditor", "service_auditors:flaky_auditor", "--drain", "--retry-seconds", "0.1",
+                                 "--poll-seconds", "0.05", env={"REFEREE_TEST_FLAKY_DIR": str(tmp_path)})
+    assert worker.wait(timeout=120) == 0
+    audit = _audit(server, audit_id)
+    assert audit["status"] == "done" and audit["verdict"] == "FAIL" and audit["attempts"] == 2
+    assert audit["error"] is None
+
+
+def test_auditor_returning_garbage_is_an_error_not_a_crash(server):
+    with server.client(admin=True) as admin:
+        task = _register(admin)
+    audit_id = _submit(server, task, "garbage = 1\n")
+    worker = server.start_worker("--auditor", "service_auditors:not_a_report", "--drain", "--retry-seconds", "0",
+                                 "--poll-seconds", "0.05")
+    assert worker.wait(timeout=120) == 0
+    audit = _audit(server, audit_id)
+    assert audit["status"] == "error" and "not a referee.report.Report" in audit["error"]
+
+
+def test_sigterm_finishes_the_audit_in_hand(server):
+    with server.client(admin=True) as admin:
+        task = _register(admin)
+    audit_id = _submit(server, task, CLEAN + "# sleep: 2\n")
+    worker = server.start_worker("--auditor", "service_auditors:marker_auditor", "--poll-seconds", "0.05")
+    _wait_status(server, audit_id, {"running"})
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert _audit(server, audit_id)["status"] == "done"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--auditor", "no_such_module:fn"], "cannot load --auditor"),
+    (["--auditor", "nocolon"], "cannot load --auditor"),
+    (["--database-url", "postgresql://nobody@127.0.0.1:1/none", "--auditor", "service_auditors:marker_auditor"],
+     "cannot use the database"),
+])
+def test_worker_refuses_bad_configuration_clearly(tmp_path, args, message):
+    result = subprocess.run([REFEREE, "worker", *args], env=base_env(f"sqlite:///{tmp_path}/db.sqlite3"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
