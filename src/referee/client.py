@@ -157,8 +157,8 @@ class AuditClient:
                 self._thread = threading.Thread(target=self._run, name="referee-client", daemon=True)
                 self._thread.start()
                 atexit.register(self.close, 2.0)
-        self._ready.wait()
-        assert self._loop is not None
+        if not self._ready.wait(timeout=10) or self._loop is None or self._loop.is_closed():
+            raise RuntimeError("the referee client's delivery thread did not start")
         return self._loop
 
     def _run(self) -> None:
@@ -166,12 +166,12 @@ class AuditClient:
         asyncio.set_event_loop(loop)
         self._loop = loop
         self._queue = asyncio.Queue()
-        self._ready.set()  # submit() only needs the loop and the queue; senders start right after
         try:
             loop.run_until_complete(self._main())
         except Exception:
             log.exception("referee client: the delivery loop stopped; submissions are no longer sent")
         finally:
+            self._ready.set()  # never leave submit() waiting, even when the loop could not start
             loop.close()
 
     def _put(self, item: _Item) -> None:
@@ -193,6 +193,7 @@ class AuditClient:
                 task = asyncio.get_running_loop().create_task(self._sender(http), name=f"referee-sender-{index}")
                 self._tasks.add(task)  # strong reference for the task's whole life
                 task.add_done_callback(self._tasks.discard)
+            self._ready.set()
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _sender(self, http: Any) -> None:

@@ -30,6 +30,7 @@ def marker_auditor(code, task_name, task_files, options, sandbox=None) -> Report
     if "LLM" in code:
         report.metrics["llm"] = {"model": "test-model", "verdict": "cheating", "reasoning": "it said LLM"}
     report.timings["total"] = 0.001
+    report.metrics["options"] = dict(options)
     return report
 
 

@@ -9,7 +9,10 @@ import time
 
 import pytest
 from conftest import REFEREE, base_env, wait_for
+from referee_testdb import in_ci
 from test_api import _register
+
+from referee.service.cli import parse_options
 
 CLEAN = "def custom_kernel(data):\n    return data\n"
 CHEAT = "CACHE = {}\n\ndef custom_kernel(data):\n    return CACHE.get(id(data))  # CHEAT\n"
@@ -44,13 +47,14 @@ def test_workers_audit_submissions_end_to_end(fresh_server):
     ids = {name: _submit(srv, task, code) for name, code in (("clean", CLEAN), ("cheat", CHEAT),
                                                               ("suspect", SUSPECT_LLM))}
     worker = srv.start_worker("--auditor", "service_auditors:marker_auditor", "--drain", "--poll-seconds", "0.1",
-                              "--concurrency", "2")
+                              "--concurrency", "2", "--option", "dynamic=false", "-o", "label=static only")
     assert worker.wait(timeout=120) == 0, _worker_log(srv)
     clean, cheat, suspect = (_audit(srv, ids[name]) for name in ("clean", "cheat", "suspect"))
     assert (clean["status"], clean["verdict"], clean["findings"]) == ("done", "PASS", [])
     assert cheat["verdict"] == "FAIL" and [f["line"] for f in cheat["findings"]] == [4]
     assert cheat["findings"][0]["rule"] == "test-cheat" and cheat["report"]["verdict"] == "FAIL"
     assert suspect["verdict"] == "FLAG"
+    assert clean["report"]["metrics"]["options"] == {"dynamic": False, "label": "static only"}
     assert suspect["llm"] == {"model": "test-model", "verdict": "cheating", "reasoning": "it said LLM"}
     for audit in (clean, cheat, suspect):
         assert audit["attempts"] == 1 and audit["error"] is None and audit["latency_s"] > 0
@@ -130,6 +134,49 @@ def test_sigterm_finishes_the_audit_in_hand(server):
     assert _audit(server, audit_id)["status"] == "done"
 
 
+def test_real_engine_end_to_end(fresh_server):
+    """The default worker (referee.submissions, dynamic probes in one warm sandbox) on bundled examples."""
+    import yaml
+
+    from referee.service.auditing import engine_status
+
+    ok, why = engine_status()
+    if not ok:
+        if in_ci():
+            pytest.fail(why)
+        pytest.skip(why)
+    from referee.submissions.task import bundled_tasks_dir
+
+    srv = fresh_server
+    folder = bundled_tasks_dir() / "vectoradd_py" / "submissions"
+    expected = yaml.safe_load((folder / "expected.yml").read_text())
+    chosen = ["honest_add.py", "cheat_ptr_cache.py", "cheat_timer_patch.py"]
+    ids = {}
+    for name in chosen:
+        with srv.client() as public:
+            response = public.post("/submissions", json={"task": "vectoradd_py", "code": (folder / name).read_text(),
+                                                         "file_name": name, "leaderboard": "vectoradd"})
+        ids[name] = response.json()["audit_id"]
+    worker = srv.start_worker("--drain", "--poll-seconds", "0.1")
+    assert worker.wait(timeout=240) == 0, _worker_log(srv)
+    for name in chosen:
+        audit = _audit(srv, ids[name])
+        assert audit["status"] == "done", (name, audit["error"])
+        assert audit["verdict"] == expected[name]["verdict"], (name, audit["findings"], audit["report"]["notes"])
+        rules = {f["rule"] for f in audit["findings"]}
+        assert set(expected[name]["dynamic"]) <= rules, (name, rules)
+        assert audit["report"]["subject"] == name  # the submission's file name reached the engine
+        assert audit["timings"]["total"] > 0
+
+
+def test_option_parsing():
+    assert parse_options(["dynamic=false", "n=3", "name=x y", 'tags=["a"]']) == {
+        "dynamic": False, "n": 3, "name": "x y", "tags": ["a"]}
+    for bad in ("novalue", "=3", "bad key=1"):
+        with pytest.raises(ValueError):
+            parse_options([bad])
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--auditor", "no_such_module:fn"], "cannot load --auditor"),
     (["--auditor", "nocolon"], "cannot load --auditor"),
@@ -141,3 +188,55 @@ def test_worker_refuses_bad_configuration_clearly(tmp_path, args, message):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 3 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_bad_settings_are_named(tmp_path, command):
+    env = base_env(f"sqlite:///{tmp_path}/db.sqlite3", REFEREE_MAX_CODE_BYTES="lots")
+    result = subprocess.run([REFEREE, command], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "REFEREE_MAX_CODE_BYTES must be an integer" in result.stderr, result.stderr
+    bad_option = subprocess.run([REFEREE, "worker", "--option", "nonsense"], env=base_env("sqlite://"),
+                                capture_output=True, text=True, timeout=60)
+    assert bad_option.returncode == 2 and "KEY=VALUE" in bad_option.stderr
+
+
+@pytest.mark.postgres
+def test_worker_rides_out_a_database_outage(tmp_path, pg_service_url):
+    """The database disappears under a running worker: it logs, waits, and resumes when it is back."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from referee.store import repository
+    from referee.store.db import Store
+
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen([REFEREE, "worker", "--auditor", "service_auditors:marker_auditor", "--poll-seconds",
+                               "0.1"], env=base_env(pg_service_url), stdout=log.open("w"), stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    name = make_url(pg_service_url).database
+    admin = create_engine(make_url(pg_service_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        wait_for(lambda: "slot(s)" in log.read_text(), 60, what="the worker to start")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        wait_for(lambda: "database unavailable" in log.read_text(), 30, what="the outage log line")
+        time.sleep(1.0)
+        assert worker.poll() is None, log.read_text()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        store = Store(pg_service_url)
+        store.migrate()
+        repository.register_task(store, "t", {"task.yml": "x", "reference.py": "y"})
+        audit_id = repository.submit(store, task="t", code=CHEAT).audit_id
+        done = wait_for(lambda: (a := repository.get_audit(store, audit_id))["status"] == "done" and a, 60,
+                        what="the audit after the database came back")
+        assert done["verdict"] == "FAIL"
+        store.dispose()
+        assert "database reachable again" in log.read_text()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+        assert "Traceback" not in log.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        admin.dispose()

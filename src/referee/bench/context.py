@@ -92,7 +92,8 @@ class AuditContext:
                 ref, _ = self.values(self.ref, metric)
                 cand, _ = self.values(self.cand, metric)
                 if ref.size and cand.size:
-                    result = stats.compare(ref, cand, metric, HIGHER_IS_BETTER[metric], seed=self.options.seed)
+                    result = stats.compare(ref, cand, metric, HIGHER_IS_BETTER[metric], seed=self.options.seed,
+                                           tests=metric == self.metric)
             self._comparisons[metric] = result
         return self._comparisons[metric]
 

@@ -166,8 +166,9 @@ def bootstrap_ratio_ci(ref: np.ndarray, cand: np.ndarray, higher_is_better: bool
 
 
 def compare(ref: np.ndarray, cand: np.ndarray, metric: str = "output_throughput", higher_is_better: bool = True,
-            seed: int = BOOTSTRAP_SEED) -> Comparison:
-    """Delta, GEAK non-overlap, bootstrap CI of the ratio, and a one-sided Mann-Whitney U once n >= 5 per leg."""
+            seed: int = BOOTSTRAP_SEED, tests: bool = True) -> Comparison:
+    """Delta, GEAK non-overlap, and (with `tests`) a bootstrap CI of the ratio and a one-sided Mann-Whitney U once
+    n >= 5 per leg."""
     from scipy.stats import mannwhitneyu
 
     ref = np.asarray(ref, dtype=float)
@@ -181,12 +182,14 @@ def compare(ref: np.ndarray, cand: np.ndarray, metric: str = "output_throughput"
     ratio = (cand_med / ref_med if higher_is_better else ref_med / cand_med) if ref_med and cand_med else math.inf
     min_p = min_mwu_p(ref.size, cand.size)
     ci, ci_note = None, None
-    if ref.size >= 2 and cand.size >= 2:
+    if not tests:
+        ci_note = "not computed for a co-metric"
+    elif ref.size >= 2 and cand.size >= 2:
         ci, ci_note = bootstrap_ratio_ci(ref, cand, higher_is_better, seed=seed)
     else:
         ci_note = "no bootstrap with a single repeat in a leg"
     p, p_note = None, None
-    if min(ref.size, cand.size) >= MWU_MIN_REPS:
+    if tests and min(ref.size, cand.size) >= MWU_MIN_REPS:
         alternative = "greater" if higher_is_better else "less"
         p = float(mannwhitneyu(cand, ref, alternative=alternative).pvalue)
     else:

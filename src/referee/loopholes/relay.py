@@ -4,8 +4,10 @@ A sandbox handler (`Relay`) lives in the fork server, which is forked for every 
 when it forks, the child inherits and could read (`gc`, frame walking). So the relay never holds the expected
 values. It:
 
-- answers the child's first frame (sent before any completion code runs) with a fresh per-run nonce; every
-  later frame must carry it, and a frame without it, out of order or repeated, marks the run *tampered*;
+- gives the child a fresh per-run nonce before any completion code runs (in the payload when the server
+  builds the handler before forking, else in answer to the child's `hello`); every frame must carry it, and a
+  frame without it, out of order or repeated, marks the run *tampered*. (Code that reads the harness's own
+  memory can find the nonce either way; what it protects against is frames written blindly to the channel.);
 - forwards the single oracle frame to the verdict service in the grading process (a Unix socket that only the
   fork servers can use) and passes back only what the child may know after its outputs are committed: the
   verdict bit, and in eq_override mode the expected values of its non-plain outputs;
@@ -24,7 +26,7 @@ from typing import Any
 
 from referee.loopholes import harness
 
-_SIGNALS = {"rt", "eq", "sn"}
+_SIGNALS = {"rt": "run_tests", "eq": "eq_override", "sn": "sentinel"}
 _SERVICE_TIMEOUT = 30.0
 
 
@@ -56,9 +58,13 @@ class Relay:
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.job = payload.get("job", "grade")
+        self.mode = payload.get("mode")
         self.token = payload.get("token")
         self.service = payload.get("svc")
-        self.nonce: str | None = None
+        self.nonce = secrets.token_hex(16)
+        self.helloed = False
+        if isinstance(payload, dict):
+            payload["nonce"] = self.nonce
         self.tampered: list[str] = []
         self.frames: dict[str, Any] = {}
         self.probes: dict[str, dict[str, Any]] = {}
@@ -71,16 +77,19 @@ class Relay:
             pass
 
     def on_message(self, message: Any) -> Any:
-        if self.nonce is None:
-            if isinstance(message, dict) and message.get("t") == "hello":
-                self.nonce = secrets.token_hex(16)
-                return {"nonce": self.nonce}
-            self._tamper("first frame was not the harness hello")
-            return None
+        if isinstance(message, dict) and message.get("t") == "hello" and set(message) == {"t"}:
+            if self.helloed or self.frames:
+                self._tamper("late hello")
+                return None
+            self.helloed = True
+            return {"nonce": self.nonce}
         if not isinstance(message, dict) or message.get("n") != self.nonce:
             self._tamper("frame without the run's nonce")
             return None
         kind = message.get("t")
+        if kind == "tamper":
+            self._tamper(f"guard refused {str(message.get('why'))[:120]}")
+            return None
         if kind == "setup_error" and not self.frames:
             self.setup_error = str(message.get("err"))[:500]
             self.frames["setup_error"] = True
@@ -95,7 +104,8 @@ class Relay:
             self.child_reply = self._relay(message)
             return self.child_reply
         if kind in _SIGNALS or kind == "done":
-            if "oracle" not in self.frames or kind in self.frames or "done" in self.frames:
+            if "oracle" not in self.frames or kind in self.frames or "done" in self.frames \
+                    or (kind in _SIGNALS and _SIGNALS[kind] != self.mode):
                 self._tamper(f"unexpected {kind!r} frame")
                 return None
             self.frames[kind] = {k: v for k, v in message.items() if k != "n"}
@@ -140,4 +150,4 @@ class Relay:
     def finish(self, result: Any) -> dict[str, Any]:
         return {"tampered": self.tampered, "frames": self.frames, "probes": self.probes,
                 "service_error": self.service_error, "setup_error": self.setup_error,
-                "hello": self.nonce is not None, "verdict": (self.child_reply or {}).get("ok")}
+                "verdict": (self.child_reply or {}).get("ok")}

@@ -91,12 +91,17 @@ def bundled_tasks() -> dict[str, dict[str, str]]:
     return tasks
 
 
+# Options that hold objects, not JSON values: never taken from the queue (llm_config comes from REFEREE_LLM_*).
+NOT_FROM_QUEUE = {"llm_config"}
+
+
 def _build_options(options_cls: Any, options: dict[str, Any]) -> Any:
     """AuditOptions from a stored dict, keeping only the fields this engine version knows."""
     if dataclasses.is_dataclass(options_cls):
         known = {f.name for f in dataclasses.fields(options_cls)}
     else:
         known = set(getattr(options_cls, "model_fields", {}) or {})
+    known -= NOT_FROM_QUEUE
     unknown = sorted(set(options) - known)
     if unknown:
         log.warning("ignoring audit options this engine does not know: %s", ", ".join(unknown))
@@ -114,6 +119,17 @@ def run_audit(code: str, task_name: str, task_files: dict[str, str], options: di
     task = task_module.task_from_files(task_name, dict(task_files))
     audit_options = _build_options(audit_module.AuditOptions, options or {})
     return audit_module.audit_submission(code, task, options=audit_options, sandbox=sandbox)
+
+
+def make_engine_sandbox(slots: int) -> Any:
+    """The sandbox the engine's dynamic probes want (torch preloaded), one fork server per concurrent audit."""
+    try:
+        probes = importlib.import_module("referee.submissions.probes")
+        return probes.make_sandbox(workers=slots)
+    except (ImportError, AttributeError):
+        from referee.sandbox import Sandbox
+
+        return Sandbox(workers=slots)
 
 
 def load_auditor(spec: str | None) -> Auditor:

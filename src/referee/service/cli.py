@@ -6,10 +6,12 @@ the database on start, and log to stderr. Heavy imports (FastAPI, SQLAlchemy, uv
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import sys
+from typing import Any
 
 import typer
 
@@ -17,6 +19,30 @@ import typer
 def _logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _settings(command: str) -> Any:
+    from referee.service.settings import Settings
+
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        typer.echo(f"referee {command}: bad configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def parse_options(pairs: list[str]) -> dict[str, object]:
+    """KEY=VALUE pairs; VALUE is read as JSON when it parses (false, 3, "x", [..]), else kept as text."""
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"--option wants KEY=VALUE with an identifier KEY, got {pair!r}")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
 
 
 def serve(
@@ -30,14 +56,13 @@ def serve(
     import uvicorn
 
     from referee.service.app import prepare
-    from referee.service.settings import Settings
     from referee.store.db import Store, redact
 
     _logging(log_level)
     if database_url:
         os.environ["REFEREE_DATABASE_URL"] = database_url
+    settings = _settings("serve")
     try:
-        settings = Settings.from_env()
         store = Store(settings.database_url)
         prepare(store, register_bundled=settings.register_bundled)  # once here, so a bad URL fails before binding
         store.dispose()
@@ -60,20 +85,27 @@ def worker(
     drain: bool = typer.Option(False, "--drain", help="Exit when the queue is empty instead of waiting."),
     retry_seconds: float = typer.Option(5.0, min=0.0, help="First retry delay after a failed attempt (doubles)."),
     auditor: str = typer.Option(None, help="module:function to audit with instead of referee.submissions."),
+    option: list[str] = typer.Option(None, "--option", "-o",
+                                     help="Default audit option KEY=VALUE (JSON value), e.g. dynamic=false; "
+                                          "options stored with an audit (backfill) take precedence."),
     database_url: str = typer.Option(None, "--database-url", help="Overrides REFEREE_DATABASE_URL."),
     name: str = typer.Option(None, help="Worker name recorded on its leases (default host:pid)."),
     log_level: str = typer.Option("info", help="debug, info, warning, error."),
 ) -> None:
     """Run audit workers: claim pending audits, run them in the sandbox, store verdicts."""
     from referee.service.app import prepare
-    from referee.service.auditing import engine_status, load_auditor
-    from referee.service.settings import Settings
+    from referee.service.auditing import engine_status, load_auditor, make_engine_sandbox
     from referee.service.worker import Worker
     from referee.store.db import Store
 
     _logging(log_level)
     if database_url:
         os.environ["REFEREE_DATABASE_URL"] = database_url
+    try:
+        defaults = parse_options(option or [])
+    except ValueError as exc:
+        typer.echo(f"referee worker: {exc}", err=True)
+        raise typer.Exit(2) from None
     try:
         audit_fn = load_auditor(auditor)
     except Exception as exc:
@@ -84,22 +116,21 @@ def worker(
         if not ok:
             typer.echo(f"referee worker: no audit engine: {why}", err=True)
             raise typer.Exit(3)
+    settings = _settings("worker")
     try:
-        settings = Settings.from_env()
         store = Store(settings.database_url)
         prepare(store, register_bundled=settings.register_bundled)
     except Exception as exc:
         typer.echo(f"referee worker: cannot use the database: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(3) from None
 
-    def make_sandbox(slots: int) -> object:
-        from referee.sandbox import Sandbox
-
-        return Sandbox(workers=slots)
-
+    # The real engine's dynamic probes get one warm sandbox for the life of the process (started now, so a broken
+    # sandbox fails here, not on the first audit). Static-only workers and custom auditors start none; should a
+    # queued audit still ask for probes, the engine opens its own shared sandbox once.
+    wants_sandbox = auditor is None and defaults.get("dynamic", True) is not False
     runner = Worker(store, concurrency=concurrency, lease_s=lease_seconds, poll_s=poll_seconds, auditor=audit_fn,
-                    sandbox_factory=make_sandbox, name=name, max_audits=max_audits, drain=drain,
-                    retry_base_s=retry_seconds)
+                    sandbox_factory=make_engine_sandbox if wants_sandbox else None, name=name,
+                    max_audits=max_audits, drain=drain, retry_base_s=retry_seconds, default_options=defaults)
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger("referee.worker").info("signal %d: finishing the audits in hand, then exiting", signum)
@@ -107,13 +138,26 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    stats = runner.run()
-    store.dispose()
+    try:
+        stats = runner.run()
+    except Exception as exc:  # the sandbox could not start: say so instead of a traceback
+        typer.echo(f"referee worker: cannot start: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(3) from None
+    finally:
+        store.dispose()
     typer.echo(f"referee worker: done {stats.done}, failed attempts {stats.failed}, lost leases {stats.lost}",
                err=True)
+
+
+def service_demo(keep: bool = typer.Option(False, "--keep", help="Keep the server up to browse /admin/ui.")) -> None:
+    """Run the audit service end to end on the bundled example submissions (SQLite default)."""
+    from referee.service.demo import run_demo
+
+    raise typer.Exit(run_demo(keep=keep, echo=typer.echo))
 
 
 def register(app: typer.Typer) -> None:
     """Attach this part's commands to the main app."""
     app.command("serve")(serve)
     app.command("worker")(worker)
+    app.command("service-demo")(service_demo)

@@ -21,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from referee.service.auditing import Auditor, report_to_result, run_audit
 from referee.store import queue
 from referee.store.db import Store
+from referee.store.models import Audit
 
 log = logging.getLogger("referee.worker")
 
@@ -45,7 +47,7 @@ class Worker:
                  poll_s: float = 1.0, auditor: Auditor = run_audit,
                  sandbox_factory: Callable[[int], Any] | None = None, name: str | None = None,
                  max_audits: int | None = None, drain: bool = False, max_audit_s: float = 1800.0,
-                 retry_base_s: float = 5.0) -> None:
+                 retry_base_s: float = 5.0, default_options: dict[str, Any] | None = None) -> None:
         self.store = store
         self.concurrency = max(1, concurrency)
         self.lease_s = max(1.0, lease_s)
@@ -57,6 +59,7 @@ class Worker:
         self.drain = drain
         self.max_audit_s = max_audit_s
         self.retry_base_s = retry_base_s
+        self.default_options = dict(default_options or {})
         self.stats = WorkerStats()
         self.sandbox: Any = None
         self._stop = threading.Event()
@@ -146,10 +149,6 @@ class Worker:
         return counts["running"] == 0 and not self._pending_due()
 
     def _pending_due(self) -> bool:
-        from sqlalchemy import select
-
-        from referee.store.models import Audit
-
         with self.store.read() as session:
             return session.execute(select(Audit.id).where(Audit.status == "pending").limit(1)).first() is not None
 
@@ -187,8 +186,9 @@ class Worker:
         beat.start()
         log.info("audit %d: attempt %d, task %s", lease.audit_id, lease.attempt, claimed.task_name)
         try:
-            report = self.auditor(claimed.code, claimed.task_name, claimed.task_files, claimed.options,
-                                  sandbox=self.sandbox)
+            options = {"filename": claimed.submission.get("file_name") or "submission.py", **self.default_options,
+                       **claimed.options}
+            report = self.auditor(claimed.code, claimed.task_name, claimed.task_files, options, sandbox=self.sandbox)
             result = report_to_result(report)
         except Exception as exc:
             finished.set()

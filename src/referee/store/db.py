@@ -9,8 +9,9 @@ fail with "database is locked" when another writer got in between, instead of wa
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ class Store:
         self.engine = engine or create_db_engine(self.url)
         self.dialect = self.engine.dialect.name
         writer = self.engine.execution_options(referee_write=True) if self.is_sqlite else self.engine
+        self._write_lock: Any = threading.Lock() if self.is_sqlite else nullcontext()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
 
@@ -114,8 +116,12 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction that commits on success and rolls back on any exception."""
-        with self._write() as session, session.begin():
+        """A transaction that commits on success and rolls back on any exception.
+
+        On SQLite the threads of one process also queue on a lock first: SQLite admits one writer at a time
+        anyway, and a lock hands over at once where SQLite's busy handler would sleep and poll (long tails).
+        """
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     def ping(self) -> bool:

@@ -9,6 +9,7 @@ lock, or an exclusive file lock next to a SQLite file. The migration scripts shi
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # Stable 63-bit key for pg_advisory_lock, derived from a name so it cannot clash with another app by accident.
@@ -34,13 +36,22 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
+    """Newest revision shipped with this package (read once: the files do not change while running)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """Revision the database is at (None before the first migration)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError as exc:
+            conn.rollback()
+            if isinstance(exc, OperationalError | ProgrammingError) and "alembic_version" in str(exc):
+                return MigrationContext.configure(conn).get_current_revision()
+            raise
 
 
 @contextmanager

@@ -66,8 +66,18 @@ def backoff_s(attempt: int, base_s: float = 5.0) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
+def _anything_due(store: Store) -> bool:
+    """Cheap read-only look first, so idle workers polling an empty queue never take the write lock."""
+    with store.read() as session:
+        return session.execute(
+            select(Audit.id).where(Audit.status == "pending", Audit.not_before <= db_now(session)).limit(1)
+        ).first() is not None
+
+
 def claim(store: Store, owner: str, lease_s: float = DEFAULT_LEASE_S) -> ClaimedAudit | None:
     """Take the next due pending audit, or None when there is nothing to do."""
+    if not _anything_due(store):
+        return None
     with store.write() as session:
         now = db_now(session)
         audit_id = session.execute(

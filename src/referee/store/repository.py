@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,39 +114,49 @@ def list_tasks(store: Store) -> list[dict[str, Any]]:
 # --- submissions and audits --------------------------------------------------------------------------------
 
 
+def _insert(session: Session, model: Any) -> Any:
+    """The dialect's INSERT (both PostgreSQL's and SQLite's have ON CONFLICT DO NOTHING)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)
+
+
 def _code_id(session: Session, code: str) -> int:
-    """Id of the stored copy of `code`, inserting it once (races on the unique sha256 are retried by callers)."""
+    """Id of the stored copy of `code`, inserting it once; a concurrent insert of the same text is harmless."""
     digest = sha256_text(code)
     found = session.execute(select(CodeBlob.id).where(CodeBlob.sha256 == digest)).scalar_one_or_none()
     if found is not None:
         return found
-    blob = CodeBlob(sha256=digest, code=code, size=len(code.encode("utf-8")), created_at=utcnow())
-    try:
-        with session.begin_nested():
-            session.add(blob)
-            session.flush()
-    except IntegrityError:  # the same text arrived concurrently and was committed first: use that row
-        return session.execute(select(CodeBlob.id).where(CodeBlob.sha256 == digest)).scalar_one()
-    return blob.id
+    inserted = session.execute(
+        _insert(session, CodeBlob)
+        .values(sha256=digest, code=code, size=len(code.encode("utf-8")), created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["sha256"]).returning(CodeBlob.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return inserted
+    return session.execute(select(CodeBlob.id).where(CodeBlob.sha256 == digest)).scalar_one()
 
 
 def _new_audit(session: Session, submission_id: int, task_version: int, *, reason: str, priority: int,
-               options: dict[str, Any], max_attempts: int) -> Audit:
-    """Append an audit and make it the submission's current one.
+               options: dict[str, Any], max_attempts: int, fresh: bool = False) -> int:
+    """Append an audit and make it the submission's current one; returns its id.
 
-    The submission row is locked first (PostgreSQL) so two concurrent re-audits cannot both end up current.
+    For an existing submission (`fresh` False) its row is locked first (PostgreSQL), so two concurrent re-audits
+    cannot both end up current.
     """
-    session.execute(select(Submission.id).where(Submission.id == submission_id).with_for_update())
-    session.execute(
-        update(Audit).where(Audit.submission_id == submission_id, Audit.is_current.is_(True))
-        .values(is_current=False).execution_options(synchronize_session=False)
-    )
-    audit = Audit(submission_id=submission_id, is_current=True, reason=reason, priority=priority,
-                  options=options, task_version=task_version, status="pending", attempts=0,
-                  max_attempts=max_attempts, not_before=utcnow(), created_at=utcnow())
-    session.add(audit)
-    session.flush()
-    return audit
+    if not fresh:
+        session.execute(select(Submission.id).where(Submission.id == submission_id).with_for_update())
+        session.execute(
+            update(Audit).where(Audit.submission_id == submission_id, Audit.is_current.is_(True))
+            .values(is_current=False).execution_options(synchronize_session=False)
+        )
+    now = utcnow()
+    return session.execute(
+        insert(Audit).values(submission_id=submission_id, is_current=True, reason=reason, priority=priority,
+                             options=options, task_version=task_version, status="pending", attempts=0,
+                             max_attempts=max_attempts, not_before=now, created_at=now)
+        .returning(Audit.id)
+    ).scalar_one()
 
 
 def submit(store: Store, *, task: str, code: str, user_id: str | None = None, leaderboard: str | None = None,
@@ -166,14 +178,16 @@ def submit(store: Store, *, task: str, code: str, user_id: str | None = None, le
                 task_row = session.execute(select(Task.id, Task.version).where(Task.name == task)).one_or_none()
                 if task_row is None:
                     raise UnknownTask(task)
-                submission = Submission(task_id=task_row.id, code_id=_code_id(session, code), user_id=user_id,
-                                        leaderboard=leaderboard, file_name=file_name,
-                                        idempotency_key=idempotency_key, created_at=utcnow())
-                session.add(submission)
-                session.flush()
-                audit = _new_audit(session, submission.id, task_row.version, reason="submit",
-                                   priority=PRIORITY_SUBMIT, options=options or {}, max_attempts=max_attempts)
-                return Submitted(audit_id=audit.id, submission_id=submission.id)
+                submission_id = session.execute(
+                    insert(Submission).values(task_id=task_row.id, code_id=_code_id(session, code), user_id=user_id,
+                                              leaderboard=leaderboard, file_name=file_name,
+                                              idempotency_key=idempotency_key, created_at=utcnow())
+                    .returning(Submission.id)
+                ).scalar_one()
+                audit_id = _new_audit(session, submission_id, task_row.version, reason="submit",
+                                      priority=PRIORITY_SUBMIT, options=options or {}, max_attempts=max_attempts,
+                                      fresh=True)
+                return Submitted(audit_id=audit_id, submission_id=submission_id)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -323,5 +337,5 @@ def backfill(store: Store, *, task: str | None = None, leaderboard: str | None =
         if dry_run:
             return {"matched": len(targets), "queued": 0, "audit_ids": []}
         ids = [_new_audit(session, sid, version, reason="backfill", priority=PRIORITY_BACKFILL,
-                          options=options or {}, max_attempts=max_attempts).id for sid, version in targets]
+                          options=options or {}, max_attempts=max_attempts) for sid, version in targets]
     return {"matched": len(targets), "queued": len(ids), "audit_ids": ids}

@@ -109,6 +109,18 @@ class ClaimFile:
                 return value, path
         return None, None
 
+    def present(self, name: str) -> str | None:
+        """First path of a claimed field that exists in the document, even with a null value."""
+        for path in FIELDS.get(name, (name,)):
+            node = self.data
+            for key in path.split("."):
+                if not isinstance(node, dict) or key not in node:
+                    break
+                node = node[key]
+            else:
+                return path
+        return None
+
     def value(self, name: str) -> Any:
         return self.lookup(name)[0]
 

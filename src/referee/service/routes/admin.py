@@ -15,6 +15,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
 AuditId = Annotated[int, Path(ge=1, le=2**62)]
 Status = Literal["pending", "running", "done", "error"]
+VERDICTS = {"PASS", "FLAG", "FAIL", "DEGRADED"}
 
 
 @router.get("/audits")
@@ -31,6 +32,12 @@ def list_audits(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Audits, newest first, with their submission and task fields."""
+    if verdict:
+        unknown = {v.strip().upper() for v in verdict.split(",") if v.strip()} - VERDICTS
+        if unknown:
+            known = ", ".join(sorted(VERDICTS))
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                detail=f"unknown verdict {', '.join(sorted(unknown))}; use {known}")
     audits = repository.list_audits(store, verdict=verdict, reviewed=reviewed, task=task, status=status_,
                                     leaderboard=leaderboard, user_id=user_id, current_only=not history,
                                     before_id=before_id, limit=limit)

@@ -168,6 +168,8 @@ def audit_list(
 def _annotate_lines(audit: dict[str, Any], task_files: set[str]) -> tuple[list[dict[str, Any]], list[dict]]:
     """Code lines with the findings that cite them, and each finding with its target line (if in the code)."""
     lines = audit["code"].split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start another
     marks: dict[int, list[dict[str, Any]]] = {}
     findings = []
     for index, finding in enumerate(audit["findings"]):

@@ -16,49 +16,27 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from referee.submissions.analysis.state import Container, State, first_param, function_label
+from referee.submissions.analysis.cover import Coverage
+from referee.submissions.analysis.entry import Entry, EntryPoints
+from referee.submissions.analysis.state import Container, State, first_param
+from referee.submissions.analysis.taint import Taint
+from referee.submissions.analysis.vocab import (
+    ALLOC_FUNCS,
+    CONTAINER_READS,
+    LAZY_HOOKS,
+    LEGACY_CONSTRUCTORS,
+    LITERAL_FUNCS,
+    PASSTHROUGH_ATTRS,
+    PASSTHROUGH_FUNCS,
+    PASSTHROUGH_METHODS,
+    RNG_FUNCS,
+    RNG_METHODS,
+    SUBCLASS_FACTORIES,
+    TENSOR_BASES,
+)
 
 if TYPE_CHECKING:
     from referee.submissions.analysis.source import Submission
-
-ENTRY_NAMES = ("custom_kernel",)
-MAX_DEPTH = 3
-
-PASSTHROUGH_METHODS = frozenset({
-    "clone", "detach", "contiguous", "view", "view_as", "reshape", "reshape_as", "to", "float", "half", "double",
-    "bfloat16", "cpu", "cuda", "squeeze", "unsqueeze", "t", "permute", "transpose", "expand", "expand_as",
-    "flatten", "type", "type_as", "narrow", "requires_grad_", "copy", "__getitem__", "values", "items", "keys",
-    "numpy", "flip", "unflatten", "movedim", "as_strided", "select", "long", "int", "bool", "__copy__",
-    "__deepcopy__", "result",
-})
-CONTAINER_READS = frozenset({"get", "setdefault", "pop", "popitem", "__getitem__", "popleft"})
-PASSTHROUGH_ATTRS = frozenset({"T", "mT", "H", "mH", "data", "real", "imag"})
-PASSTHROUGH_FUNCS = frozenset({
-    "torch.clone", "copy.copy", "copy.deepcopy", "builtins.list", "builtins.tuple", "builtins.next",
-    "builtins.iter", "builtins.reversed", "torch.Tensor.clone", "torch.Tensor.contiguous", "torch.Tensor.detach",
-    "torch.reshape", "torch.squeeze", "torch.unsqueeze", "torch.t", "torch.permute", "torch.flatten",
-    "torch.narrow", "torch.transpose", "torch.as_strided", "torch.detach", "numpy.asarray", "numpy.ascontiguousarray",
-    "torch.Tensor.to", "torch.Tensor.view", "torch.Tensor.reshape", "torch.Tensor.float", "torch.Tensor.half",
-})
-LITERAL_FUNCS = frozenset({"torch.tensor", "torch.as_tensor", "numpy.array", "numpy.asarray", "torch.from_numpy",
-                           "torch.Tensor", "torch.FloatTensor", "torch.cuda.FloatTensor", "torch.HalfTensor",
-                           "torch.frombuffer", "numpy.frombuffer", "torch.DoubleTensor", "torch.LongTensor"})
-ALLOC_FUNCS = frozenset({"torch.empty", "torch.empty_like", "torch.empty_strided", "torch.empty_permuted",
-                         "numpy.empty", "numpy.empty_like", "torch.Tensor.new_empty", "torch.Tensor.new",
-                         "torch.UntypedStorage", "torch.TypedStorage"})
-LEGACY_CONSTRUCTORS = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.cuda.FloatTensor", "torch.HalfTensor",
-                                 "torch.cuda.HalfTensor", "torch.DoubleTensor", "torch.BFloat16Tensor"})
-RNG_FUNCS = frozenset({
-    "torch.rand", "torch.randn", "torch.randint", "torch.rand_like", "torch.randn_like", "torch.randint_like",
-    "torch.randperm", "torch.normal", "torch.bernoulli", "torch.multinomial", "torch.poisson",
-    "numpy.random.rand", "numpy.random.randn", "numpy.random.randint", "numpy.random.random",
-    "numpy.random.normal", "numpy.random.uniform", "random.random", "random.gauss", "random.uniform",
-})
-RNG_METHODS = frozenset({"normal_", "uniform_", "random_", "bernoulli_", "exponential_", "geometric_",
-                         "cauchy_", "log_normal_", "standard_normal", "normal", "uniform", "random", "integers"})
-SUBCLASS_FACTORIES = frozenset({"torch.Tensor._make_subclass", "torch.Tensor._make_wrapper_subclass",
-                                "torch._C._TensorBase._make_subclass"})
-TENSOR_BASES = frozenset({"torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
 
 @dataclass(frozen=True)
@@ -76,16 +54,6 @@ class Origin:
 FRESH = Origin("fresh")
 
 
-@dataclass(frozen=True)
-class Entry:
-    """The function the harness calls (`custom_kernel`, a callable object's `__call__`, a factory's result)."""
-
-    function: ast.AST
-    inputs: tuple[str, ...]
-    via: str
-    resolved: bool
-
-
 class Flow:
     """Data-flow facts of one submission, built lazily and memoised."""
 
@@ -95,164 +63,29 @@ class Flow:
         self._origin_memo: dict[tuple[ast.AST, ast.AST | None], frozenset[Origin]] = {}
         self._busy: set[object] = set()
         self._return_memo: dict[ast.AST, list[tuple[ast.AST, frozenset[Origin]]]] = {}
-        self._taint_memo: dict[tuple[ast.AST, bool], set[str]] = {}
+        self.entry_points = EntryPoints(sub, self.state)
+        self.taint = Taint(sub, self.entry_points)
+        self.coverage = Coverage(self)
 
     # -- entry points -----------------------------------------------------------------------------------------
-    @cached_property
+    @property
     def entries(self) -> list[Entry]:
         """Functions the harness calls; when `custom_kernel` cannot be resolved, every top-level function."""
-        found: list[Entry] = []
-        module = self.sub.scopes.module
-        for name in ENTRY_NAMES:
-            for binding in module.bindings.get(name, []):
-                if binding.kind == "def":
-                    found.append(self._entry(binding.node, name, True))
-                elif binding.kind == "assign" and binding.value is not None:
-                    for function in self.functions_from(binding.value, 0):
-                        found.append(self._entry(function, f"{name} = {function_label(function)}", True))
-        if found:
-            return _unique(found)
-        for stmt in self.sub.tree.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.append(self._entry(stmt, stmt.name, False))
-            elif isinstance(stmt, ast.ClassDef):
-                for item in stmt.body:
-                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in (
-                            "__call__", "forward", "run"):
-                        found.append(self._entry(item, f"{stmt.name}.{item.name}", False))
-        return _unique(found)
-
-    def _entry(self, function: ast.AST, via: str, resolved: bool) -> Entry:
-        return Entry(function, self.inputs(function), via, resolved)
+        return self.entry_points.entries
 
     def inputs(self, function: ast.AST) -> tuple[str, ...]:
-        """Parameters that carry the harness's data (not `self`/`cls`)."""
-        args = function.args
-        names = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
-        if args.vararg:
-            names.append(args.vararg.arg)
-        if self.sub.class_of(function) is not None and names and names[0] == first_param(function):
-            names = names[1:]
-        bound = self.state.partial_bound.get(function, set())
-        return tuple(n for n in names if n not in bound)
-
-    def functions_from(self, expr: ast.AST, depth: int) -> list[ast.AST]:
-        """Functions an expression evaluates to: a def, a lambda, `torch.compile(f)`, `Runner()`, `make()`."""
-        if depth > MAX_DEPTH:
-            return []
-        if isinstance(expr, ast.Lambda):
-            return [expr]
-        if isinstance(expr, ast.Name):
-            return self._functions_of_name(expr, depth)
-        if isinstance(expr, ast.Attribute):
-            out = []
-            for cls in self._classes_from(expr.value, depth):
-                out.extend(_methods(cls, expr.attr))
-            return out
-        if isinstance(expr, ast.Call):
-            out = []
-            for cls in self._classes_from(expr.func, depth):
-                for method in ("__call__", "forward", "run"):
-                    out.extend(_methods(cls, method))
-            if out:
-                return out
-            for factory in self.functions_from(expr.func, depth + 1):
-                if isinstance(factory, ast.Lambda):
-                    out.extend(self.functions_from(factory.body, depth + 1))
-                    continue
-                for node in self.sub.own_nodes(factory):
-                    if isinstance(node, ast.Return) and node.value is not None:
-                        out.extend(self.functions_from(node.value, depth + 1))
-            if out:
-                return out
-            if expr.args:  # torch.compile(f), functools.partial(f, ...), jit(f), lru_cache()(f)
-                return self.functions_from(expr.args[0], depth + 1)
-        return []
-
-    def _functions_of_name(self, expr: ast.Name, depth: int) -> list[ast.AST]:
-        _, bindings = self.sub.scopes.bindings(expr.id, expr)
-        out: list[ast.AST] = []
-        for binding in bindings:
-            if binding.kind == "def":
-                out.append(binding.node)
-            elif binding.kind == "class":
-                out.extend(_methods(binding.node, "__call__"))
-            elif binding.kind == "assign" and binding.value is not None:
-                out.extend(self.functions_from(binding.value, depth + 1))
-        return out
-
-    def _classes_from(self, expr: ast.AST, depth: int) -> list[ast.ClassDef]:
-        if depth > MAX_DEPTH:
-            return []
-        if isinstance(expr, ast.Name):
-            _, bindings = self.sub.scopes.bindings(expr.id, expr)
-            out = []
-            for binding in bindings:
-                if binding.kind == "class":
-                    out.append(binding.node)
-                elif binding.kind == "assign" and isinstance(binding.value, ast.Call):
-                    out.extend(self._classes_from(binding.value.func, depth + 1))
-            return out
-        if isinstance(expr, ast.Call):
-            return self._classes_from(expr.func, depth + 1)
-        return []
+        return self.entry_points.inputs(function)
 
     def callee(self, call: ast.Call, function: ast.AST | None) -> ast.AST | None:
-        """The submission's own function a call runs, when it can be named statically."""
-        func = call.func
-        if isinstance(func, ast.Name):
-            _, bindings = self.sub.scopes.bindings(func.id, func)
-            defs = [b.node for b in bindings if b.kind == "def"]
-            return defs[-1] if defs and len(defs) == len(bindings) else None
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and function is not None:
-            cls = self.sub.class_of(function)
-            if cls is not None and func.value.id in (first_param(function), cls.name):
-                methods = _methods(cls, func.attr)
-                return methods[-1] if methods else None
-        return None
+        return self.entry_points.callee(call, function)
 
-    # -- taint -----------------------------------------------------------------------------------------------
+    # -- taint ------------------------------------------------------------------------------------------------
     def tainted(self, function: ast.AST, values_only: bool = False) -> set[str]:
         """Local names computed from the function's inputs (`values_only`: from their values, not shapes)."""
-        key = (function, values_only)
-        if key in self._taint_memo:
-            return self._taint_memo[key]
-        scope = self.sub.scopes.by_node.get(function)
-        names = set(self.inputs(function)) if hasattr(function, "args") else set()
-        if scope is not None:
-            for _ in range(8):
-                grew = False
-                for name, bindings in scope.bindings.items():
-                    if name in names:
-                        continue
-                    for binding in bindings:
-                        value = binding.value
-                        if value is not None and self._mentions(value, names, values_only):
-                            names.add(name)
-                            grew = True
-                            break
-                if not grew:
-                    break
-        self._taint_memo[key] = names
-        return names
+        return self.taint.tainted(function, values_only)
 
     def is_tainted(self, expr: ast.AST | None, function: ast.AST | None, values_only: bool = False) -> bool:
-        if expr is None or function is None:
-            return False
-        return self._mentions(expr, self.tainted(function, values_only), values_only)
-
-    def _mentions(self, expr: ast.AST, names: set[str], values_only: bool) -> bool:
-        stack = [expr]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Name) and node.id in names:
-                return True
-            if isinstance(node, (ast.Lambda, ast.FunctionDef)):
-                continue
-            if values_only and _shape_only(node):
-                continue
-            stack.extend(ast.iter_child_nodes(node))
-        return False
+        return self.taint.is_tainted(expr, function, values_only)
 
     # -- origins ---------------------------------------------------------------------------------------------
     def origins(self, expr: ast.AST | None, function: ast.AST | None, depth: int = 0) -> frozenset[Origin]:
@@ -288,6 +121,8 @@ class Flow:
             container = state.container_of(expr.value, fn)
             if container is not None and state.is_stored(container):
                 return {Origin("read", expr, container, expr.slice, fn)}
+            if self.is_tainted(expr.slice, fn, values_only=True):
+                return {FRESH}  # a lookup table indexed by the input's values computes something
             return {_keyed(o, expr.slice) for o in self.origins(expr.value, fn, depth + 1)}
         if isinstance(expr, ast.Call):
             return self._call_origins(expr, fn, depth)
@@ -295,7 +130,7 @@ class Flow:
             out: set[Origin] = set()
             for element in expr.elts:
                 out |= self.origins(element.value if isinstance(element, ast.Starred) else element, fn, depth + 1)
-            literal = _literal_size(expr)
+            literal = literal_size(expr)
             if literal:
                 out.add(Origin("literal", expr, size=literal))
             return out or {FRESH}
@@ -423,8 +258,18 @@ class Flow:
         return callee is not None and self.state.is_memo_decorated(callee)
 
     def _is_subclass_ctor(self, names: frozenset[str]) -> bool:
-        return any(n.startswith("__submission__.") and n.count(".") == 1 and n.split(".")[1] in self.tensor_subclasses
+        return any(n.startswith("__submission__.") and n.count(".") == 1 and n.split(".")[1] in self.lazy_classes
                    for n in names)
+
+    @cached_property
+    def lazy_classes(self) -> set[str]:
+        """Tensor subclasses plus classes that intercept torch calls (`__torch_function__`/`__torch_dispatch__`)."""
+        out = set(self.tensor_subclasses)
+        for cls in self.sub.nodes(ast.ClassDef):
+            if any(isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name in LAZY_HOOKS
+                   for item in cls.body):
+                out.add(cls.name)
+        return out
 
     @cached_property
     def tensor_subclasses(self) -> set[str]:
@@ -461,7 +306,9 @@ class Flow:
             for ret in self.returns(function):
                 value = ret.value if isinstance(ret, ast.Return) else ret
                 found = self.origins(value, function)
-                kept = frozenset(o for o in found if not (o.kind == "read" and self.covered(ret, function, o)))
+                kept = frozenset(o for o in found if not (
+                    (o.kind == "read" and self.covered(ret, function, o))
+                    or (o.kind == "alloc" and self.alloc_written(o, function))))
                 out.append((ret, kept))
         finally:
             self._busy.discard(function)
@@ -469,75 +316,15 @@ class Flow:
         return out
 
     def reads_container(self, expr: ast.AST, function: ast.AST, container: Container) -> bool:
-        if self.state.container_of(expr, function) == container:
-            return True
-        return any(o.kind == "read" and o.container == container for o in self.origins(expr, function))
+        return self.coverage.reads_container(expr, function, container)
 
     def covered(self, ret: ast.AST, function: ast.AST, origin: Origin) -> bool:
         """True when, on every path to `ret`, a statement rewrites the stored object from the inputs."""
-        if isinstance(function, ast.Lambda) or origin.container is None:
-            return False
-        container = origin.container
-        child = ret
-        for ancestor in self.sub.ancestors(ret):
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(ancestor, field, None)
-                if isinstance(block, list) and child in block:
-                    for stmt in block[:block.index(child)]:
-                        if self._stmt_covers(stmt, function, container):
-                            return True
-            if ancestor is function:
-                break
-            child = ancestor
-        return False
+        return self.coverage.covered(ret, function, origin)
 
-    def _stmt_covers(self, stmt: ast.AST, function: ast.AST, container: Container) -> bool:
-        if isinstance(stmt, ast.If):
-            return (bool(stmt.orelse) and self._block_covers(stmt.body, function, container)
-                    and self._block_covers(stmt.orelse, function, container))
-        if isinstance(stmt, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
-            return self._block_covers(stmt.body, function, container)
-        if isinstance(stmt, ast.Try):
-            return self._block_covers(stmt.body, function, container)
-        if isinstance(stmt, ast.Match):
-            return all(self._block_covers(case.body, function, container) for case in stmt.cases)
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            return False
-        return self._simple_covers(stmt, function, container)
-
-    def _block_covers(self, block: list[ast.stmt], function: ast.AST, container: Container) -> bool:
-        return any(self._stmt_covers(stmt, function, container) for stmt in block)
-
-    def _simple_covers(self, stmt: ast.AST, function: ast.AST, container: Container) -> bool:
-        targets: list[ast.AST] = []
-        value = None
-        if isinstance(stmt, ast.Assign):
-            targets, value = list(stmt.targets), stmt.value
-        elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
-            targets, value = [stmt.target], stmt.value
-        if value is not None and self.is_tainted(value, function):
-            for target in targets:
-                if isinstance(target, ast.Subscript):
-                    if self.reads_container(target.value, function, container):
-                        return True
-                elif self.state.container_of(target, function) == container:
-                    return True
-        for node in ast.walk(stmt):
-            if not isinstance(node, ast.Call):
-                continue
-            args = [*node.args, *(k.value for k in node.keywords)]
-            func = node.func
-            in_place = isinstance(func, ast.Attribute) and (func.attr.endswith("_") or func.attr in (
-                "update", "__setitem__"))
-            if in_place and self.reads_container(func.value, function, container) and any(
-                    self.is_tainted(a, function) for a in args):
-                return True
-            holders = [a for a in args if self.reads_container(a, function, container)]
-            if holders and any(self.is_tainted(a, function) for a in args if a not in holders):
-                return True
-            if holders and isinstance(func, ast.Attribute) and self.is_tainted(func.value, function):
-                return True
-        return False
+    def alloc_written(self, origin: Origin, function: ast.AST) -> bool:
+        """True when an uninitialised allocation is written anywhere in `function`."""
+        return self.coverage.alloc_written(origin, function)
 
     def guards(self, node: ast.AST, function: ast.AST) -> list[ast.AST]:
         """Conditions that must hold for `node` to run inside `function` (enclosing if/while tests)."""
@@ -565,21 +352,6 @@ def _keyed(origin: Origin, key: ast.AST) -> Origin:
     return origin
 
 
-def _methods(cls: ast.ClassDef, name: str) -> list[ast.AST]:
-    return [item for item in cls.body
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name]
-
-
-def _unique(entries: list[Entry]) -> list[Entry]:
-    seen: set[int] = set()
-    out = []
-    for entry in entries:
-        if id(entry.function) not in seen:
-            seen.add(id(entry.function))
-            out.append(entry)
-    return out
-
-
 def _argument_for(call: ast.Call, params: list[str], name: str) -> ast.AST | None:
     for keyword in call.keywords:
         if keyword.arg == name:
@@ -591,28 +363,7 @@ def _argument_for(call: ast.Call, params: list[str], name: str) -> ast.AST | Non
     return None
 
 
-SHAPE_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "layout", "is_cuda", "requires_grad", "is_sparse"})
-SHAPE_METHODS = frozenset({"size", "numel", "dim", "stride", "is_contiguous", "element_size", "nelement",
-                           "get_device", "data_ptr", "storage_offset", "new_zeros", "new_ones", "new_empty",
-                           "new_full", "type"})
-SHAPE_FUNCS = frozenset({"zeros_like", "ones_like", "empty_like", "full_like", "len", "isinstance", "type", "id"})
-
-
-def _shape_only(node: ast.AST) -> bool:
-    """Sub-expressions that read only an input's metadata (its shape, dtype, device), never its values."""
-    if isinstance(node, ast.Attribute) and node.attr in SHAPE_ATTRS:
-        return True
-    if isinstance(node, ast.Call):
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in SHAPE_METHODS:
-            return True
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if name in SHAPE_FUNCS:
-            return not (name == "full_like" and len(node.args) > 1 and not isinstance(node.args[1], ast.Constant))
-    return False
-
-
-def _literal_size(expr: ast.AST) -> int:
+def literal_size(expr: ast.AST) -> int:
     """Number of numeric constants in a (nested) list/tuple literal; 0 when it holds anything else."""
     count = 0
     stack = [expr]

@@ -46,13 +46,19 @@ class Scope:
         return name in self.bindings or name in self.params
 
 
+_BINDING_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Global, ast.Nonlocal, ast.Import,
+                  ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.AsyncFor,
+                  ast.comprehension, ast.With, ast.AsyncWith, ast.ExceptHandler, ast.MatchAs, ast.MatchStar,
+                  ast.MatchMapping, ast.Delete)
+
+
 class Scopes:
     """All scopes of a submission, built in one pass over the tree."""
 
     def __init__(self, sub: Submission) -> None:
         self.sub = sub
         self.by_node: dict[ast.AST, Scope] = {}
-        self.module = self._build(sub.tree, None)
+        self.module = self._build()
 
     # -- lookup -------------------------------------------------------------------------------------------
     def scope(self, node: ast.AST) -> Scope:
@@ -87,42 +93,40 @@ class Scopes:
         return owner, owner.bindings.get(name, [])
 
     # -- construction ---------------------------------------------------------------------------------------
-    def _build(self, node: ast.AST, parent: Scope | None) -> Scope:
-        kind = "module" if isinstance(node, ast.Module) else "class" if isinstance(node, ast.ClassDef) else "function"
-        scope = Scope(node=node, parent=parent, kind=kind)
-        self.by_node[node] = scope
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            args = node.args
-            for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-                if arg is not None:
-                    scope.params[arg.arg] = arg
-            body: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
-        else:
-            body = list(node.body)
-        children: list[ast.AST] = []
-        stack = list(reversed(body))
-        while stack:
-            item = stack.pop()
-            nested = self._visit(item, scope, children)
-            stack.extend(reversed(nested))
-        for child in children:
-            self._build(child, scope)
-        return scope
+    def _build(self) -> Scope:
+        """Create every scope, then file each binding under the scope it belongs to, from the node index
+        (no second walk of the tree)."""
+        sub = self.sub
+        module = Scope(node=sub.tree, parent=None, kind="module")
+        self.by_node[sub.tree] = module
+        scope_nodes = sub.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+        for node in scope_nodes:
+            kind = "class" if isinstance(node, ast.ClassDef) else "function"
+            scope = Scope(node=node, parent=None, kind=kind)
+            if kind == "function":
+                args = node.args
+                for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+                    if arg is not None:
+                        scope.params[arg.arg] = arg
+            self.by_node[node] = scope
+        for node in scope_nodes:
+            self.by_node[node].parent = self.by_node.get(sub.scope_of(node), module)
+        for node in sub.nodes(*_BINDING_TYPES):
+            scope = self.by_node.get(sub.scope_of(node), module)
+            self._visit(node, scope)
+        for scope in self.by_node.values():
+            for bindings in scope.bindings.values():
+                if len(bindings) > 1:
+                    bindings.sort(key=lambda b: (getattr(b.node, "lineno", 0), getattr(b.node, "col_offset", 0)))
+        return module
 
-    def _visit(self, node: ast.AST, scope: Scope, children: list[ast.AST]) -> list[ast.AST]:
-        """Record what `node` binds in `scope`; return the sub-nodes still to visit in this scope."""
+    def _visit(self, node: ast.AST, scope: Scope) -> None:
+        """Record what `node` binds in `scope`."""
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             scope.bind(node.name, Binding("def", node))
-            children.append(node)
-            return [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)]
-        if isinstance(node, ast.ClassDef):
+        elif isinstance(node, ast.ClassDef):
             scope.bind(node.name, Binding("class", node))
-            children.append(node)
-            return [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
-        if isinstance(node, ast.Lambda):
-            children.append(node)
-            return list(node.args.defaults)
-        if isinstance(node, ast.Global):
+        elif isinstance(node, ast.Global):
             scope.globals.update(node.names)
         elif isinstance(node, ast.Nonlocal):
             scope.nonlocals.update(node.names)
@@ -144,8 +148,9 @@ class Scopes:
         elif isinstance(node, ast.Assign):
             for target in node.targets:
                 self._bind_target(target, node.value, node, scope, "assign")
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            self._bind_target(node.target, node.value, node, scope, "assign")
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self._bind_target(node.target, node.value, node, scope, "assign")
         elif isinstance(node, ast.AugAssign):
             self._bind_target(node.target, node.value, node, scope, "aug")
         elif isinstance(node, ast.NamedExpr):
@@ -156,17 +161,19 @@ class Scopes:
             for item in node.items:
                 if item.optional_vars is not None:
                     self._bind_target(item.optional_vars, item.context_expr, node, scope, "with")
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            scope.bind(node.name, Binding("except", node))
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            scope.bind(node.name, Binding("match", node))
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            scope.bind(node.rest, Binding("match", node))
+        elif isinstance(node, ast.ExceptHandler):
+            if node.name:
+                scope.bind(node.name, Binding("except", node))
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)):
+            if node.name:
+                scope.bind(node.name, Binding("match", node))
+        elif isinstance(node, ast.MatchMapping):
+            if node.rest:
+                scope.bind(node.rest, Binding("match", node))
         elif isinstance(node, ast.Delete):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     scope.bind(target.id, Binding("del", node))
-        return list(ast.iter_child_nodes(node))
 
     def _bind_target(self, target: ast.AST, value: ast.AST, node: ast.AST, scope: Scope, kind: str) -> None:
         if isinstance(target, ast.Name):

@@ -40,27 +40,58 @@ class Submission:
         self.lines = code.splitlines()
         self.parents: dict[ast.AST, ast.AST] = {}
         self._by_type: dict[type, list[ast.AST]] = defaultdict(list)
-        stack: list[ast.AST] = [self.tree]
+        self._owner: dict[ast.AST, ast.AST] = {}  # node -> scope whose namespace it runs in
+        self._own: dict[ast.AST, list[ast.AST]] = defaultdict(list)
+        self._multi: dict[tuple[type, ...], list[ast.AST]] = {}
+        self._walk()
+
+    def _walk(self) -> None:
+        """One pre-order walk: parents, per-type lists in source order, and the scope that runs each node.
+
+        A def's body runs in the def's scope; its decorators, defaults and annotations run in the enclosing one
+        (likewise a lambda's arguments, a class's bases and decorators).
+        """
+        parents, by_type, owner, own = self.parents, self._by_type, self._owner, self._own
+        AST, scope_types = ast.AST, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+        stack: list[tuple[ast.AST, ast.AST]] = [(self.tree, self.tree)]
         while stack:
-            node = stack.pop()
-            self._by_type[type(node)].append(node)
-            for child in ast.iter_child_nodes(node):
-                self.parents[child] = node
-                stack.append(child)
-        for nodes in self._by_type.values():
-            nodes.sort(key=_position)
-        self._scope_cache: dict[ast.AST, ast.AST] = {}
+            node, scope = stack.pop()
+            by_type[type(node)].append(node)
+            owner[node] = scope
+            own[scope].append(node)
+            inner = node if isinstance(node, scope_types) else None
+            children: list[tuple[ast.AST, ast.AST]] = []
+            for field in node._fields:
+                value = getattr(node, field, None)
+                child_scope = inner if inner is not None and field == "body" else scope
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, AST):
+                            parents[item] = node
+                            children.append((item, child_scope))
+                elif isinstance(value, AST):
+                    parents[value] = node
+                    children.append((value, child_scope))
+            children.reverse()
+            stack.extend(children)
+        own.pop(self.tree, None)
+        for function in list(own):
+            if isinstance(function, ast.ClassDef):
+                del own[function]
 
     # -- indexes -----------------------------------------------------------------------------------------
     def nodes(self, *types: type) -> list:
         """All nodes of the given AST types, in source order."""
         if len(types) == 1:
             return self._by_type.get(types[0], [])
-        out: list[ast.AST] = []
-        for kind in types:
-            out.extend(self._by_type.get(kind, []))
-        out.sort(key=_position)
-        return out
+        cached = self._multi.get(types)
+        if cached is None:
+            cached = []
+            for kind in types:
+                cached.extend(self._by_type.get(kind, []))
+            cached.sort(key=_position)
+            self._multi[types] = cached
+        return cached
 
     @property
     def functions(self) -> list[FunctionNode]:
@@ -81,22 +112,7 @@ class Submission:
         Decorators, default values and base classes belong to the enclosing scope, as in Python. Nodes that
         are not part of this tree (expressions parsed from `eval` strings) resolve in the module scope.
         """
-        cached = self._scope_cache.get(node)
-        if cached is not None:
-            return cached
-        child, current = node, self.parents.get(node)
-        result: ast.AST = self.tree
-        while current is not None:
-            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                if child in current.body:
-                    result = current
-                    break
-            elif isinstance(current, ast.Lambda) and child is current.body:
-                result = current
-                break
-            child, current = current, self.parents.get(current)
-        self._scope_cache[node] = result
-        return result
+        return self._owner.get(node, self.tree)
 
     def function_of(self, node: ast.AST) -> FunctionNode | None:
         """The innermost function or lambda whose body contains `node` (class bodies are skipped)."""
@@ -125,26 +141,9 @@ class Submission:
                 found = stmt
         return found
 
-    def own_nodes(self, function: ast.AST) -> Iterator[ast.AST]:
-        """Nodes executed by `function` itself, not by functions or classes nested in it."""
-        roots = [function.body] if isinstance(function, ast.Lambda) else list(function.body)
-        stack: list[ast.AST] = list(roots)
-        while stack:
-            node = stack.pop()
-            yield node
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                stack.extend(node.decorator_list)
-                stack.extend(node.args.defaults)
-                stack.extend(d for d in node.args.kw_defaults if d is not None)
-                continue
-            if isinstance(node, ast.Lambda):
-                stack.extend(node.args.defaults)
-                continue
-            if isinstance(node, ast.ClassDef):
-                stack.extend(node.decorator_list)
-                stack.extend(node.bases)
-                continue
-            stack.extend(ast.iter_child_nodes(node))
+    def own_nodes(self, function: ast.AST) -> list[ast.AST]:
+        """Nodes executed by `function` itself (pre-order), not by functions or classes nested in it."""
+        return self._own.get(function, [])
 
     # -- guards ------------------------------------------------------------------------------------------
     @cached_property
@@ -236,9 +235,12 @@ class Submission:
 
     @cached_property
     def strings(self) -> list[tuple[ast.AST, str]]:
-        """Every string constant, plus every call argument or joined string that folds to one."""
+        """Every string constant used as a value (not docstrings), plus every concatenation, f-string or method
+        call that folds to a string."""
         out: list[tuple[ast.AST, str]] = []
         for node in self.nodes(ast.Constant):
+            if isinstance(self.parent(node), ast.Expr):
+                continue  # docstrings and bare string statements are never executed as data
             if isinstance(node.value, str):
                 out.append((node, node.value))
             elif isinstance(node.value, bytes):

@@ -96,7 +96,7 @@ class ProbeSupervisor:
             got.snaps[msg["phase"]] = dict(msg["snap"])
         elif kind == "call":
             self._call(msg)
-        elif kind == "done":
+        elif kind == "done" and self._may_finish():
             got.done = True
         else:
             self._violation(f"unexpected frame {kind!r} (duplicate or out of order)")
@@ -125,6 +125,15 @@ class ProbeSupervisor:
             got.import_begun = True
         else:
             self._violation(f"unexpected frame {kind!r} before import")
+
+    def _may_finish(self) -> bool:
+        """`done` is only believed once every planned call arrived (or the submission never got to run)."""
+        got = self.got
+        if got.import_end is None:
+            return False
+        if not got.import_end.get("ok") or got.no_entry is not None:
+            return True
+        return self.next_step == len(self.steps) and "post_calls" in got.snaps
 
     def _snap_in_order(self, phase: Any) -> bool:
         if phase not in SNAP_ORDER or phase in self.got.snaps or self.got.import_end is None:

@@ -98,7 +98,7 @@ class Recorder:
     @staticmethod
     def _detail(event: str, args: tuple[Any, ...]) -> str | None:
         if event == "open":
-            path, mode, flags = (list(args) + [None, None, None])[:3]
+            path, mode, flags = [*args, None, None, None][:3]
             path_s = str(path)
             writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS)

@@ -32,6 +32,9 @@ CRITICAL_PREFIXES = ("time.", "builtins.", "torch.cuda.", "torch.testing.", "tor
                      "os._exit", "os.write", "os.dup", "os.fdopen", "os.kill", "sys.stdout", "sys.stderr",
                      "sys.excepthook", "sys.exit", "sys.settrace", "sys.setprofile", "sys.addaudithook",
                      "gc.get_objects", "threading.", "math.")
+#: where adding a name is as bad as replacing one: it shadows an inherited method or a harness function
+_ADD_CRITICAL = ("reference.", "utils.", "task.", "eval.", "__main__.", "torch.Tensor.", "torch._C.TensorBase.",
+                 "torch.cuda.Event.", "torch.cuda.Stream.", "builtins.", "time.")
 SETTINGS = ("torch.settings.allow_tf32", "torch.settings.cudnn_allow_tf32", "torch.settings.matmul_precision",
             "torch.settings.default_dtype", "torch.settings.fp16_reduction", "torch.settings.bf16_reduction")
 MODE_STACKS = ("torch.settings.function_modes", "torch.settings.dispatch_modes")
@@ -50,7 +53,8 @@ def _namespace(prefix: str, namespace: dict[str, Any], everything: bool, out: di
         key = f"{prefix}.{name}"
         if key in _SKIP:
             continue
-        if everything or not name.startswith("_") or (prefix == "builtins" and name in _BUILTIN_DUNDERS):
+        dunder = name.startswith("__") and name.endswith("__")
+        if everything or dunder or not name.startswith("_") or (prefix == "builtins" and name in _BUILTIN_DUNDERS):
             out[key] = _fingerprint(value)
         else:
             out[key] = "pm" if type(value).__name__ == "module" else "p"
@@ -117,8 +121,8 @@ def _critical(key: str) -> bool:
 def diff_snapshots(before: dict[str, str], after: dict[str, str]) -> list[dict[str, str]]:
     """Classified changes between two snapshots (handler side; both are plain dicts of strings).
 
-    Each change has `key`, `change` (replaced, removed, added) and `category`: `critical` (DYN301), `modules`
-    (DYN303), `modes` (DYN304), `settings` (DYN302) or `minor` (DYN305).
+    Each change has `key`, `change` (replaced, removed, added) and `category`: `critical` (PRB301), `modules`
+    (PRB303), `modes` (PRB304), `settings` (PRB302) or `minor` (PRB305).
     """
     changes: list[dict[str, str]] = []
     for key, old in before.items():
@@ -155,8 +159,8 @@ def diff_snapshots(before: dict[str, str], after: dict[str, str]) -> list[dict[s
             continue
         if new.startswith("m") or new == "pm" or key.startswith(("torch.settings.", "referee.")):
             continue
-        harness = key.startswith(("reference.", "utils.", "task.", "eval.", "__main__."))
-        changes.append({"key": key, "change": "added", "category": "critical" if harness else "minor"})
+        critical = key.startswith(_ADD_CRITICAL) and new != "p"
+        changes.append({"key": key, "change": "added", "category": "critical" if critical else "minor"})
     return changes
 
 

@@ -1,6 +1,6 @@
 """The catalogue of dynamic findings: what each probe result means, how bad it is, what to do about it.
 
-Dynamic rule ids start with DYN so they never collide with the static rules. The verdict is part of the rule:
+Dynamic rule ids start with PRB (probe) so they never collide with the static rules. The verdict is part of the rule:
 FAIL where the run itself is the evidence (a wrong answer for a reused input, a replaced timer), FLAG where an
 honest kernel could plausibly do the same thing (a leftover thread pool, a file write, a slow run).
 """
@@ -24,112 +24,112 @@ class ProbeRule:
 
 
 _RULES = [
-    ProbeRule("DYN101", "Wrong result on published inputs",
+    ProbeRule("PRB101", "Wrong result on published inputs",
               "custom_kernel's output differs from ref_kernel on the task's own test inputs.",
               "reject: the kernel is incorrect", Verdict.FAIL, "correctness"),
-    ProbeRule("DYN102", "Stale output for a reused input object",
+    ProbeRule("PRB102", "Stale output for a reused input object",
               "Called again on the same tensor object after its values changed (or interleaved with other inputs), "
               "the kernel returned an answer computed for earlier values: an output replay cache.",
               "reject and mark as hacked: output replay", Verdict.FAIL, "output-replay"),
-    ProbeRule("DYN103", "Correct only for the published seeds",
+    ProbeRule("PRB103", "Correct only for the published seeds",
               "Inputs of a published shape drawn with an unseen seed get wrong answers while the published seeds pass: "
               "answers precomputed from the public seeds, or a shortcut keyed on them.",
               "reject and mark as hacked: seed reproduction / hard-coded answers", Verdict.FAIL, "seed-replay"),
-    ProbeRule("DYN104", "Wrong result on sizes outside the published lists",
+    ProbeRule("PRB104", "Wrong result on sizes outside the published lists",
               "Sizes next to the published ones get wrong answers: either a shortcut keyed on benchmark shapes or "
               "a kernel that only supports some sizes.",
               "review: check whether the kernel special-cases benchmark shapes", Verdict.FLAG, "shape-shortcut"),
-    ProbeRule("DYN105", "Behaviour changes after the first calls",
+    ProbeRule("PRB105", "Behaviour changes after the first calls",
               "The same input content is answered correctly on an early call and wrongly on a later one: warm-up "
               "detection, call counting or replay.",
               "reject and mark as hacked: call-count dependent results", Verdict.FAIL, "output-replay"),
-    ProbeRule("DYN106", "Results depend on the evaluation mode",
+    ProbeRule("PRB106", "Results depend on the evaluation mode",
               "The same input gets a correct answer in test mode and a wrong one under benchmark/leaderboard "
               "mode (sys.argv sniffing).",
               "reject and mark as hacked: evaluator-mode branching", Verdict.FAIL, "mode-sniffing"),
-    ProbeRule("DYN107", "Repeated inputs answered far faster than new ones",
+    ProbeRule("PRB107", "Repeated inputs answered far faster than new ones",
               "Calls on content the kernel has seen before finish many times faster than calls on new content of the "
               "same shape, and returned outputs stay alive inside the submission: result memoization.",
               "review: look for a content-keyed output cache", Verdict.FLAG, "output-replay"),
-    ProbeRule("DYN201", "Inputs modified by the call",
+    ProbeRule("PRB201", "Inputs modified by the call",
               "custom_kernel changed its input tensors. Harnesses that recompute the reference from the same objects "
               "then compare against corrupted inputs.",
               "reject: kernels must not write into their inputs", Verdict.FAIL, "input-mutation"),
-    ProbeRule("DYN202", "Output aliases an input buffer",
+    ProbeRule("PRB202", "Output aliases an input buffer",
               "The returned tensor shares storage with an input, so a checker that reads the inputs afterwards sees "
               "the output instead.",
               "review: return a fresh tensor", Verdict.FLAG, "input-mutation"),
-    ProbeRule("DYN203", "Output is not a plain torch.Tensor",
+    ProbeRule("PRB203", "Output is not a plain torch.Tensor",
               "The result is a tensor subclass or another type: lazy outputs defer the work into the untimed checker "
               "through __torch_function__ / __torch_dispatch__ or overridden methods.",
               "reject and mark as hacked: lazy / deferred output", Verdict.FAIL, "lazy-output"),
-    ProbeRule("DYN204", "Output changed after the call returned",
+    ProbeRule("PRB204", "Output changed after the call returned",
               "The returned tensor's values changed while no code of the harness touched it: work finished by a "
               "background thread or an unsynchronised stream, outside the timed region.",
               "reject and mark as hacked: work hidden from the timer", Verdict.FAIL, "async-work"),
-    ProbeRule("DYN205", "Threads still running after return",
+    ProbeRule("PRB205", "Threads still running after return",
               "custom_kernel left threads alive after returning; work done there is not timed.",
               "review: join every thread before returning", Verdict.FLAG, "async-work"),
-    ProbeRule("DYN301", "Harness, timer or library functions replaced",
+    ProbeRule("PRB301", "Harness, timer or library functions replaced",
               "Functions the harness relies on (timers, CUDA events, synchronize, comparison functions, builtins, "
               "the reference/checker, torch functions or Tensor methods) were replaced while the submission ran.",
               "reject and mark as hacked: harness monkeypatching", Verdict.FAIL, "harness-patching"),
-    ProbeRule("DYN302", "Global numeric settings changed",
+    ProbeRule("PRB302", "Global numeric settings changed",
               "TF32, reduced-precision matmul or the default dtype were switched globally, which lowers the precision "
               "of everything timed afterwards, the reference included.",
               "review: precision settings must stay local to the kernel", Verdict.FLAG, "precision"),
-    ProbeRule("DYN303", "sys.modules entries replaced or removed",
+    ProbeRule("PRB303", "sys.modules entries replaced or removed",
               "Modules already imported by the harness were swapped or removed, so later imports get the "
               "submission's objects.",
               "reject and mark as hacked: module shadowing", Verdict.FAIL, "harness-patching"),
-    ProbeRule("DYN304", "A torch function or dispatch mode left active",
+    ProbeRule("PRB304", "A torch function or dispatch mode left active",
               "A global TorchFunctionMode/TorchDispatchMode intercepts every later torch call, the checker's included.",
               "reject and mark as hacked: global torch interception", Verdict.FAIL, "harness-patching"),
-    ProbeRule("DYN305", "State added to library modules or the import system",
+    ProbeRule("PRB305", "State added to library modules or the import system",
               "New attributes on torch/time/builtins, import hooks or sys.path entries: places to stash caches or "
               "to intercept later imports.",
               "review: keep state inside the submission module", Verdict.FLAG, "harness-patching"),
-    ProbeRule("DYN401", "Probe channel forged or corrupted",
+    ProbeRule("PRB401", "Probe channel forged or corrupted",
               "Frames on the referee's private channel arrived out of order, duplicated or malformed: the submission "
               "wrote into the result channel.",
               "reject and mark as hacked: result-channel forgery", Verdict.FAIL, "channel-forgery"),
-    ProbeRule("DYN402", "Printed harness result lines",
+    ProbeRule("PRB402", "Printed harness result lines",
               "The submission printed lines in the leaderboard's result format (check: pass, benchmark.N.mean: ...).",
               "reject and mark as hacked: fake result lines", Verdict.FAIL, "channel-forgery"),
-    ProbeRule("DYN403", "Ended the process early",
+    ProbeRule("PRB403", "Ended the process early",
               "The process ended before the probes finished (os._exit, sys.exit, a signal to itself) or the channel "
               "stopped: the harness would never run its checks.",
               "reject and mark as hacked: early exit", Verdict.FAIL, "channel-forgery"),
-    ProbeRule("DYN501", "Calls the reference implementation or harness functions",
+    ProbeRule("PRB501", "Calls the reference implementation or harness functions",
               "ref_kernel, generate_input or check_implementation were called from submission code.",
               "reject: the submission must compute the result itself", Verdict.FAIL, "reference-reuse"),
-    ProbeRule("DYN502", "Inspects interpreter state at run time",
+    ProbeRule("PRB502", "Inspects interpreter state at run time",
               "gc.get_objects / sys._getframe style calls from submission code: the route to harness locals, "
               "expected outputs and checker state.",
               "review: kernels have no reason to walk frames or the heap", Verdict.FLAG, "introspection"),
-    ProbeRule("DYN503", "Runs dynamically built code",
+    ProbeRule("PRB503", "Runs dynamically built code",
               "exec/eval/compile was called from submission code; what runs is not what was reviewed.",
               "review: decode and inspect what was executed", Verdict.FLAG, "obfuscation"),
-    ProbeRule("DYN504", "Starts processes or loads native code",
+    ProbeRule("PRB504", "Starts processes or loads native code",
               "subprocess/os.system/fork or ctypes loading was attempted from submission code.",
               "review: native code can patch timers below Python", Verdict.FLAG, "sandbox-escape"),
-    ProbeRule("DYN505", "Network or file access",
+    ProbeRule("PRB505", "Network or file access",
               "The submission opened sockets or wrote files (replay through /dev/shm or a cache file).",
               "review: kernels should not touch files or the network", Verdict.FLAG, "sandbox-escape"),
-    ProbeRule("DYN601", "Submission does not import",
+    ProbeRule("PRB601", "Submission does not import",
               "Importing the submission raised an exception, so no harness could run it.",
               "reject: fix the submission", Verdict.FAIL, "broken"),
-    ProbeRule("DYN602", "No callable custom_kernel",
+    ProbeRule("PRB602", "No callable custom_kernel",
               "The submission imported but defines no callable custom_kernel.",
               "reject: fix the submission", Verdict.FAIL, "broken"),
-    ProbeRule("DYN604", "Probes exceeded a resource limit",
+    ProbeRule("PRB604", "Probes exceeded a resource limit",
               "The probe run hit its time, CPU or memory limit; results after that point are unknown.",
               "review: rerun with higher limits, or inspect for sleeps, spins and memory bombs", Verdict.FLAG,
               "resources"),
-    ProbeRule("DYN605", "Process crashed",
+    ProbeRule("PRB605", "Process crashed",
               "The probe process died from a signal (segfault, abort) while running submission code.",
               "review: native code or memory corruption", Verdict.FLAG, "sandbox-escape"),
-    ProbeRule("DYN701", "Precision well below the output dtype",
+    ProbeRule("PRB701", "Precision well below the output dtype",
               "Outputs pass the checker but their error against the reference is far larger than an implementation "
               "in the output dtype produces: computed in lower precision and cast back.",
               "review: check whether reduced precision is allowed by the task", Verdict.FLAG, "precision"),

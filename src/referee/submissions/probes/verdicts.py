@@ -19,10 +19,10 @@ from referee.submissions.probes.rules import probe_finding
 RESULT_LINE = re.compile(r"^\s*(check|benchmark\.\d+\.\w+|test\.\d+\.\w+|leaderboard\.\w+|benchmark-count|"
                          r"test-count)\s*:\s*\S", re.MULTILINE)
 REPLAY_PROBES = {"replay", "mutated", "tail", "restored", "interleave", "soak"}
-EVENT_RULES = {"introspection": "DYN502", "code": "DYN503", "process": "DYN504", "native": "DYN504",
-               "network": "DYN505", "file": "DYN505", "patch": "DYN301"}
-INTEGRITY_RULES = {"critical": "DYN301", "modules": "DYN303", "modes": "DYN304", "settings": "DYN302",
-                   "minor": "DYN305"}
+EVENT_RULES = {"introspection": "PRB502", "code": "PRB503", "process": "PRB504", "native": "PRB504",
+               "network": "PRB505", "file": "PRB505", "patch": "PRB301"}
+INTEGRITY_RULES = {"critical": "PRB301", "modules": "PRB303", "modes": "PRB304", "settings": "PRB302",
+                   "minor": "PRB305"}
 LIMIT_STATUSES = {"timeout", "cpu_limit", "memory", "output_limit"}
 
 
@@ -59,61 +59,70 @@ def _correctness(out: _Out, records: list[dict[str, Any]], settings: dict[str, A
     bad = [r for r in judged if r["status"] != "ok"]
     line = next((r.get("line") for r in bad if r.get("line")), None)
     if len(bad) == len(judged):
-        out.add("DYN101", f"custom_kernel is wrong on every probe call ({len(bad)} of {len(judged)}): "
+        out.add("PRB101", f"custom_kernel is wrong on every probe call ({len(bad)} of {len(judged)}): "
                 f"{_steps_text(bad, 2)}.", line=line, detail=_steps_text(bad, 5), calls=len(bad))
         return
-    by = {name: [r for r in bad if r["probe"] == name] for name in {r["probe"] for r in bad}}
+    # a wrong answer that equals an earlier input's answer is replay, whichever probe exposed it (a data_ptr cache
+    # also fires on fresh objects once the allocator hands the same address back); so is a wrong answer for a reused
+    # object whose content is answered right elsewhere
+    content_ok = {r["case"] for r in judged if r["status"] == "ok"}
+    replay_bad = [r for r in bad if (r.get("replayed_from") and r["probe"] != "fresh_seed")
+                  or (r["probe"] in REPLAY_PROBES and r["case"] in content_ok)]
+    replay_ids = {r["i"] for r in replay_bad}
+    plain_bad = [r for r in bad if r["i"] not in replay_ids]
+    by = {name: [r for r in plain_bad if r["probe"] == name] for name in {r["probe"] for r in plain_bad}}
     first_ok = any(r["probe"] == "first_call" and r["status"] == "ok" for r in judged)
-    public_bad = by.get("first_call", []) + by.get("public", [])
+    public_bad = [r for r in plain_bad if r["probe"] in {"first_call", "public"} | REPLAY_PROBES
+                  and not r["case"].endswith("f")]
     if public_bad:
-        out.add("DYN101", f"Wrong result on published test inputs: {_steps_text(public_bad)}.", line=line,
+        out.add("PRB101", f"Wrong result on published test inputs: {_steps_text(public_bad)}.", line=line,
                 detail=_steps_text(public_bad, 6))
-    replay_bad = [r for r in bad if r["probe"] in REPLAY_PROBES]
     if replay_bad:
         replayed = [r for r in replay_bad if r.get("replayed_from")]
         lead = "returned answers computed for earlier inputs" if replayed else "went wrong when reused"
-        out.add("DYN102", f"The same input object, called again after its values changed or interleaved with "
+        out.add("PRB102", f"The same input object, called again after its values changed or interleaved with "
                 f"another input, {lead}: {_steps_text(replayed or replay_bad)}.", line=line,
                 detail=_steps_text(replay_bad, 8), calls=len(replay_bad))
-    fresh_bad = by.get("fresh_seed", [])
+    fresh_bad = by.get("fresh_seed", []) + [r for r in plain_bad if r["probe"] in REPLAY_PROBES | {"late_write"}
+                                            and r["case"].endswith("f")]
     if fresh_bad and not public_bad:
-        out.add("DYN103", f"Published seeds pass but unseen seeds of the same shapes fail: {_steps_text(fresh_bad)}.",
+        out.add("PRB103", f"Published seeds pass but unseen seeds of the same shapes fail: {_steps_text(fresh_bad)}.",
                 line=line, detail=_steps_text(fresh_bad, 6))
     perturbed_bad = by.get("perturbed", [])
     if perturbed_bad and not public_bad:
-        out.add("DYN104", f"Sizes next to the published ones fail: {_steps_text(perturbed_bad)}.", line=line)
+        out.add("PRB104", f"Sizes next to the published ones fail: {_steps_text(perturbed_bad)}.", line=line)
     if first_ok and by.get("last_call"):
-        out.add("DYN105", f"The first input was right on the first call and wrong when repeated at the end: "
+        out.add("PRB105", f"The first input was right on the first call and wrong when repeated at the end: "
                 f"{_steps_text(by['last_call'])}.", line=line)
     if first_ok and by.get("mode"):
-        out.add("DYN106", f"The first input was right in test mode and wrong under other mode labels: "
+        out.add("PRB106", f"The first input was right in test mode and wrong under other mode labels: "
                 f"{_steps_text(by['mode'])}.", line=line)
 
 
 def _call_facts(out: _Out, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
     changed = [r for r in records if r.get("input_changed")]
     if changed and not settings.get("inputs_writable"):
-        out.add("DYN201", f"custom_kernel modified its inputs on {len(changed)} call(s), e.g. call {changed[0]['i']} "
+        out.add("PRB201", f"custom_kernel modified its inputs on {len(changed)} call(s), e.g. call {changed[0]['i']} "
                 f"({changed[0]['probe']}).", line=changed[0].get("line"), calls=len(changed))
     aliased = [r for r in records if r.get("alias")]
     if aliased and not settings.get("output_may_alias_input"):
-        out.add("DYN202", f"The output shares storage with an input on {len(aliased)} call(s).", calls=len(aliased))
+        out.add("PRB202", f"The output shares storage with an input on {len(aliased)} call(s).", calls=len(aliased))
     odd = sorted({c for r in records for c in r.get("classes", []) if c != "torch.Tensor"})
     if odd:
-        out.add("DYN203", f"custom_kernel returned {', '.join(odd[:3])} instead of a plain torch.Tensor.",
+        out.add("PRB203", f"custom_kernel returned {', '.join(odd[:3])} instead of a plain torch.Tensor.",
                 classes=odd)
     late = [r for r in records if r.get("late_changed")]
     if late:
-        out.add("DYN204", "The returned tensor changed after custom_kernel returned (work finished in the "
+        out.add("PRB204", "The returned tensor changed after custom_kernel returned (work finished in the "
                 "background, outside any timer).")
     threads = sorted({name for r in records for name in r.get("threads", [])})
     if threads:
-        out.add("DYN205", f"Threads still alive after return: {', '.join(threads[:5])}.", threads=threads[:10])
+        out.add("PRB205", f"Threads still alive after return: {', '.join(threads[:5])}.", threads=threads[:10])
     limit = settings.get("precision_rel_error")
     errors = [r["rel_error"] for r in records if r["status"] == "ok" and r.get("rel_error") is not None
               and r.get("float_dtype") in {"float32", "float64", "complex64", "complex128"}]
     if limit is not None and errors and max(errors) > float(limit):
-        out.add("DYN701", f"Outputs pass but their relative error against the reference reaches {max(errors):.2g}; "
+        out.add("PRB701", f"Outputs pass but their relative error against the reference reaches {max(errors):.2g}; "
                 f"a {records[0].get('float_dtype') or 'float32'} implementation stays below {float(limit):g}.",
                 max_rel_error=max(errors))
     _memoization(out, records)
@@ -133,7 +142,7 @@ def _memoization(out: _Out, records: list[dict[str, Any]]) -> None:
         seen.add(r["case"])
     retained = any(r.get("retained") for r in records)
     if new and repeat and retained and median(new) >= 2e-4 and median(repeat) * 20 < median(new):
-        out.add("DYN107", f"New inputs took {median(new) * 1e3:.2f} ms per call, repeated inputs "
+        out.add("PRB107", f"New inputs took {median(new) * 1e3:.2f} ms per call, repeated inputs "
                 f"{median(repeat) * 1e3:.3f} ms, and returned outputs stay referenced by the submission.",
                 new_ms=median(new) * 1e3, repeat_ms=median(repeat) * 1e3)
 
@@ -153,7 +162,7 @@ def _events(out: _Out, got: Collected) -> None:
     if got.ref_calls:
         calls = ", ".join(f"{name} x{count}" for name, count in sorted(got.ref_calls.items()))
         line = next((s[1] for s in got.call_sites if len(s) > 1 and isinstance(s[1], int)), None)
-        out.add("DYN501", f"Submission code called the task's reference functions: {calls}.", line=line,
+        out.add("PRB501", f"Submission code called the task's reference functions: {calls}.", line=line,
                 detail=calls, calls=dict(got.ref_calls))
 
 
@@ -189,22 +198,25 @@ def _run_end(out: _Out, got: Collected, plan: dict[str, Any], result: Any) -> No
     elif ie is not None:
         if not ie.get("ok"):
             if ie.get("exit"):
-                out.add("DYN403", f"The submission raised SystemExit during import ({ie.get('error')}).",
+                out.add("PRB403", f"The submission raised SystemExit during import ({ie.get('error')}).",
                         line=ie.get("line"))
+            elif str(ie.get("error", "")).startswith("MemoryError"):
+                out.add("PRB604", f"Importing the submission ran out of memory ({ie.get('error')}).",
+                        line=ie.get("line"), status="memory")
             else:
-                out.add("DYN601", f"Importing the submission failed: {ie.get('error')}.", line=ie.get("line"),
+                out.add("PRB601", f"Importing the submission failed: {ie.get('error')}.", line=ie.get("line"),
                         detail=str(ie.get("error")))
         elif got.no_entry is not None:
-            out.add("DYN602", f"custom_kernel is missing or not callable (found {got.no_entry.get('found')}).")
+            out.add("PRB602", f"custom_kernel is missing or not callable (found {got.no_entry.get('found')}).")
         return
     if got.driver_error:
         return
     if status in LIMIT_STATUSES:
-        out.add("DYN604", f"The probe run hit a limit {where}: {result.summary()}.", status=status)
+        out.add("PRB604", f"The probe run hit a limit {where}: {result.summary()}.", status=status)
     elif status == "signal":
-        out.add("DYN605", f"The probe process was killed by signal {result.signal} {where}.")
+        out.add("PRB605", f"The probe process was killed by signal {result.signal} {where}.")
     else:
-        out.add("DYN403", f"The process ended {where} ({result.summary()}); the probes never finished.")
+        out.add("PRB403", f"The process ended {where} ({result.summary()}); the probes never finished.")
 
 
 def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
@@ -232,7 +244,8 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
     else:
         if got.driver_error:
             out.degraded = True
-            out.notes.append(f"probe driver error (the referee's, not the submission's): {got.driver_error.get('error')}")
+            out.notes.append("probe driver error (the referee's, not the submission's): "
+                             f"{got.driver_error.get('error')}")
         settings = dict(plan["settings"])
         self_check = [c for c, ref in got.refs.items() if not (ref.get("self_check") or [True])[0]]
         if self_check:
@@ -245,7 +258,7 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
             out.notes.append(f"perturbed input {case} skipped: the reference itself fails on it ({why[:120]})")
         _run_end(out, got, plan, result)
         if got.violations:
-            out.add("DYN401", f"The probe channel received {len(got.violations)} forged or out-of-order frame(s): "
+            out.add("PRB401", f"The probe channel received {len(got.violations)} forged or out-of-order frame(s): "
                     f"{'; '.join(got.violations[:3])}.", violations=got.violations[:10])
         _correctness(out, got.records, settings)
         _call_facts(out, got.records, settings)
@@ -253,7 +266,7 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
         _integrity(out, got)
         forged = RESULT_LINE.findall(getattr(result, "stdout", b"").decode("utf-8", "replace"))
         if forged:
-            out.add("DYN402", f"The submission printed harness result lines ({', '.join(sorted(set(forged))[:4])}).",
+            out.add("PRB402", f"The submission printed harness result lines ({', '.join(sorted(set(forged))[:4])}).",
                     detail="stdout: " + ", ".join(sorted(set(forged))[:4]))
     records = got.records
     ok = [r for r in records if r["status"] == "ok"]
@@ -267,6 +280,7 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
                "import_seconds": (got.import_end or {}).get("seconds"), "probe_seed": plan["seed"],
                "run": result.summary() if hasattr(result, "summary") else str(result),
                "seconds": round(float(getattr(result, "duration_s", 0.0)), 3),
-               "torch": (got.hello or {}).get("torch"), "retained_outputs": sum(bool(r.get("retained")) for r in records)}
+               "torch": (got.hello or {}).get("torch"),
+               "retained_outputs": sum(bool(r.get("retained")) for r in records)}
     return {"status": status, "findings": [f.model_dump(mode="json") for f in out.findings], "notes": out.notes,
             "metrics": metrics, "degraded": out.degraded}

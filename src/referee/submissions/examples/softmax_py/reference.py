@@ -12,4 +12,4 @@ def generate_input(rows: int, cols: int, scale: float, seed: int) -> input_t:
     return (torch.randn(rows, cols, generator=gen, dtype=torch.float32) * scale).contiguous()
 
 
-check_implementation = make_match_reference(ref_kernel, rtol=1e-3, atol=1e-5)
+check_implementation = make_match_reference(ref_kernel, rtol=2e-3, atol=1e-4)

@@ -1,0 +1,157 @@
+"""Scale benchmark for the benchmark-claim auditor.
+
+Writes a synthetic leg pair (default 1,000,000 raw lines in total, half per leg) in SGLang `bench_serving`
+format with a `server_info` block on every line, then, in the same run and on the same files, times:
+
+- `referee bench patch` end to end (read both legs, re-derive, run every patch rule), and
+- the pandas baseline: `pandas.read_json(lines=True)` of each leg plus a summary (median, min, max, spread of
+  output throughput; TTFT and TPOT medians).
+
+Each contender runs in its own fresh process (timed after its imports), so neither inherits the other's caches or
+memory. Prints absolute seconds, lines per second, peak RSS and the ratio.
+
+    python benchmarks/bench_audit_scale.py [--lines 1000000] [--format sglang|vllm] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SERVER_INFO = {
+    "model_path": "/models/Qwen3.5-27B-FP8", "tokenizer_path": "/models/Qwen3.5-27B-FP8", "tp_size": 1, "dp_size": 1,
+    "pp_size": 1, "ep_size": 1, "mem_fraction_static": 0.85, "dtype": "auto", "quantization": "fp8",
+    "kv_cache_dtype": "auto", "context_length": 40960, "attention_backend": "triton", "disable_cuda_graph": False,
+    "cuda_graph_max_bs": 160, "chunked_prefill_size": 8192, "max_prefill_tokens": 16384, "schedule_policy": "fcfs",
+    "disable_radix_cache": True, "enable_torch_compile": False, "host": "127.0.0.1", "port": 30000, "random_seed": 0,
+    "max_total_num_tokens": 1156449, "max_req_input_len": 40954, "version": "0.5.2",
+}
+
+
+def _template(fmt: str) -> str:
+    """One raw line with %-placeholders for the values that vary per repeat (so writing 1M lines is fast)."""
+    from referee.bench.examples.make import sglang_line, vllm_line
+
+    marks = {"output_throughput": "@T@", "median_ttft_ms": "@F@", "median_tpot_ms": "@P@"}
+    if fmt == "vllm":
+        line = vllm_line(1000.0)
+        marks["date"] = "@D@"
+    else:
+        line = sglang_line(1000.0, server_info=SERVER_INFO)
+    for key, mark in marks.items():
+        line[key] = mark
+    text = json.dumps(line).replace("%", "%%")
+    for mark, spec in (("@T@", "%.3f"), ("@F@", "%.2f"), ("@P@", "%.3f"), ("@D@", "%s")):
+        text = text.replace(f'"{mark}"', spec if mark != "@D@" else '"%s"')
+    return text + "\n"
+
+
+def write_leg(folder: Path, lines: int, center: float, fmt: str, seed: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    template = _template(fmt)
+    rng = random.Random(seed)
+    path = folder / "bench_runs.jsonl"
+    with path.open("w", encoding="utf-8") as handle:
+        batch = []
+        for i in range(lines):
+            values = (center * (1 + rng.uniform(-0.002, 0.002)), 4280.0 + rng.random(), 59.5 + rng.random() / 10)
+            if fmt == "vllm":
+                values = (*values, f"20260618-{13 + (i // 3600) % 10:02d}{(i // 60) % 60:02d}{i % 60:02d}")
+            batch.append(template % values)
+            if len(batch) >= 10_000:
+                handle.write("".join(batch))
+                batch.clear()
+        handle.write("".join(batch))
+    (folder / "server.log").write_text("[2026-06-18 13:41:20] The server is fired up and ready to roll!\n")
+    return path
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None:
+    from referee.bench.audit import audit
+    from referee.bench.context import AuditOptions
+
+    started = time.perf_counter()
+    result = audit("patch", ref, cand, options=AuditOptions(workers=workers), discover=False)
+    elapsed = time.perf_counter() - started
+    legs = result.report.metrics["legs"]
+    out.put({"seconds": elapsed, "rss_mb": _peak_rss_mb(), "verdict": result.report.verdict.value,
+             "medians": [legs[r]["summary"]["output_throughput"]["median"] for r in ("ref", "cand")],
+             "repeats": [legs[r]["repeats"] for r in ("ref", "cand")]})
+
+
+def run_pandas(ref: str, cand: str, out: mp.Queue) -> None:
+    import pandas as pd
+
+    started = time.perf_counter()
+    medians, repeats = [], []
+    for leg in (ref, cand):
+        frame = pd.read_json(Path(leg) / "bench_runs.jsonl", lines=True)
+        tput = frame["output_throughput"]
+        median = float(tput.median())
+        _ = {"median": median, "min": float(tput.min()), "max": float(tput.max()),
+             "spread_pct": 100 * float(tput.max() - tput.min()) / median,
+             "ttft": float(frame["median_ttft_ms"].median()), "tpot": float(frame["median_tpot_ms"].median())}
+        medians.append(median)
+        repeats.append(len(frame))
+    out.put({"seconds": time.perf_counter() - started, "rss_mb": _peak_rss_mb(), "medians": medians,
+             "repeats": repeats})
+
+
+def _in_child(target, *args) -> dict:  # noqa: ANN001 - a process target
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="raw lines in total, split over the two legs")
+    parser.add_argument("--format", choices=("sglang", "vllm"), default="sglang")
+    parser.add_argument("--workers", type=int, default=None, help="parser processes (default: one per core)")
+    parser.add_argument("--skip-pandas", action="store_true")
+    args = parser.parse_args()
+    per_leg = args.lines // 2
+    with tempfile.TemporaryDirectory(prefix="bench_audit_scale_") as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        ref = write_leg(root / "ref", per_leg, 1000.0, args.format, 1).parent
+        cand = write_leg(root / "cand", per_leg, 1080.0, args.format, 2).parent
+        size_mb = sum((p / "bench_runs.jsonl").stat().st_size for p in (ref, cand)) / 1e6
+        print(f"wrote {2 * per_leg:,} {args.format} lines ({size_mb:,.0f} MB) in {time.perf_counter() - started:.1f}s")
+        ours = _in_child(run_referee, str(ref), str(cand), args.workers)
+        theirs = None if args.skip_pandas else _in_child(run_pandas, str(ref), str(cand))
+    rows = [("referee bench patch (full audit)", ours)]
+    if theirs is not None:
+        rows.append(("pandas.read_json(lines=True) + summary", theirs))
+    print(f"\n{'contender':42} {'seconds':>9} {'lines/s':>12} {'peak RSS MB':>12}  medians (ref, cand)")
+    for name, row in rows:
+        rate = 2 * per_leg / row["seconds"]
+        print(f"{name:42} {row['seconds']:9.2f} {rate:12,.0f} {row['rss_mb']:12,.0f}  "
+              f"{row['medians'][0]:.3f}, {row['medians'][1]:.3f}")
+    if theirs is not None:
+        print(f"\nratio pandas / referee: {theirs['seconds'] / ours['seconds']:.2f}x faster "
+              f"(memory {theirs['rss_mb'] / ours['rss_mb']:.1f}x less); audit verdict {ours['verdict']}")
+        if ours["repeats"] != theirs["repeats"] or any(abs(a - b) > 1e-6 for a, b in
+                                                       zip(ours["medians"], theirs["medians"], strict=True)):
+            print("WARNING: the two contenders disagree on repeats or medians", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Bundled example legs and claims: the demo and the tests audit these."""

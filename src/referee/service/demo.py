@@ -1,0 +1,119 @@
+"""`referee service-demo`: the whole service on the embedded default, end to end, in one command.
+
+Starts `referee serve` on a free loopback port (database: REFEREE_DATABASE_URL, else the SQLite file in the user's
+data dir), sends every bundled example submission through `referee.client.AuditClient` exactly as a leaderboard
+would, runs one `referee worker --drain`, and prints the audits the admin API returns. Submissions carry
+content-derived idempotency keys, so running the demo again re-uses the stored audits instead of piling up copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REFEREE = str(Path(sys.executable).with_name("referee"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def example_submissions() -> list[tuple[str, str, str]]:
+    """(task, file name, code) of every bundled example submission."""
+    from referee.submissions.task import bundled_task_names, bundled_tasks_dir
+
+    found = []
+    for task in bundled_task_names():
+        folder = bundled_tasks_dir() / task / "submissions"
+        for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+            found.append((task, path.name, path.read_text(encoding="utf-8")))
+    return found
+
+
+def run_demo(*, keep: bool = False, echo: Any = print) -> int:
+    """Run the demo; returns a process exit code (0 when every audit finished)."""
+    from referee.client import AuditClient
+    from referee.store.db import database_url, redact
+
+    token = os.environ.get("REFEREE_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+    env = {**os.environ, "REFEREE_ADMIN_TOKEN": token, "REFEREE_DATABASE_URL": database_url()}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    echo(f"== audit service: referee serve on {url}, database {redact(env['REFEREE_DATABASE_URL'])}")
+    server = subprocess.Popen([REFEREE, "serve", "--port", str(port), "--log-level", "warning"], env=env,
+                              start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                echo("referee serve did not start")
+                return 3
+            time.sleep(0.2)
+        examples = example_submissions()
+        echo(f"== submitting {len(examples)} bundled example submissions through referee.client")
+        ids: dict[tuple[str, str], int] = {}
+        client = AuditClient(url, on_accepted=lambda payload, audit_id: ids.__setitem__(
+            (payload["task"], payload["file_name"]), audit_id))
+        for task, name, code in examples:
+            key = "demo-" + hashlib.sha256(f"{task}/{name}\0{code}".encode()).hexdigest()[:24]
+            client.submit(task, code, user_id="demo", leaderboard=task, file_name=name, key=key)
+        client.close(timeout_s=60)
+        echo("== running one worker until the queue is empty (dynamic probes in the sandbox)")
+        worker = subprocess.run([REFEREE, "worker", "--drain", "--concurrency", str(max(1, os.cpu_count() or 1)),
+                                 "--poll-seconds", "0.2", "--log-level", "warning"], env=env, check=False)
+        if worker.returncode != 0:
+            echo(f"referee worker exited with {worker.returncode}")
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as admin:
+            audits = {i: admin.get(f"/admin/audits/{i}").json()["audit"] for i in ids.values()}
+        _print_table(examples, ids, audits, echo)
+        unfinished = [i for i in ids.values() if audits.get(i, {}).get("status") not in ("done", "error")]
+        if keep:
+            echo(f"\nreview page: {url}/admin/ui  (admin token: {token})  API docs: {url}/docs  Ctrl-C to stop")
+            try:
+                server.wait()
+            except KeyboardInterrupt:
+                pass
+        return 0 if not unfinished and len(ids) == len(examples) else 1
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _print_table(examples: list[tuple[str, str, str]], ids: dict[tuple[str, str], int],
+                 audits: dict[int, dict[str, Any]], echo: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="audits stored by the service")
+    for column in ("audit", "task", "submission", "verdict"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("rules", min_width=16)
+    style = {"PASS": "green", "FLAG": "yellow", "FAIL": "red", "DEGRADED": "magenta"}
+    for task, name, _ in examples:
+        audit_id = ids.get((task, name))
+        audit = audits.get(audit_id or -1, {})
+        verdict = audit.get("verdict") or audit.get("status", "not sent")
+        rules = " ".join(sorted({f["rule"] for f in audit.get("findings", [])}))
+        table.add_row(str(audit_id or "-"), task, name, f"[{style.get(verdict, 'white')}]{verdict}[/]", rules)
+    Console().print(table)

@@ -1,0 +1,155 @@
+"""Covering writes: is a stored or freshly allocated buffer rewritten from this call's inputs before it is
+returned?
+
+For a value read from a persistent container (an output replay candidate) the write must happen on every path
+to the `return` (a statement before it in an enclosing block, or in every branch of an `if`), and must use
+input-derived values. For an uninitialised allocation any write anywhere in the function counts: honest code
+fills buffers in either branch of an `if`, and the FAIL must not fire on it.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from referee.submissions.analysis.state import Container
+from referee.submissions.analysis.vocab import PASSTHROUGH_METHODS, READ_ONLY_CALLS, SHAPE_METHODS
+
+if TYPE_CHECKING:
+    from referee.submissions.analysis.flow import Flow, Origin
+
+
+class Coverage:
+    """Write checks over one submission's data flow."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.sub = flow.sub
+        self.state = flow.state
+
+    def is_tainted(self, expr, function, values_only: bool = False) -> bool:
+        return self.flow.is_tainted(expr, function, values_only)
+
+    def origins(self, expr, function):
+        return self.flow.origins(expr, function)
+
+    def reads_container(self, expr: ast.AST, function: ast.AST, container: Container) -> bool:
+        if self.state.container_of(expr, function) == container:
+            return True
+        return any(o.kind == "read" and o.container == container for o in self.origins(expr, function))
+
+    def covered(self, ret: ast.AST, function: ast.AST, origin: Origin) -> bool:
+        """True when, on every path to `ret`, a statement rewrites the stored object from the inputs."""
+        if isinstance(function, ast.Lambda) or origin.container is None:
+            return False
+        container = origin.container
+        child = ret
+        for ancestor in self.sub.ancestors(ret):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(ancestor, field, None)
+                if isinstance(block, list) and child in block:
+                    for stmt in block[:block.index(child)]:
+                        if self._stmt_covers(stmt, function, container):
+                            return True
+            if ancestor is function:
+                break
+            child = ancestor
+        return False
+
+    def _stmt_covers(self, stmt: ast.AST, function: ast.AST, container: Container) -> bool:
+        if isinstance(stmt, ast.If):
+            return (bool(stmt.orelse) and self._block_covers(stmt.body, function, container)
+                    and self._block_covers(stmt.orelse, function, container))
+        if isinstance(stmt, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
+            return self._block_covers(stmt.body, function, container)
+        if isinstance(stmt, ast.Try):
+            return self._block_covers(stmt.body, function, container)
+        if isinstance(stmt, ast.Match):
+            return all(self._block_covers(case.body, function, container) for case in stmt.cases)
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False
+        return self._simple_covers(stmt, function, container)
+
+    def _block_covers(self, block: list[ast.stmt], function: ast.AST, container: Container) -> bool:
+        return any(self._stmt_covers(stmt, function, container) for stmt in block)
+
+    def _simple_covers(self, stmt: ast.AST, function: ast.AST, container: Container) -> bool:
+        targets: list[ast.AST] = []
+        value = None
+        if isinstance(stmt, ast.Assign):
+            targets, value = list(stmt.targets), stmt.value
+        elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+            targets, value = [stmt.target], stmt.value
+        if value is not None and self.is_tainted(value, function):
+            for target in targets:
+                if isinstance(target, ast.Subscript):
+                    if self.reads_container(target.value, function, container):
+                        return True
+                elif self.state.container_of(target, function) == container:
+                    return True
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Call):
+                continue
+            args = [*node.args, *(k.value for k in node.keywords)]
+            func = node.func
+            in_place = isinstance(func, ast.Attribute) and (func.attr.endswith("_") or func.attr in (
+                "update", "__setitem__"))
+            if in_place and self.reads_container(func.value, function, container) and any(
+                    self.is_tainted(a, function) for a in args):
+                return True
+            holders = [a for a in args if self.reads_container(a, function, container)]
+            if holders and any(self.is_tainted(a, function) for a in args if a not in holders):
+                return True
+            if holders and isinstance(func, ast.Attribute) and self.is_tainted(func.value, function):
+                return True
+        return False
+
+    def alloc_written(self, origin: Origin, function: ast.AST) -> bool:
+        """True when an uninitialised allocation is written anywhere in `function` (flow-insensitive on
+        purpose: a buffer filled in either branch of an `if` is filled)."""
+        if isinstance(function, ast.Lambda):
+            return False
+        scope = self.sub.scopes.by_node.get(function)
+        aliases: set[str] = set()
+        if scope is not None:
+            for name, bindings in scope.bindings.items():
+                for binding in bindings:
+                    if binding.value is not None and origin in self.origins(binding.value, function):
+                        aliases.add(name)
+                        break
+        if not aliases:
+            return False
+        for node in self.sub.own_nodes(function):
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and _is_alias(func.value, aliases) and (
+                        func.attr.endswith("_") or func.attr not in PASSTHROUGH_METHODS | SHAPE_METHODS):
+                    return True
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in READ_ONLY_CALLS:
+                    continue
+                for arg in [*node.args, *(k.value for k in node.keywords)]:
+                    if any(isinstance(n, ast.Name) and n.id in aliases for n in ast.walk(arg)):
+                        return True
+            elif isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, (ast.Subscript, ast.Attribute)) and _is_alias(target.value, aliases):
+                        return True
+                    if isinstance(node, ast.AugAssign) and isinstance(target, ast.Name) and target.id in aliases:
+                        return True
+        return False
+
+
+def _is_alias(expr: ast.AST, aliases: set[str]) -> bool:
+    """`out`, `out[0]`, `out.view(-1)`, `out.T`: an expression that refers to one of `aliases`."""
+    while True:
+        if isinstance(expr, ast.Name):
+            return expr.id in aliases
+        if isinstance(expr, (ast.Subscript, ast.Starred, ast.Attribute)):
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and (
+                expr.func.attr in PASSTHROUGH_METHODS):
+            expr = expr.func.value
+        else:
+            return False

@@ -1,0 +1,83 @@
+"""Taint: which local names are computed from the entry point's inputs, and whether from their values or
+only from their metadata (shape, dtype, device). A branch on `x.shape` is a dispatch; a branch on `x.any()` is
+a probe of the data."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from referee.submissions.analysis.vocab import SHAPE_ATTRS, SHAPE_FUNCS, SHAPE_METHODS
+
+if TYPE_CHECKING:
+    from referee.submissions.analysis.entry import EntryPoints
+    from referee.submissions.analysis.source import Submission
+
+
+class Taint:
+    """Input taint per function, memoised."""
+
+    def __init__(self, sub: Submission, entries: EntryPoints) -> None:
+        self.sub = sub
+        self.entry_points = entries
+        self._taint_memo: dict[tuple[ast.AST, bool], set[str]] = {}
+
+    def inputs(self, function: ast.AST) -> tuple[str, ...]:
+        return self.entry_points.inputs(function)
+
+    # -- taint -----------------------------------------------------------------------------------------------
+    def tainted(self, function: ast.AST, values_only: bool = False) -> set[str]:
+        """Local names computed from the function's inputs (`values_only`: from their values, not shapes)."""
+        key = (function, values_only)
+        if key in self._taint_memo:
+            return self._taint_memo[key]
+        scope = self.sub.scopes.by_node.get(function)
+        names = set(self.inputs(function)) if hasattr(function, "args") else set()
+        if scope is not None:
+            for _ in range(8):
+                grew = False
+                for name, bindings in scope.bindings.items():
+                    if name in names:
+                        continue
+                    for binding in bindings:
+                        value = binding.value
+                        if value is not None and self._mentions(value, names, values_only):
+                            names.add(name)
+                            grew = True
+                            break
+                if not grew:
+                    break
+        self._taint_memo[key] = names
+        return names
+
+    def is_tainted(self, expr: ast.AST | None, function: ast.AST | None, values_only: bool = False) -> bool:
+        if expr is None or function is None:
+            return False
+        return self._mentions(expr, self.tainted(function, values_only), values_only)
+
+    def _mentions(self, expr: ast.AST, names: set[str], values_only: bool) -> bool:
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name) and node.id in names:
+                return True
+            if isinstance(node, (ast.Lambda, ast.FunctionDef)):
+                continue
+            if values_only and _shape_only(node):
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        return False
+
+
+def _shape_only(node: ast.AST) -> bool:
+    """Sub-expressions that read only an input's metadata (its shape, dtype, device), never its values."""
+    if isinstance(node, ast.Attribute) and node.attr in SHAPE_ATTRS:
+        return True
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in SHAPE_METHODS:
+            return True
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name in SHAPE_FUNCS:
+            return not (name == "full_like" and len(node.args) > 1 and not isinstance(node.args[1], ast.Constant))
+    return False

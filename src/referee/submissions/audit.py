@@ -1,0 +1,200 @@
+"""Audit one leaderboard submission: static rules, sandboxed dynamic probes, optional LLM second opinion.
+
+    from referee.submissions.audit import audit_submission, AuditOptions
+    report = audit_submission(code, task, options=AuditOptions(dynamic=True, llm=False))
+
+`audit_submission` never raises for anything a submission contains: unparsable code, hostile code, a crash in the
+sandbox all end up as findings or notes. The report's verdict is the worst finding (FAIL beats FLAG beats PASS);
+DEGRADED means the referee itself could not finish (the task's reference broke, the sandbox died) and is never
+mistaken for a pass or for a caught cheat.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from referee.report import Evidence, Finding, Report, Verdict
+from referee.sandbox import Sandbox
+from referee.submissions.judge import JudgeConfig, judge_submission
+from referee.submissions.probes import make_sandbox, run_probes
+from referee.submissions.task import Task
+
+MAX_CODE_CHARS = 1_000_000
+ACTIONS = {
+    Verdict.FAIL: "reject: mark the submission as hacked and keep the evidence",
+    Verdict.FLAG: "hold for human review before it is ranked",
+    Verdict.PASS: "accept",
+    Verdict.DEGRADED: "re-run the audit: the referee could not finish (see notes)",
+}
+
+
+@dataclass
+class AuditOptions:
+    """What to run. Defaults: static rules and dynamic probes; the LLM only when asked for."""
+
+    dynamic: bool = True
+    llm: bool = False
+    static: bool = True
+    #: subject of the report (the submission's file name)
+    filename: str = "submission.py"
+    timeout_s: float = 60.0
+    memory_mb: int = 4096
+    #: probe seed for fresh inputs; None draws one (it is recorded in metrics, so a run can be repeated)
+    seed: int | None = None
+    soak_calls: int = 48
+    #: None reads REFEREE_LLM_* / OPENROUTER_API_KEY from the environment
+    llm_config: JudgeConfig | None = None
+
+
+def _static_engine() -> tuple[Any, str | None]:
+    """(run_static, None), or (None, why) when `referee.submissions.rules` is absent or fails to import."""
+    try:
+        from referee.submissions.rules import run_static
+    except ModuleNotFoundError as exc:
+        if exc.name in {"referee.submissions.rules", "referee.submissions.analysis"}:
+            return None, "static rules unavailable: referee.submissions.rules is not installed"
+        return None, f"static rules failed to load: {exc}"
+    except Exception as exc:  # a broken rule module must not take the audit down
+        return None, f"static rules failed to load: {type(exc).__name__}: {exc}"
+    return run_static, None
+
+
+def static_rule_catalog() -> dict[str, dict[str, str]]:
+    """id -> {title, why, action} of every static rule (empty while the engine is absent); for SARIF."""
+    try:
+        from referee.submissions.rules import all_rules
+
+        return {r.id: {"title": r.title, "why": r.why, "action": r.action} for r in all_rules()}
+    except Exception:
+        return {}
+
+
+_shared: Sandbox | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_sandbox() -> Sandbox:
+    """One process-wide probe sandbox (torch preloaded, one worker per core), closed at interpreter exit."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared._closed:
+            _shared = make_sandbox()
+            atexit.register(_shared.close)
+        return _shared
+
+
+def _run_static(code: str, filename: str, report: Report) -> bool:
+    """Static findings into the report; returns whether the code parses (False also when it cannot be told)."""
+    engine, problem = _static_engine()
+    if engine is None:
+        report.notes.append(str(problem))
+        report.metrics["static"] = {"available": False}
+        report.degraded = report.degraded or not str(problem).startswith("static rules unavailable")
+        return True
+    try:
+        findings = list(engine(code, filename))
+    except Exception as exc:
+        report.degraded = True
+        report.notes.append(f"static rules crashed (the referee's bug): {type(exc).__name__}: {exc}")
+        return True
+    for finding in findings:
+        finding.data.setdefault("source", "static")
+    report.findings.extend(findings)
+    report.metrics["static"] = {"available": True, "findings": len(findings)}
+    return not any(f.rule == "SYN001" for f in findings)
+
+
+def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: Sandbox | None,
+                 report: Report) -> None:
+    if task is None:
+        report.notes.append("dynamic probes skipped: no task given")
+        report.metrics["dynamic"] = {"status": "skipped"}
+        return
+    try:
+        outcome = run_probes(code, task, sandbox or shared_sandbox(), filename=options.filename, seed=options.seed,
+                             timeout_s=options.timeout_s, memory_mb=options.memory_mb, soak_calls=options.soak_calls)
+    except Exception as exc:  # the sandbox could not start, or a bug of ours: never the submission's fault
+        report.degraded = True
+        report.notes.append(f"dynamic probes failed inside the referee: {type(exc).__name__}: {exc}")
+        report.metrics["dynamic"] = {"status": "degraded"}
+        return
+    report.findings.extend(outcome.findings)
+    report.notes.extend(outcome.notes)
+    report.metrics["dynamic"] = outcome.metrics or {"status": outcome.status}
+    report.degraded = report.degraded or outcome.degraded
+
+
+def _run_llm(code: str, task: Task | None, options: AuditOptions, report: Report) -> None:
+    config = options.llm_config or JudgeConfig.from_env()
+    if config is None:
+        report.notes.append("LLM second opinion skipped: no REFEREE_LLM_API_KEY (or OPENROUTER_API_KEY) is set")
+        return
+    result = judge_submission(code, task, list(report.findings), config, filename=options.filename)
+    report.notes.extend(result.notes)
+    if result.error is not None:
+        report.notes.append(f"LLM second opinion unavailable ({config.model}): {result.error}")
+        report.metrics["llm"] = {"model": config.model, "verdict": None, "reasoning": None, "error": result.error,
+                                 "attempts": result.attempts}
+        return
+    report.metrics["llm"] = {"model": result.model, "verdict": result.verdict, "reasoning": result.reasoning,
+                             "confidence": result.confidence, "attempts": result.attempts}
+    if result.verdict in {"suspicious", "cheating"}:
+        evidence = [Evidence(file=options.filename, line=line) for line in result.lines[:5] if line > 0]
+        report.findings.append(Finding(
+            rule="LLM001", verdict=Verdict.FLAG, title="LLM second opinion: possible cheating",
+            message=f"{result.model} judged the submission {result.verdict}: {result.reasoning[:400]}",
+            action="review: an LLM's opinion is a lead for a human, not evidence", evidence=evidence,
+            data={"source": "llm", "confidence": result.confidence}))
+
+
+def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOptions | None = None,
+                     sandbox: Sandbox | None = None) -> Report:
+    """Audit one submission against its task (see module docstring). Never raises for bad submissions."""
+    options = options or AuditOptions()
+    started = time.perf_counter()
+    report = Report(subject=options.filename, kind="submission")
+    report.timings = {"static": 0.0, "dynamic": 0.0, "llm": 0.0}
+    if isinstance(code, bytes):
+        text = code.decode("utf-8", errors="replace")
+        if "\ufffd" in text:
+            report.notes.append("the submission is not valid UTF-8; undecodable bytes were replaced")
+        code = text
+    report.metrics["task"] = task.name if task is not None else None
+    report.metrics["code_sha256"] = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+    report.metrics["lines"] = code.count("\n") + 1
+    if len(code) > MAX_CODE_CHARS:
+        report.findings.append(Finding(
+            rule="AUD001", verdict=Verdict.FLAG, title="Submission too large to audit",
+            message=f"The submission has {len(code)} characters (limit {MAX_CODE_CHARS}); it was not analysed.",
+            action="review: kernels this large usually embed encoded payloads"))
+        report.action = ACTIONS[report.verdict]
+        return report
+    parses = True
+    if options.static:
+        t0 = time.perf_counter()
+        parses = _run_static(code, options.filename, report)
+        report.timings["static"] = time.perf_counter() - t0
+    if options.dynamic:
+        t0 = time.perf_counter()
+        if parses:
+            _run_dynamic(code, task, options, sandbox, report)
+        else:
+            report.notes.append("dynamic probes skipped: the submission does not parse")
+        report.timings["dynamic"] = time.perf_counter() - t0
+    else:
+        report.notes.append("dynamic probes skipped: disabled (--no-dynamic)")
+    if options.llm:
+        t0 = time.perf_counter()
+        _run_llm(code, task, options, report)
+        report.timings["llm"] = time.perf_counter() - t0
+    report.timings["total"] = time.perf_counter() - started
+    report.action = ACTIONS[report.verdict]
+    dynamic_status = report.metrics.get("dynamic", {}).get("status")
+    if report.verdict is Verdict.PASS and dynamic_status != "ran":
+        report.action = "accept on static evidence only: the dynamic probes did not run (see notes)"
+    return report

@@ -1,0 +1,65 @@
+"""Audit a folder of submissions on every core, writing one JSON line per submission as it finishes.
+
+Dynamic probes run in the sandbox's worker processes (one per core), static analysis in the calling threads. A file
+that cannot be read, or an audit that breaks, still gets its line (verdict DEGRADED with the reason): a batch never
+loses a record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import IO, Any
+
+from referee.report import Report
+from referee.sandbox import Sandbox
+from referee.submissions.audit import AuditOptions, audit_submission
+from referee.submissions.task import Task
+
+MAX_FILE_BYTES = 4 << 20
+
+
+def collect(folder: Path, pattern: str = "*.py", recursive: bool = False) -> list[Path]:
+    """Submission files under `folder`, sorted (regular files only; links are not followed)."""
+    found = folder.rglob(pattern) if recursive else folder.glob(pattern)
+    return sorted(p for p in found if p.is_file() and not p.is_symlink())
+
+
+def _audit_file(path: Path, root: Path, task: Task | None, options: AuditOptions, sandbox: Sandbox | None) -> Report:
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+    opts = AuditOptions(**{**options.__dict__, "filename": name})
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise OSError(f"larger than {MAX_FILE_BYTES} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        report = Report(subject=name, kind="submission", degraded=True, notes=[f"could not read the file: {exc}"])
+        report.action = "re-run the audit: the file could not be read"
+        return report
+    try:
+        return audit_submission(data, task, options=opts, sandbox=sandbox)
+    except Exception as exc:  # a bug of ours must not cost the batch its other records
+        return Report(subject=name, kind="submission", degraded=True,
+                      notes=[f"audit crashed inside the referee: {type(exc).__name__}: {exc}"])
+
+
+def audit_paths(paths: Iterable[Path], root: Path, task: Task | None, options: AuditOptions, out: IO[str],
+                sandbox: Sandbox | None = None, jobs: int | None = None,
+                on_done: Callable[[Report], Any] | None = None) -> list[Report]:
+    """Audit files in parallel; each report is written to `out` (JSON line, flushed) as soon as it is done."""
+    paths = list(paths)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    reports: list[Report] = []
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="audit") as pool:
+        futures = [pool.submit(_audit_file, p, root, task, options, sandbox) for p in paths]
+        for future in as_completed(futures):
+            report = future.result()
+            out.write(json.dumps({"file": report.subject, **report.to_dict()}) + "\n")
+            out.flush()
+            reports.append(report)
+            if on_done is not None:
+                on_done(report)
+    return sorted(reports, key=lambda r: r.subject)

@@ -1,0 +1,222 @@
+"""Input mutation: the submission writes into the tensors it was given.
+
+If the checker recomputes the reference from the same (now overwritten) inputs, zeroing the inputs and
+returning zeros passes (kernelbot `cheat-input.py`; KernelBench PR #82). Writing into an input that the kernel
+then returns is the honest output-buffer pattern (tasks often pass the output tensor inside `data`), so the
+rules look at which inputs are written and which are handed back.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from referee.report import Verdict
+from referee.submissions.analysis import Submission
+from referee.submissions.rules._util import code
+from referee.submissions.rules.registry import Hit, rule
+
+VIEW_METHODS = frozenset({"view", "view_as", "reshape", "reshape_as", "t", "transpose", "permute", "squeeze",
+                          "unsqueeze", "narrow", "select", "expand", "expand_as", "as_strided", "detach", "unbind",
+                          "split", "chunk", "diagonal", "flatten", "contiguous", "__getitem__", "movedim",
+                          "unflatten", "swapaxes", "mT", "T"})
+ALIAS_ATTRS = frozenset({"T", "mT", "H", "mH", "data", "real", "imag"})
+NOT_MUTATING = frozenset({"requires_grad_", "share_memory_", "pin_memory_", "record_stream_", "retain_grad_"})
+CONSTANT_FILLS = frozenset({"zero_", "fill_", "normal_", "uniform_", "random_", "bernoulli_", "exponential_",
+                            "geometric_", "cauchy_", "log_normal_", "fill_diagonal_"})
+
+
+@dataclass(frozen=True)
+class Mutation:
+    node: ast.AST
+    root: str
+    constant: bool
+    how: str
+
+
+def _aliases(sub: Submission, function: ast.AST) -> dict[str, str]:
+    """Local names that share storage with an input, mapped to the name they view."""
+    flow = sub.flow
+    aliases = {name: name for name in flow.inputs(function)}
+    scope = sub.scopes.by_node.get(function)
+    if scope is None:
+        return aliases
+    for _ in range(6):
+        grew = False
+        for name, bindings in scope.bindings.items():
+            if name in aliases:
+                continue
+            for binding in bindings:
+                if binding.kind not in ("assign", "unpack", "for", "with") or binding.value is None:
+                    continue
+                root = _view_root(binding.value, aliases)
+                if root is not None:
+                    aliases[name] = root
+                    grew = True
+                    break
+        if not grew:
+            break
+    return aliases
+
+
+def _view_root(expr: ast.AST, aliases: dict[str, str]) -> str | None:
+    """The alias name `expr` is a view of (`data[0]`, `a.view(-1)`, `x.T`), or None for a new tensor."""
+    while True:
+        if isinstance(expr, ast.Name):
+            return expr.id if expr.id in aliases else None
+        if isinstance(expr, ast.Subscript):
+            if isinstance(expr.value, ast.Attribute) and expr.value.attr in ("shape", "stride"):
+                return None
+            expr = expr.value
+        elif isinstance(expr, ast.Attribute) and expr.attr in ALIAS_ATTRS:
+            expr = expr.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in VIEW_METHODS:
+            expr = expr.func.value
+        elif isinstance(expr, (ast.Tuple, ast.List)) and expr.elts:
+            roots = {_view_root(e, aliases) for e in expr.elts}
+            roots.discard(None)
+            return next(iter(roots)) if len(roots) == 1 else None
+        else:
+            return None
+
+
+def mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
+    """In-place writes into inputs (or views of them) made by `function`."""
+    flow = sub.flow
+    aliases = _aliases(sub, function)
+    out: list[Mutation] = []
+
+    def constant(value: ast.AST | None) -> bool:
+        return value is None or not flow.is_tainted(value, function, values_only=True)
+
+    for node in sub.own_nodes(function):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr.endswith("_") and not func.attr.startswith("__") \
+                    and func.attr not in NOT_MUTATING:
+                root = _view_root(func.value, aliases)
+                if root is not None:
+                    is_constant = (func.attr in CONSTANT_FILLS and all(constant(a) for a in node.args)) or (
+                        func.attr == "copy_" and bool(node.args) and constant(node.args[0]))
+                    out.append(Mutation(node, root, is_constant, f"`.{func.attr}()`"))
+                    continue
+            names = sub.resolver.qualnames(func)
+            for keyword in node.keywords:
+                if keyword.arg == "out":
+                    root = _view_root(keyword.value, aliases)
+                    if root is not None:
+                        out.append(Mutation(node, root, False, "`out=`"))
+            if node.args and any(n.startswith(("torch.", "numpy.")) and n.endswith("_") for n in names):
+                root = _view_root(node.args[0], aliases)
+                if root is not None:
+                    fill = any(n.rsplit(".", 1)[-1] in CONSTANT_FILLS or n.startswith("torch.nn.init.")
+                               for n in names)
+                    out.append(Mutation(node, root, fill, f"`{sorted(names)[0]}`"))
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Subscript) or (isinstance(target, ast.Attribute) and target.attr == "data"):
+                    root = _view_root(target.value, aliases)
+                    if root is not None:
+                        out.append(Mutation(node, root, constant(node.value), "item assignment"))
+                elif isinstance(node, ast.AugAssign) and isinstance(target, ast.Name) and target.id in aliases:
+                    out.append(Mutation(node, target.id, constant(node.value), "augmented assignment"))
+    return out
+
+
+def _returned(sub: Submission, function: ast.AST, aliases: dict[str, str]) -> set[str]:
+    """Names handed back as objects (`return out`, `return (out, aux)`, `return out.view(n)`), and what they
+    view; names only used to compute the returned value do not count."""
+    names: set[str] = set()
+    for ret in sub.flow.returns(function):
+        stack = [ret.value if isinstance(ret, ast.Return) else ret]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, (ast.Tuple, ast.List)):
+                stack.extend(node.elts)
+            elif isinstance(node, (ast.Starred, ast.Subscript)) or (
+                    isinstance(node, ast.Attribute) and node.attr in ALIAS_ATTRS):
+                stack.append(node.value)
+            elif isinstance(node, ast.IfExp):
+                stack.extend((node.body, node.orelse))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                    node.func.attr in VIEW_METHODS or node.func.attr.endswith("_")):
+                stack.append(node.func.value)
+    return names | {aliases[n] for n in names if n in aliases}
+
+
+def _unreturned(sub: Submission) -> Iterator[tuple[ast.AST, Mutation, bool]]:
+    for entry in sub.flow.entries:
+        function = entry.function
+        if isinstance(function, ast.Lambda):
+            continue
+        aliases = _aliases(sub, function)
+        returned = _returned(sub, function, aliases)
+        output_constant = all(not sub.flow.is_tainted(r.value, function, values_only=True)
+                              for r in sub.flow.returns(function) if isinstance(r, ast.Return))
+        for item in mutations(sub, function):
+            if item.root in returned or aliases.get(item.root) in returned:
+                continue
+            yield function, item, output_constant
+
+
+@rule("INP001", "Writes into an input it does not return", "input-mutation", Verdict.FLAG,
+      what="Checks for in-place writes (`x.add_()`, `x[...] = v`, `out=x`, `x += v`) into an entry-point input "
+           "or a view of it, when that input is not what the function returns.",
+      why="Changing the inputs can change what the checker compares against when it recomputes the reference "
+          "from them, and it breaks the harness's assumption that inputs are read-only.",
+      action="Review by hand; re-check with the harness comparing against a pristine copy of the inputs.",
+      example="""
+          def custom_kernel(data):
+              a, b = data
+              a.mul_(0.5)
+              return a @ b * 2
+      """,
+      use_instead="""
+          def custom_kernel(data):
+              a, b, out = data
+              out.copy_(a @ b)
+              return out
+      """,
+      known_problems="Tasks that pass a scratch buffer inside `data` trip this rule; the FLAG asks for a look, "
+                     "not a disqualification.")
+def input_write(sub: Submission) -> Iterator[Hit]:
+    for function, item, output_constant in _unreturned(sub):
+        if item.constant and output_constant:
+            continue  # INP002 reports it
+        yield Hit(item.node, f"Writes into input `{item.root}` with {item.how} in `{getattr(function, 'name', '?')}` "
+                             "but does not return it.")
+
+
+@rule("INP002", "Overwrites inputs and returns a constant", "input-mutation", Verdict.FAIL,
+      what="Checks for an entry point that overwrites an input with values that do not come from the inputs "
+           "(`zero_()`, `fill_(c)`, random fills, `copy_(constant)`) and returns a value that does not depend on "
+           "the input values either.",
+      why="This is kernelbot's `cheat-input.py`: if the checker recomputes the reference from the overwritten "
+          "inputs, the constant output matches it.",
+      action="Disqualify the run (FAIL).",
+      example="""
+          import torch
+          def custom_kernel(data):
+              data.zero_()
+              return torch.zeros_like(data)
+      """,
+      use_instead="""
+          import torch
+          def custom_kernel(data):
+              x, out = data
+              out.zero_()
+              out += x.relu()
+              return out
+      """)
+def input_overwrite(sub: Submission) -> Iterator[Hit]:
+    for function, item, output_constant in _unreturned(sub):
+        if item.constant and output_constant:
+            yield Hit(item.node, f"Overwrites input `{item.root}` with {item.how} and returns a value that does not "
+                                 f"depend on the inputs (`{getattr(function, 'name', '?')}`).")
+
+
+__all__ = ["code", "mutations"]

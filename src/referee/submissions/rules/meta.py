@@ -1,0 +1,36 @@
+"""Findings the engine itself emits: unparseable or oversized submissions, and rules that crashed."""
+
+from __future__ import annotations
+
+from referee.report import Verdict
+from referee.submissions.rules.registry import Rule, register
+
+register(Rule(
+    id="SYN001", title="Submission does not parse", family="engine", verdict=Verdict.FLAG,
+    what="Reports a submission that Python cannot parse (syntax error, null bytes, nesting too deep).",
+    why="Nothing can be checked statically in code that does not parse, and the leaderboard will not run it "
+        "either; a file that only the target interpreter accepts may be trying to blind the scanner.",
+    action="Reject or ask for a file that parses with the task's Python version; review by hand if it runs.",
+    example="def custom_kernel(data)\n    return data",
+    use_instead="def custom_kernel(data):\n    return data.clone()",
+))
+
+register(Rule(
+    id="SYN002", title="Submission too large for static analysis", family="engine", verdict=Verdict.FLAG,
+    what="Reports a submission larger than the static analyser's size limit (4 Mi characters).",
+    why="Padding a file with megabytes of data is a way to push a cheat past analysers with size limits; real "
+        "kernels are far smaller.",
+    action="Review by hand; ask why the file is so large.",
+    example="PAD = '" + "x" * 40 + "...'  # megabytes of filler",
+    use_instead="def custom_kernel(data):\n    return data.clone()",
+))
+
+register(Rule(
+    id="ENG001", title="Static rule could not finish", family="engine", verdict=Verdict.FLAG,
+    what="Reports a static rule that raised an internal error on this submission; the other rules still ran.",
+    why="A crash in the analyser means part of the audit is missing; unusual code that breaks analysers is "
+        "itself worth a look.",
+    action="Review by hand and report the crash to the referee maintainers with the submission attached.",
+    example="# any input that makes a rule crash",
+    use_instead="# ordinary code",
+))

@@ -1,0 +1,164 @@
+"""Result-channel forgery: writing the harness's result lines or ending the process before it can judge.
+
+kernelbot's harness reports through a pipe (`POPCORN_FD`) in `key: value` lines (`check: pass`,
+`benchmark.0.mean: ...`); a submission that writes those lines itself, or exits early, forges the result
+(kernelbot `cheat-fd.py`; pygpubench `fd_overwrite`, `pipe_interpose`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from referee.report import Verdict
+from referee.submissions.analysis import Submission
+from referee.submissions.rules._util import calls, code
+from referee.submissions.rules.registry import Hit, rule
+
+FD_FUNCS = frozenset({"os.write", "os.fdopen", "os.dup", "os.dup2", "os.dup3", "os.pipe", "os.openpty",
+                      "os.set_inheritable", "os.close", "os.closerange", "os.writev", "os.pwrite", "os.sendfile",
+                      "os.fstat", "os.fdatasync", "io.FileIO", "socket.fromfd", "fcntl.fcntl"})
+RESULT_LINE = re.compile(
+    r"(^|\n)\s*(check\s*:\s*(pass|fail)|benchmark\.\d+\.(mean|std|err|best|worst|runs|spec)|benchmark-count\s*:"
+    r"|test\.\d+\.(status|spec|message)|test-count\s*:)|Ranked Benchmark|POPCORN_FD|/proc/self/fd",
+    re.IGNORECASE)
+EXITS = frozenset({"os._exit", "os.abort", "os.kill", "os.killpg", "signal.raise_signal", "signal.pthread_kill",
+                   "signal.alarm", "signal.setitimer", "os.execv", "os.execl", "os.execve", "os.execvp"})
+SOFT_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "atexit.register", "signal.signal",
+                        "faulthandler.register"})
+STDIO = frozenset({"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__", "sys.stdin"})
+
+
+@rule("CHN001", "Raw file-descriptor access", "result-channel", Verdict.FAIL,
+      what="Checks for raw descriptor operations: `os.write`, `os.fdopen`, `os.dup`/`dup2`, `os.close`, "
+           "`os.set_inheritable`, `io.FileIO(fd)`, `open(<int>)`, and paths under `/proc/self/fd`.",
+      why="The harness's results pipe is a file descriptor in the same process; writing to it, duplicating over "
+          "it or closing it forges or suppresses the verdict (kernelbot `cheat-fd.py`).",
+      action="Disqualify the run (FAIL).",
+      example="""
+          import os
+          def custom_kernel(data):
+              os.write(3, b"check: pass\\n")
+              return data
+      """,
+      use_instead="""
+          import sys
+          def custom_kernel(data):
+              sys.stderr.write("debug\\n")
+              return data.clone()
+      """)
+def fd_access(sub: Submission) -> Iterator[Hit]:
+    for call, name in calls(sub, FD_FUNCS):
+        yield Hit(call, f"Calls `{name}`, which works on raw file descriptors (the harness reports through one).")
+    for call, _ in calls(sub, ("builtins.open", "io.open")):
+        if call.args and sub.folder.fold_int(call.args[0]) is not None:
+            yield Hit(call, f"Opens file descriptor {sub.folder.fold_int(call.args[0])} directly.")
+    for node, text in sub.strings:
+        if "/proc/self/fd" in text or "/dev/fd/" in text:
+            yield Hit(node, "Refers to the process's open descriptors (`/proc/self/fd`).")
+
+
+@rule("CHN002", "Emits harness result lines", "result-channel", Verdict.FAIL,
+      what="Checks for strings shaped like the harness's result protocol (`check: pass`, `benchmark.0.mean: ...`, "
+           "`test.0.status`, `Ranked Benchmark`, `POPCORN_FD`), after constant folding.",
+      why="A kernel has no reason to produce the harness's own report lines; printing them forges results "
+          "wherever stdout is parsed (KernelGuard FAKE_BENCHMARK_EMIT).",
+      action="Disqualify the run (FAIL).",
+      example="""
+          def custom_kernel(data):
+              print("benchmark.0.mean: " + "1.0")
+              return data
+      """,
+      use_instead="""
+          def custom_kernel(data):
+              print("benchmark shape", tuple(data.shape))
+              return data.clone()
+      """,
+      kernelguard=["FAKE_BENCHMARK_EMIT"])
+def result_lines(sub: Submission) -> Iterator[Hit]:
+    for node, text in sub.strings:
+        match = RESULT_LINE.search(text)
+        if match and "/proc/self/fd" not in match.group(0):
+            yield Hit(node, f"Contains the harness result text `{match.group(0).strip()}`.")
+
+
+@rule("CHN003", "Hard process exit or signal", "result-channel", Verdict.FAIL,
+      what="Checks for `os._exit`, `os.abort`, `os.kill`/`killpg`, `signal.raise_signal`/`alarm`/`setitimer` and "
+           "`os.exec*`.",
+      why="Ending or replacing the process skips the harness's remaining checks and `atexit` handlers; combined "
+          "with a forged result line it reports success for code that never ran the tests.",
+      action="Disqualify the run (FAIL).",
+      example="""
+          import os
+          def custom_kernel(data):
+              print("check: pass")
+              os._exit(0)
+      """,
+      use_instead="""
+          def custom_kernel(data):
+              if data.numel() == 0:
+                  raise ValueError("empty input")
+              return data.clone()
+      """)
+def hard_exit(sub: Submission) -> Iterator[Hit]:
+    for call, name in calls(sub, EXITS):
+        yield Hit(call, f"Calls `{name}`, which ends or hijacks the process before the harness finishes.")
+
+
+@rule("CHN004", "Exit hooks or early exit", "result-channel", Verdict.FLAG,
+      what="Checks for `sys.exit`, `exit()`, `quit()`, `raise SystemExit`, `atexit.register` and signal "
+           "handlers installed outside a `__main__` self-test.",
+      why="Exiting early or running code at interpreter exit lets a submission act after the harness believes it "
+          "is done (overwrite results, print a verdict).",
+      action="Review by hand.",
+      example="""
+          import atexit
+          atexit.register(lambda: print("all tests passed"))
+          def custom_kernel(data):
+              return data.clone()
+      """,
+      use_instead="""
+          import sys
+          def custom_kernel(data):
+              return data.clone()
+          if __name__ == "__main__":
+              sys.exit(0)
+      """)
+def soft_exit(sub: Submission) -> Iterator[Hit]:
+    for call, name in calls(sub, SOFT_EXITS):
+        yield Hit(call, f"Calls `{name}`.")
+    for node in sub.nodes(ast.Raise):
+        if node.exc is not None and sub.resolver.qualnames(
+                node.exc.func if isinstance(node.exc, ast.Call) else node.exc) & {"builtins.SystemExit"}:
+            yield Hit(node, "Raises `SystemExit`.")
+
+
+@rule("CHN005", "Redirects standard output or error", "result-channel", Verdict.FLAG,
+      what="Checks for assignments to `sys.stdout`/`sys.stderr` and `contextlib.redirect_stdout/stderr`.",
+      why="The harness and the leaderboard read the process's output; swapping the streams can hide errors or "
+          "inject lines (KernelGuard STDIO_REDIRECT).",
+      action="Review by hand.",
+      example="""
+          import io, sys
+          sys.stdout = io.StringIO()
+          def custom_kernel(data):
+              return data.clone()
+      """,
+      use_instead="""
+          import sys
+          def custom_kernel(data):
+              print("shape", data.shape, file=sys.stderr)
+              sys.stdout.flush()
+              return data.clone()
+      """,
+      kernelguard=["STDIO_REDIRECT"])
+def stdio_redirect(sub: Submission) -> Iterator[Hit]:
+    for write in sub.writes:
+        if write.targets & STDIO:
+            yield Hit(write.node, f"Replaces `{sorted(write.targets & STDIO)[0]}`.")
+    for call, name in calls(sub, ("contextlib.redirect_stdout", "contextlib.redirect_stderr")):
+        yield Hit(call, f"Uses `{name}`.")
+
+
+__all__ = ["code"]
