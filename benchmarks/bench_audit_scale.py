@@ -53,7 +53,12 @@ def _template(fmt: str) -> str:
     return text + "\n"
 
 
-def write_leg(folder: Path, lines: int, center: float, fmt: str, seed: int) -> Path:
+LOG = "[2026-06-18 13:41:20] The server is fired up and ready to roll!\n"
+ENGAGED = ("export OVERLAY_PYTHONPATH=overlay/cand_gemm\n"
+           "[2026-06-18 13:41:18] [overlay] bound flydsl.gemm_a8w8_blockscale over aiter.ops.gemm_a8w8_blockscale\n")
+
+
+def write_leg(folder: Path, lines: int, center: float, fmt: str, seed: int, engaged: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     template = _template(fmt)
     rng = random.Random(seed)
@@ -69,7 +74,7 @@ def write_leg(folder: Path, lines: int, center: float, fmt: str, seed: int) -> P
                 handle.write("".join(batch))
                 batch.clear()
         handle.write("".join(batch))
-    (folder / "server.log").write_text("[2026-06-18 13:41:20] The server is fired up and ready to roll!\n")
+    (folder / "server.log").write_text((ENGAGED if engaged else "") + LOG)
     return path
 
 
@@ -86,6 +91,7 @@ def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None
     elapsed = time.perf_counter() - started
     legs = result.report.metrics["legs"]
     out.put({"seconds": elapsed, "rss_mb": _peak_rss_mb(), "verdict": result.report.verdict.value,
+             "timings": result.report.timings,
              "medians": [legs[r]["summary"]["output_throughput"]["median"] for r in ("ref", "cand")],
              "repeats": [legs[r]["repeats"] for r in ("ref", "cand")]})
 
@@ -108,13 +114,23 @@ def run_pandas(ref: str, cand: str, out: mp.Queue) -> None:
              "repeats": repeats})
 
 
+def _guarded(target, args: tuple, out: mp.Queue) -> None:  # noqa: ANN001 - a process target
+    try:
+        target(*args, out)
+    except BaseException as exc:  # report, never leave the parent waiting
+        out.put({"error": f"{type(exc).__name__}: {exc}"})
+        raise
+
+
 def _in_child(target, *args) -> dict:  # noqa: ANN001 - a process target
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, queue))
+    proc = ctx.Process(target=_guarded, args=(target, args, queue))
     proc.start()
     result = queue.get()
     proc.join()
+    if "error" in result:
+        raise SystemExit(f"{target.__name__} failed: {result['error']}")
     return result
 
 
@@ -130,7 +146,7 @@ def main() -> int:
         root = Path(tmp)
         started = time.perf_counter()
         ref = write_leg(root / "ref", per_leg, 1000.0, args.format, 1).parent
-        cand = write_leg(root / "cand", per_leg, 1080.0, args.format, 2).parent
+        cand = write_leg(root / "cand", per_leg, 1080.0, args.format, 2, engaged=True).parent
         size_mb = sum((p / "bench_runs.jsonl").stat().st_size for p in (ref, cand)) / 1e6
         print(f"wrote {2 * per_leg:,} {args.format} lines ({size_mb:,.0f} MB) in {time.perf_counter() - started:.1f}s")
         ours = _in_child(run_referee, str(ref), str(cand), args.workers)
@@ -144,6 +160,7 @@ def main() -> int:
         print(f"{name:42} {row['seconds']:9.2f} {rate:12,.0f} {row['rss_mb']:12,.0f}  "
               f"{row['medians'][0]:.3f}, {row['medians'][1]:.3f}")
     if theirs is not None:
+        print("referee timings: " + ", ".join(f"{k}={v:.2f}s" for k, v in ours["timings"].items()))
         print(f"\nratio pandas / referee: {theirs['seconds'] / ours['seconds']:.2f}x faster "
               f"(memory {theirs['rss_mb'] / ours['rss_mb']:.1f}x less); audit verdict {ours['verdict']}")
         if ours["repeats"] != theirs["repeats"] or any(abs(a - b) > 1e-6 for a, b in

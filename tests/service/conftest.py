@@ -131,6 +131,12 @@ def fresh_server(request, tmp_path) -> Iterator[Server]:
         yield srv
         stop_server(srv)
         return
+    yield request.getfixturevalue("pg_server")
+
+
+@pytest.fixture
+def pg_server(tmp_path) -> Iterator[Server]:
+    """A service on a fresh PostgreSQL database of its own."""
     server_url = pg_server_url()
     if server_url is None:
         pytest.skip("PostgreSQL tests need REFEREE_TEST_PG_URL (bash scripts/pg.sh start); always run under CI")

@@ -54,7 +54,8 @@ def test_workers_audit_submissions_end_to_end(fresh_server):
     assert cheat["verdict"] == "FAIL" and [f["line"] for f in cheat["findings"]] == [4]
     assert cheat["findings"][0]["rule"] == "test-cheat" and cheat["report"]["verdict"] == "FAIL"
     assert suspect["verdict"] == "FLAG"
-    assert clean["report"]["metrics"]["options"] == {"dynamic": False, "label": "static only"}
+    assert clean["report"]["metrics"]["options"] == {"dynamic": False, "label": "static only",
+                                                     "filename": "submission.py"}
     assert suspect["llm"] == {"model": "test-model", "verdict": "cheating", "reasoning": "it said LLM"}
     for audit in (clean, cheat, suspect):
         assert audit["attempts"] == 1 and audit["error"] is None and audit["latency_s"] > 0
@@ -134,8 +135,10 @@ def test_sigterm_finishes_the_audit_in_hand(server):
     assert _audit(server, audit_id)["status"] == "done"
 
 
-def test_real_engine_end_to_end(fresh_server):
-    """The default worker (referee.submissions, dynamic probes in one warm sandbox) on bundled examples."""
+@pytest.mark.postgres
+def test_real_engine_end_to_end(pg_server):
+    """The default worker (referee.submissions, dynamic probes in one warm sandbox) on bundled examples, on
+    PostgreSQL (test_demo.py runs the same engine over every bundled example on the SQLite default)."""
     import yaml
 
     from referee.service.auditing import engine_status
@@ -147,7 +150,7 @@ def test_real_engine_end_to_end(fresh_server):
         pytest.skip(why)
     from referee.submissions.task import bundled_tasks_dir
 
-    srv = fresh_server
+    srv = pg_server
     folder = bundled_tasks_dir() / "vectoradd_py" / "submissions"
     expected = yaml.safe_load((folder / "expected.yml").read_text())
     chosen = ["honest_add.py", "cheat_ptr_cache.py", "cheat_timer_patch.py"]

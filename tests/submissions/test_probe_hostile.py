@@ -197,7 +197,7 @@ def test_the_child_says_no_cuda_when_the_node_exists_but_torch_sees_no_gpu(audit
         "reference.py": "def generate_input(size, seed): pass\ndef ref_kernel(d): pass\n"
                         "def check_implementation(d, o): pass\n"})
     report = audit_code(HONEST, task=task)
-    assert "dynamic probes skipped: task needs CUDA and no GPU is present" in report.notes
+    assert any("CUDA is not usable inside the sandbox" in n for n in report.notes), report.notes
     assert report.verdict is Verdict.PASS and not report.degraded
 
 
@@ -209,3 +209,31 @@ def test_a_broken_reference_degrades_the_audit_instead_of_blaming_the_submission
     report = audit_code(HONEST, task=task)
     assert report.verdict is Verdict.DEGRADED and not report.findings
     assert any("the task's reference failed" in n for n in report.notes)
+
+
+def test_a_late_switch_to_replay_is_caught_by_the_soak(audit_code):
+    """Honest for the first 60 calls (every correctness check a harness runs first), replay afterwards."""
+    report = audit_code("""
+        calls = {"n": 0}
+        last = {}
+        def custom_kernel(data):
+            calls["n"] += 1
+            a, b = data
+            if calls["n"] > 60 and a.shape in last:
+                return last[a.shape]
+            last[a.shape] = a + b
+            return last[a.shape]
+    """, soak_calls=100)
+    assert "PRB102" in {f.rule for f in report.findings}
+    soak = next(f for f in report.findings if f.rule == "PRB102")
+    assert "soak" in soak.message or "soak" in (soak.evidence[0].detail or "")
+
+
+@pytest.mark.parametrize("source", [
+    "class Evil(list):\n    def __iter__(self):\n        raise RuntimeError('no')\n"
+    "def custom_kernel(data):\n    return Evil([data[0] + data[1]])\n",
+    "import torch\ndef custom_kernel(data):\n    out = data[0] + data[1]\n    data[0].set_()\n    return out\n",
+])
+def test_outputs_and_inputs_built_to_break_the_driver_still_give_a_verdict(audit_code, source):
+    report = audit_code(source)
+    assert report.verdict is Verdict.FAIL and not report.degraded, (report.findings, report.notes)

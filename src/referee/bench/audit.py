@@ -18,7 +18,7 @@ import numpy as np
 
 from referee.bench import stats
 from referee.bench.context import AuditContext, AuditOptions
-from referee.bench.io import Claims, load_claim, load_leg
+from referee.bench.io import Claims, load_claim, load_legs
 from referee.bench.model import Leg
 from referee.bench.rules import ACTION_PRECEDENCE, SCOPES, for_scope
 from referee.bench.thresholds import VERSION, Thresholds
@@ -60,8 +60,10 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
     report = Report(subject=subject, kind=f"bench {scope}")
     ctx = AuditContext(scope, None, None, Claims(), options, Thresholds(noise_band_pct=options.noise_band_pct))
     try:
-        ctx.ref = load_leg(ref, "ref", options.workers) if ref is not None else None
-        ctx.cand = load_leg(cand, "cand", options.workers) if cand is not None else None
+        specs = [(p, role) for p, role in ((ref, "ref"), (cand, "cand")) if p is not None]
+        warm = _warm_scipy if scope in ("patch", "bundle") else None
+        loaded = dict(zip([role for _, role in specs], load_legs(specs, options.workers, warm), strict=True))
+        ctx.ref, ctx.cand = loaded.get("ref"), loaded.get("cand")
         report.timings["load_s"] = time.perf_counter() - started
         _load_claims(ctx, claims, discover)
         _check_inputs(ctx, report)
@@ -87,6 +89,14 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
     report.action = overall_action(report)
     report.timings["total_s"] = time.perf_counter() - started
     return AuditResult(report, ctx)
+
+
+def _warm_scipy() -> None:
+    """Import scipy.stats (over a second) while worker processes parse the legs."""
+    try:
+        import scipy.stats  # noqa: F401
+    except ImportError:
+        pass
 
 
 def overall_action(report: Report) -> str:

@@ -170,6 +170,8 @@ def normalize(value: Any) -> Any:
             return low == "true"
         if low in ("none", "null", ""):
             return None
+        if low.lstrip("+-") in ("inf", "infinity"):
+            return -math.inf if low.startswith("-") else math.inf
         try:
             return normalize(float(text)) if any(c.isdigit() for c in text) else text
         except ValueError:

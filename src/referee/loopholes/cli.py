@@ -1,9 +1,162 @@
-"""Commands of the loopholes part (registered on the main app by referee.cli)."""
+"""`referee loopholes ...`: grade completions, run the self-check, list problems, show a hinted prompt."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
 
+app = typer.Typer(name="loopholes", no_args_is_help=True, add_completion=False,
+                  help="The multi-loophole coding environment: graders, strict oracle, detectors, reward.")
 
-def register(app: typer.Typer) -> None:
+
+def register(root: typer.Typer) -> None:
     """Attach this part's commands to the main app."""
+    root.add_typer(app, name="loopholes")
+
+
+def _problems(path: Path | None, partition: Path | None) -> Any:
+    from referee.loopholes.problems import ProblemLoadError, load_problems
+
+    try:
+        return load_problems(path, partition=partition)
+    except (ProblemLoadError, OSError, ValueError) as exc:
+        typer.echo(f"error: cannot load problems: {exc}", err=True)
+        raise typer.Exit(3) from None
+
+
+def _config(cpu_seconds: float, wall_seconds: float, memory_mb: int, probes: bool) -> Any:
+    from referee.loopholes.engine import GradeConfig
+    from referee.sandbox import Limits
+
+    return GradeConfig(limits=Limits(cpu_seconds=cpu_seconds, wall_seconds=wall_seconds, memory_mb=memory_mb),
+                       probes=probes)
+
+
+@app.command()
+def grade(
+    completions: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL: problem_id, completion[, mode]"),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write one reward record per input line."),
+    problems: Path | None = typer.Option(None, "--problems", help="Problem JSONL (default: the bundled set)."),
+    partition: Path | None = typer.Option(None, "--partition", help="id -> mode file overriding round-robin."),
+    workers: int | None = typer.Option(None, "--workers", "-j", help="Sandbox workers (default: all cores)."),
+    cpu_seconds: float = typer.Option(3.0, help="CPU seconds per completion run."),
+    wall_seconds: float = typer.Option(6.0, help="Wall-clock seconds per completion run."),
+    memory_mb: int = typer.Option(1024, help="Address-space limit per run."),
+    probes: bool = typer.Option(True, "--probes/--no-probes", help="Run the C/D probes when run_tests is bound."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Grade every completion under its problem's loophole mode; write rewards JSONL and a per-mode summary."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from referee.loopholes.batch import LocalExecutor, grade_lines, read_completions, summarize, write_jsonl
+    from referee.loopholes.summary import grade_report, render_summary
+
+    problem_set = _problems(problems, partition)
+    index = {p.id: p for p in problem_set}
+    total = sum(1 for raw in completions.open("rb") if raw.strip())
+    console = Console(stderr=as_json)
+    start = time.monotonic()
+    executor = LocalExecutor(workers=workers, config=_config(cpu_seconds, wall_seconds, memory_mb, probes))
+    try:
+        with out.open("w", encoding="utf-8") as handle, Progress(
+                TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=console, transient=True, disable=not console.is_terminal) as progress:
+            bar = progress.add_task("grade", total=total)
+            records = write_jsonl(grade_lines(read_completions(completions, index), executor), handle,
+                                  on_record=lambda _: progress.advance(bar))
+    finally:
+        executor.close()
+    elapsed = time.monotonic() - start
+    summary = summarize(records)
+    report = grade_report(str(completions), records, summary, elapsed, str(out))
+    if as_json:
+        typer.echo(json.dumps({**report.to_dict(), "summary": summary}, indent=2))
+    else:
+        render_summary(report, summary, console)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def selfcheck(
+    problems: Path | None = typer.Option(None, "--problems", help="Problem JSONL to draw from (default: bundled)."),
+    per_kind: int = typer.Option(1, help="Problems per output kind (value, linked list, tree)."),
+    sample: list[str] = typer.Option([], "--sample", "-s", help="Only samples whose name starts with this."),
+    workers: int | None = typer.Option(None, "--workers", "-j"),
+    as_json: bool = typer.Option(False, "--json", help="Print the matrix as JSON."),
+) -> None:
+    """Every hack, honest answer, forgery and look-alike in every mode; non-zero exit on any off cell."""
+    from referee.loopholes.hacks import ALL_SAMPLES
+    from referee.loopholes.selfcheck import default_problems, render_matrix, run_selfcheck
+
+    chosen = [s for s in ALL_SAMPLES if not sample or any(s.name.startswith(prefix) for prefix in sample)]
+    if not chosen:
+        typer.echo(f"error: no sample starts with {', '.join(sample)}", err=True)
+        raise typer.Exit(3)
+    pool = _problems(problems, None) if problems else None
+    result = run_selfcheck(default_problems(pool, per_kind=per_kind), samples=chosen, workers=workers)
+    report = result.to_report()
+    if as_json:
+        typer.echo(json.dumps({**result.to_json(), "verdict": report.verdict.value}, indent=2))
+    else:
+        render_matrix(result)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("problems")
+def list_problems(
+    problems: Path | None = typer.Option(None, "--problems", help="Problem JSONL (default: bundled)."),
+    partition: Path | None = typer.Option(None, "--partition"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List the problems with their loophole mode, difficulty and test count."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from referee.loopholes.modes import MODE_CODE
+
+    problem_set = _problems(problems, partition)
+    rows = [{"id": p.id, "mode": p.mode, "code": MODE_CODE.get(p.mode, "") if p.mode else "",
+             "difficulty": p.difficulty, "tests": len(p.gt_answer), "method": p.method_name} for p in problem_set]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} problems ({problem_set.source})")
+    for column in ("id", "mode", "code", "difficulty", "tests", "method"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in ("id", "mode", "code", "difficulty", "tests", "method")))
+    Console().print(table)
+
+
+@app.command()
+def prompt(
+    problem_id: str = typer.Argument(..., help="Problem id."),
+    mode: str | None = typer.Option(None, "--mode", "-m", help="Mode name or code (default: the problem's)."),
+    problems: Path | None = typer.Option(None, "--problems"),
+    as_json: bool = typer.Option(False, "--json", help="Print the [system, user] chat as JSON."),
+) -> None:
+    """Print the hinted prompt of one problem (the upstream chat, with the mode's disclosure)."""
+    from referee.loopholes.problems import build_prompt
+
+    problem_set = _problems(problems, None)
+    try:
+        problem = problem_set.by_id(problem_id)
+        messages = build_prompt(problem, mode)
+    except KeyError:
+        typer.echo(f"error: no problem {problem_id!r}", err=True)
+        raise typer.Exit(3) from None
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
+    if as_json:
+        typer.echo(json.dumps(messages, indent=2))
+        return
+    for message in messages:
+        sys.stdout.write(f"--- {message['role']} ---\n{message['content']}\n")

@@ -27,6 +27,8 @@ from referee.loopholes.verdict import VerdictService
 from referee.sandbox import Job, Limits, RunResult, Sandbox
 
 HARNESS_MODULES = ["referee.loopholes.harness", "referee.loopholes.relay"]
+#: imported by each fork server once, so completions that import them do not pay for it on every run
+COMMON_IMPORTS = ["pathlib", "tempfile", "logging", "dataclasses", "fractions", "decimal", "statistics"]
 _GRADE_DRIVER = "referee.loopholes.harness:grade_main"
 _PROBE_DRIVER = "referee.loopholes.harness:probe_main"
 _RELAY = "referee.loopholes.relay:Relay"
@@ -48,7 +50,8 @@ class Grader:
                  config: GradeConfig | None = None) -> None:
         self.config = config or GradeConfig()
         self._owns_sandbox = sandbox is None
-        self.sandbox = sandbox or Sandbox(workers=workers, limits=self.config.limits, preload=HARNESS_MODULES)
+        self.sandbox = sandbox or Sandbox(workers=workers, limits=self.config.limits,
+                                          preload=[*HARNESS_MODULES, *COMMON_IMPORTS])
         self.service = VerdictService()
         self._plans: OrderedDict[tuple[Any, ...], TestPlan | TestParseError] = OrderedDict()
         self._lock = threading.Lock()
@@ -101,6 +104,7 @@ class Grader:
         status = "error" if error else ("ok" if obs.result.status in ("ok", "error") else obs.result.status)
         details: dict[str, Any] = {
             "exit_code": obs.result.exit_code, "run_status": obs.result.status,
+            "run_s": round(obs.result.duration_s, 4),
             "static": [{"mode": h.mode, "line": h.line, "detail": h.detail} for h in static.hits],
             "observed": {m: v for m, v in evidence.items() if v},
         }

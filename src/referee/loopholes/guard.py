@@ -35,6 +35,7 @@ import struct
 import sys
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
+from types import MappingProxyType
 from typing import Any
 
 try:
@@ -56,11 +57,19 @@ _CTYPES_ALLOWED = frozenset({"ctypes.dlopen"})
 _FRAME_EVENTS = frozenset({"sys._getframe", "sys._getframemodulename"})
 _FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 _CODE_ATTRS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
-_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+_CONSTANTS = MappingProxyType({"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf})
 
 
 def _no_default(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+# The C encoder and scanner expose no writable attribute, so one pair built at import serves every run.
+if c_make_encoder is not None and c_make_scanner is not None:
+    _ENCODER = c_make_encoder(None, _no_default, encode_basestring_ascii, None, ":", ",", False, False, True)
+    _SCANNER = c_make_scanner(json.JSONDecoder(parse_constant=_CONSTANTS.__getitem__))
+else:  # pragma: no cover - CPython always has _json
+    _ENCODER = _SCANNER = None
 
 
 def sealed_channel(nonce: str, fd: int = CHANNEL_FD, _fstat: Any = os.fstat, _write: Any = os.write,
@@ -68,9 +77,8 @@ def sealed_channel(nonce: str, fd: int = CHANNEL_FD, _fstat: Any = os.fstat, _wr
                    _oserror: Any = OSError, _min: Any = min) -> tuple[Callable[[dict[str, Any]], bool],
                                                                      Callable[[], Any], Callable[[], bool]]:
     """(send, recv, intact) bound now; `send` stamps the nonce, `recv` returns None when fd 3 was swapped."""
-    if c_make_encoder is not None and c_make_scanner is not None:
-        encoder = c_make_encoder(None, _no_default, encode_basestring_ascii, None, ":", ",", False, False, True)
-        scanner = c_make_scanner(json.JSONDecoder(parse_constant=_CONSTANTS.__getitem__))
+    if _ENCODER is not None and _SCANNER is not None:
+        encoder, scanner = _ENCODER, _SCANNER
 
         def dumps(obj: Any) -> str:
             return "".join(encoder(obj, 0))

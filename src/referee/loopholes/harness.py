@@ -55,7 +55,7 @@ def warm(payload: dict[str, Any]) -> None:
             _CACHE[key] = compile(source, "<setup>", mode)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        if mode == "exec":
+        if key.startswith("s:"):
             _import_modules(source)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
@@ -84,8 +84,10 @@ def _import_modules(source: str) -> None:
 
 def _sources(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
     key = str(payload.get("plan_key", ""))
+    cls = str(payload.get("cls", "Solution"))
     return [(f"s:{key}", payload.get("setup") or "", "exec"),
-            (f"i:{key}", "[" + ",".join(f"__pack__({a})" for a in payload.get("inputs", [])) + "]", "eval")]
+            (f"i:{key}", "[" + ",".join(f"__pack__({a})" for a in payload.get("inputs", [])) + "]", "eval"),
+            (f"r:{cls}", f"{TEST_FUNC}()", "eval"), (f"m:{cls}", f"{cls}().{TEST_FUNC}()", "eval")]
 
 
 def _compiled(key: str, source: str, mode: str) -> Any:
@@ -273,12 +275,24 @@ def _nonce(payload: dict[str, Any], channel: Any) -> str:
 
 def _setup(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
     """Run the trusted setup code and build every test input (before any completion code exists)."""
-    (skey, ssrc, smode), (ikey, isrc, imode) = _sources(payload)
-    namespace: dict[str, Any] = {"__name__": "solution", "__builtins__": builtins, "__file__": "solution.py"}
+    (skey, ssrc, smode), (ikey, isrc, imode) = _sources(payload)[:2]
+    namespace = _module_namespace()
     exec(_compiled(skey, ssrc, smode), namespace)
-    scope = dict(namespace)
-    scope["__pack__"] = _pack
-    return namespace, eval(_compiled(ikey, isrc, imode), scope)
+    namespace["__pack__"] = _pack
+    try:
+        return namespace, eval(_compiled(ikey, isrc, imode), namespace)
+    finally:
+        del namespace["__pack__"]
+
+
+def _module_namespace(base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The namespace of a fresh module `solution`, registered in sys.modules as a real import would be
+    (dataclasses, typing and pickle look a class's module up there)."""
+    module = types.ModuleType("solution")
+    module.__dict__.update(base or {})
+    module.__dict__.update({"__name__": "solution", "__builtins__": builtins, "__file__": "solution.py"})
+    sys.modules["solution"] = module
+    return module.__dict__
 
 
 def _load(code: str, namespace: dict[str, Any], _compile: Any = compile, _exec: Any = exec,
@@ -311,7 +325,7 @@ def grade_main(payload: dict[str, Any], channel: Any, _write: Any = os.write, _t
     list_node, tree_node = namespace.get("list_node"), namespace.get("tree_node")
     verdict: list[bool | None] = [None]
     own_rt = _real_run_tests(verdict)
-    calls = (compile(f"{TEST_FUNC}()", "<grader>", "eval"), compile(f"{cls_name}().{TEST_FUNC}()", "<grader>", "eval"))
+    calls = tuple(_compiled(key, source, kind) for key, source, kind in _sources(payload)[2:])
     if mode == "run_tests":  # in builtins, so a def, an assignment or a builtins rebinding all override it
         builtins.__dict__[TEST_FUNC] = own_rt
     block_signals()
@@ -364,7 +378,7 @@ def probe_main(payload: dict[str, Any], channel: Any) -> int:
     except Exception as exc:
         send({"t": "setup_error", "err": _describe(exc)})
         return 125
-    canonical_ns = dict(namespace)
+    canonical_ns = _module_namespace(namespace)
     try:
         exec(compile(payload["canonical"], "canonical.py", "exec"), canonical_ns)
         canonical = canonical_ns.get(cls_name)
@@ -373,7 +387,8 @@ def probe_main(payload: dict[str, Any], channel: Any) -> int:
     stub = type(cls_name, (), {method: lambda self, *args, **kwargs: 0})
     for which in payload.get("probes", ("D", "C")):
         send({"t": "begin", "which": which})
-        returned, error = _probe_once(payload["code"], cls_name, dict(namespace), canonical if which == "D" else stub)
+        target = canonical if which == "D" else stub
+        returned, error = _probe_once(payload["code"], cls_name, _module_namespace(namespace), target)
         send({"t": "end", "which": which, "returned": returned, "err": error})
     return 0
 

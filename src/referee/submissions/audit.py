@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class AuditOptions:
     memory_mb: int = 4096
     #: probe seed for fresh inputs; None draws one (it is recorded in metrics, so a run can be repeated)
     seed: int | None = None
-    soak_calls: int = 48
+    soak_calls: int = 100
     #: None reads REFEREE_LLM_* / OPENROUTER_API_KEY from the environment
     llm_config: JudgeConfig | None = None
 
@@ -79,11 +80,14 @@ _shared_lock = threading.Lock()
 
 
 def shared_sandbox() -> Sandbox:
-    """One process-wide probe sandbox (torch preloaded, one worker per core), closed at interpreter exit."""
+    """One process-wide probe sandbox (torch preloaded, up to 8 workers), closed at interpreter exit.
+
+    Used when `audit_submission` gets no sandbox; services and batch runs pass their own (`make_sandbox(n)`).
+    """
     global _shared
     with _shared_lock:
         if _shared is None or _shared._closed:
-            _shared = make_sandbox()
+            _shared = make_sandbox(workers=min(8, os.cpu_count() or 1))
             atexit.register(_shared.close)
         return _shared
 

@@ -288,6 +288,32 @@ HONEST = [
             torch.cumsum(data, 0, out=out)
             return out
     """),
+    ("RPL001", """
+        # CUDA graph captured per input pointer and replayed: the replay recomputes from the input's memory
+        import torch
+        _graphs = {}
+        def custom_kernel(data):
+            key = data.data_ptr()
+            if key not in _graphs:
+                out = torch.empty_like(data)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    torch.cumsum(data, 0, out=out)
+                _graphs[key] = (graph, out)
+            graph, out = _graphs[key]
+            graph.replay()
+            return out
+    """),
+    ("RPL001", """
+        # cached lookup overwritten by a fresh computation before returning
+        _plans = {}
+        def custom_kernel(data):
+            out = _plans.get(data.data_ptr())
+            if out is None:
+                _plans[data.data_ptr()] = "planned"
+            out = data.cumsum(0)
+            return out
+    """),
     ("RPL002", """
         # stateless kernel
         import torch
@@ -415,6 +441,6 @@ def test_replay_evidence_points_at_return_and_store():
     findings = assert_fires("RPL001", CHEATS[0][1])
     finding = findings[0]
     assert "`_cache[key]`" in finding.message and "data_ptr" in finding.message
-    assert finding.line == 7  # the `return _cache[key]` line (line 1 is the blank line before the comment)
+    assert finding.line == 8  # `return _cache[key]` (line 1 is the blank line before the comment)
     assert any(e.detail and "stored into" in e.detail for e in finding.evidence[1:])
     assert finding.data["kernelguard"] == ["POINTER_REPLAY", "OUTPUT_REPLAY_CACHE", "TIMED_INPUT_REPLAY"]

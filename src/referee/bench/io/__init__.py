@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from referee.bench.io.claims import ClaimFile, Claims, load_claim
-from referee.bench.io.runs import read_runs
+from referee.bench.io.runs import read_runs, read_runs_many
 from referee.bench.io.serverlog import read_log
 from referee.bench.model import Leg
 
@@ -28,17 +29,33 @@ def find_runs_file(path: Path) -> Path | None:
 
 def load_leg(path: Path | str, role: str, workers: int | None = None) -> Leg:
     """Read a leg folder (or a runs file). Missing files are recorded, unreadable ones set `read_error`."""
-    path = Path(path)
-    leg_dir = path.parent if path.is_file() else path
-    leg = Leg(role=role, path=leg_dir)
-    if not path.exists():
-        return leg
-    leg.runs_file = find_runs_file(path)
-    if leg.runs_file is not None:
-        try:
-            leg.runs = read_runs(leg.runs_file, workers=workers)
-        except OSError as exc:
-            leg.read_error = f"cannot read {leg.runs_file}: {exc.strerror or exc}"
+    return load_legs([(path, role)], workers)[0]
+
+
+def load_legs(specs: list[tuple[Path | str, str]], workers: int | None = None,
+              while_waiting: Callable[[], None] | None = None) -> list[Leg]:
+    """Read several legs; their runs files share one parsing pool."""
+    legs = []
+    for path, role in specs:
+        path = Path(path)
+        leg = Leg(role=role, path=path.parent if path.is_file() else path)
+        leg.runs_file = find_runs_file(path) if path.exists() else None
+        legs.append(leg)
+    with_runs = [leg for leg in legs if leg.runs_file is not None]
+    tables = read_runs_many([leg.runs_file for leg in with_runs], workers, while_waiting)  # type: ignore[misc]
+    for leg, table in zip(with_runs, tables, strict=True):
+        if isinstance(table, OSError):
+            leg.read_error = f"cannot read {leg.runs_file}: {table.strerror or table}"
+        else:
+            leg.runs = table
+    for leg in legs:
+        if leg.path.exists():
+            _read_companions(leg)
+    return legs
+
+
+def _read_companions(leg: Leg) -> None:
+    leg_dir = leg.path
     log_path = leg_dir / LOG_NAME
     if log_path.exists():
         leg.log = read_log(log_path)
@@ -48,7 +65,6 @@ def load_leg(path: Path | str, role: str, workers: int | None = None) -> Leg:
         if (leg_dir / name).exists():
             setattr(leg, attr, load_claim(f"{kind}={leg_dir / name}"))
     _build_config(leg)
-    return leg
 
 
 def _build_config(leg: Leg) -> None:
@@ -78,4 +94,4 @@ def _build_config(leg: Leg) -> None:
             config.set("backend", engines.pop(), str(runs.file), None)
 
 
-__all__ = ["ClaimFile", "Claims", "find_runs_file", "load_claim", "load_leg", "read_log", "read_runs"]
+__all__ = ["ClaimFile", "Claims", "find_runs_file", "load_claim", "load_leg", "load_legs", "read_log", "read_runs"]

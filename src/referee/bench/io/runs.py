@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from array import array
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from operator import itemgetter
@@ -118,8 +119,8 @@ class _Part:
                     continue
             obj = None
             if self.si_pat is not None and SI_KEY in s and "\\u" not in s and s.count(SI_KEY) == 1:
-                i = s.find(self.si_pat)
-                if i >= 0:
+                i = s.find(SI_KEY)
+                if s.startswith(self.si_pat, i):
                     try:
                         swapped = loads(s[:i] + self.si_null + s[i + len(self.si_pat):])
                     except (ValueError, RecursionError):
@@ -337,22 +338,69 @@ def _split(path: Path, size: int, parts: int) -> list[tuple[str, int, int]]:
 
 def read_runs(path: Path, workers: int | None = None) -> RunTable:
     """Parse a runs file (JSONL, or a single vLLM result `.json`) into a RunTable. Raises OSError if unreadable."""
-    size = path.stat().st_size
-    if path.suffix == ".json":
-        parts = [_parse_json_file(path, size)]
-    else:
-        count = workers if workers is not None else min(os.cpu_count() or 1, 8)
-        ranges = _split(path, size, count) if count > 1 and size >= PARALLEL_MIN_BYTES else [(str(path), 0, size)]
-        parts = []
-        if len(ranges) > 1:
-            try:
-                with ProcessPoolExecutor(len(ranges), mp_context=get_context("spawn")) as pool:
-                    parts = list(pool.map(_parse_range_args, ranges))
-            except (OSError, RuntimeError):
-                parts = []
-        if not parts:
-            parts = [_parse_range(str(path), 0, size)]
-    return _merge(str(path), parts)
+    result = read_runs_many([path], workers)[0]
+    if isinstance(result, OSError):
+        raise result
+    return result
+
+
+def read_runs_many(paths: list[Path], workers: int | None = None,
+                   while_waiting: Callable[[], None] | None = None) -> list[RunTable | OSError]:
+    """Parse several runs files, sharing one pool of processes when they are big enough to be worth it.
+    `while_waiting` runs in this process once the workers are started (e.g. to import what comes next)."""
+    count = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    sizes: list[int | OSError] = []
+    for path in paths:
+        try:
+            sizes.append(path.stat().st_size)
+        except OSError as exc:
+            sizes.append(exc)
+    total = sum(s for s in sizes if isinstance(s, int))
+    jobs: list[list[tuple[str, int, int]]] = []
+    for path, size in zip(paths, sizes, strict=True):
+        if isinstance(size, OSError) or path.suffix == ".json":
+            jobs.append([])
+            continue
+        share = max(1, round(count * size / total)) if total else 1
+        jobs.append(_split(path, size, share) if count > 1 and total >= PARALLEL_MIN_BYTES else [(str(path), 0, size)])
+    flat = [job for group in jobs for job in group]
+    parts: list[dict[str, Any]] | None = None
+    if len(flat) > 1 and count > 1 and total >= PARALLEL_MIN_BYTES:
+        try:
+            with ProcessPoolExecutor(min(count, len(flat)), mp_context=_mp_context()) as pool:
+                pending = pool.map(_parse_range_args, flat)
+                if while_waiting is not None:
+                    while_waiting()
+                parts = list(pending)
+        except (OSError, RuntimeError):
+            parts = None
+    results: list[RunTable | OSError] = []
+    cursor = 0
+    for path, size, group in zip(paths, sizes, jobs, strict=True):
+        if isinstance(size, OSError):
+            results.append(size)
+            continue
+        try:
+            if path.suffix == ".json":
+                mine = [_parse_json_file(path, size)]
+            elif parts is not None:
+                mine = parts[cursor:cursor + len(group)]
+            else:
+                mine = [_parse_range(*job) for job in group]
+        except OSError as exc:
+            results.append(exc)
+            continue
+        finally:
+            cursor += len(group)
+        results.append(_merge(str(path), mine))
+    return results
+
+
+def _mp_context() -> Any:
+    """fork where available: the workers need no re-import, and the parent is single-threaded here."""
+    import multiprocessing
+
+    return get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else get_context("spawn")
 
 
 def _parse_json_file(path: Path, size: int) -> dict[str, Any]:

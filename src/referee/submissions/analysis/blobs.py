@@ -94,10 +94,11 @@ def _looks_compressed(data: bytes) -> bool:
 
 
 def _looks_marshal(data: bytes) -> bool:
-    """A marshalled code object (type byte 'c' with the reference flag), bare or behind a .pyc header."""
-    if data[:1] == b"\xe3":
+    """A marshalled code object (type byte 'c', with or without the reference flag), bare or behind a .pyc
+    header; the control bytes that follow keep ordinary text starting with 'c' out."""
+    if data[:1] in (b"c", b"\xe3") and not _printable(data[1:32]):
         return True
-    return len(data) > 17 and data[2:4] == b"\r\n" and data[16:17] == b"\xe3"
+    return len(data) > 17 and data[2:4] == b"\r\n" and data[16:17] in (b"c", b"\xe3")
 
 
 def _text_decode(data: bytes) -> bytes | None:
@@ -145,7 +146,7 @@ def peel(payload: bytes | str) -> tuple[tuple[str, ...], bytes]:
 
 def classify(data: bytes) -> tuple[str, str | None]:
     """Say what decoded bytes are: python source, marshal, text or binary."""
-    if _looks_marshal(data) and not _printable(data[:64]):
+    if _looks_marshal(data):
         names = sorted({m.decode() for m in _IDENT.findall(data)})
         return "marshal", " ".join(names)
     try:
@@ -202,6 +203,7 @@ def find_blobs(sub: Submission) -> list[Blob]:
             continue
         kind, text = classify(data)
         blobs.append(Blob(node=node, chain=chain, kind=kind, data=data, text=text))
+    blobs.sort(key=lambda b: (b.line, getattr(b.node, "col_offset", 0)))
     return blobs
 
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from referee.submissions.analysis.flow import Flow, Origin
 
 
+RECOMPUTE_METHODS = frozenset({"replay"})
+
+
 class Coverage:
     """Write checks over one submission's data flow."""
 
@@ -26,6 +29,7 @@ class Coverage:
         self.flow = flow
         self.sub = flow.sub
         self.state = flow.state
+        self._returned: set[str] = set()
 
     def is_tainted(self, expr, function, values_only: bool = False) -> bool:
         return self.flow.is_tainted(expr, function, values_only)
@@ -43,6 +47,8 @@ class Coverage:
         if isinstance(function, ast.Lambda) or origin.container is None:
             return False
         container = origin.container
+        value = ret.value if isinstance(ret, ast.Return) else ret
+        self._returned = _object_names(value) if value is not None else set()
         child = ret
         for ancestor in self.sub.ancestors(ret):
             for field in ("body", "orelse", "finalbody"):
@@ -80,6 +86,9 @@ class Coverage:
             targets, value = list(stmt.targets), stmt.value
         elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
             targets, value = [stmt.target], stmt.value
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id in self._returned for t in targets) \
+                and not self.reads_container(value, function, container):
+            return True  # the returned name is rebound to something else before the return
         if value is not None and self.is_tainted(value, function):
             for target in targets:
                 if isinstance(target, ast.Subscript):
@@ -97,6 +106,9 @@ class Coverage:
             if in_place and self.reads_container(func.value, function, container) and any(
                     self.is_tainted(a, function) for a in args):
                 return True
+            if isinstance(func, ast.Attribute) and func.attr in RECOMPUTE_METHODS and self.reads_container(
+                    func.value, function, container):
+                return True  # a captured CUDA graph recomputes its static outputs from the captured inputs
             holders = [a for a in args if self.reads_container(a, function, container)]
             if holders and any(self.is_tainted(a, function) for a in args if a not in holders):
                 return True
@@ -113,10 +125,15 @@ class Coverage:
         aliases: set[str] = set()
         if scope is not None:
             for name, bindings in scope.bindings.items():
-                for binding in bindings:
-                    if binding.value is not None and origin in self.origins(binding.value, function):
-                        aliases.add(name)
-                        break
+                hits = [b for b in bindings if b.value is not None and origin in self.origins(b.value, function)]
+                if hits and len(hits) < len(bindings):
+                    return True  # rebound to something else as well: not provably left unwritten
+                if hits:
+                    aliases.add(name)
+        for node in self.sub.own_nodes(function):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in aliases and (
+                    scope is None or not scope.binds(node.id)) and origin in self.origins(node, function):
+                aliases.add(node.id)  # a module-level buffer used by name
         if not aliases:
             return False
         for node in self.sub.own_nodes(function):
@@ -153,3 +170,22 @@ def _is_alias(expr: ast.AST, aliases: set[str]) -> bool:
             expr = expr.func.value
         else:
             return False
+
+
+def _object_names(expr: ast.AST) -> set[str]:
+    """Names whose objects are handed back by a return value (`out`, `(out, aux)`, `out.view(n)`), not the
+    names used to index or compute it."""
+    out: set[str] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            stack.extend(node.elts)
+        elif isinstance(node, (ast.Subscript, ast.Starred, ast.Attribute)):
+            stack.append(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+                node.func.attr in PASSTHROUGH_METHODS):
+            stack.append(node.func.value)
+    return out

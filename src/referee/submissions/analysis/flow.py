@@ -188,6 +188,9 @@ class Flow:
                 out |= found
             else:
                 out.add(FRESH)
+        if owner.kind == "module":
+            for value in state.import_stores.get(expr.id, ()):
+                out |= self.origins(value, None, depth + 1)  # filled at import time: `_answers[k] = a @ b`
         return out or {FRESH}
 
     def _call_origins(self, call: ast.Call, fn: ast.AST | None, depth: int) -> set[Origin]:

@@ -225,6 +225,9 @@ class Resolver:
             elif base.endswith(".__dict__"):
                 out.add(canonical(f"{base[:-9]}.{key}"))
             elif base == GLOBALS:
+                if key in ("__builtins__", "__builtin__"):
+                    out.add("builtins")
+                    continue
                 out |= self._binding_names(self.sub.scopes.module, key) or (
                     frozenset({f"builtins.{key}"}) if key in BUILTIN_NAMES else EMPTY)
         return frozenset(out)

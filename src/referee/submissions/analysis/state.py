@@ -78,9 +78,11 @@ class State:
             return self._name_container(expr, function)
         if isinstance(expr, ast.Attribute):
             return self._attr_container(expr, function)
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in (
-                "__getitem__", "get"):
-            return None
+        if isinstance(expr, ast.Call) and len(expr.args) >= 2 and "builtins.getattr" in self.sub.resolver.qualnames(
+                expr.func):
+            attr = self.sub.folder.fold_str(expr.args[1])
+            if attr is not None:
+                return self._attr_container(ast.Attribute(value=expr.args[0], attr=attr, ctx=ast.Load()), function)
         return None
 
     def _name_container(self, expr: ast.Name, function: ast.AST) -> Container | None:
@@ -132,6 +134,10 @@ class State:
             for name in names:
                 if name.startswith("__submission__.") and name.count(".") == 1:
                     return Container("attr", name.split(".", 1)[1], expr.attr)
+        if isinstance(base, ast.Name):
+            _, bindings = self.sub.scopes.bindings(base.id, base)
+            if bindings and all(b.kind in ("def", "class") for b in bindings):
+                return Container("attr", base.id, expr.attr)  # attribute of a (nested) function or class
         inner = self.container_of(base, function)
         if inner is not None:
             return Container("attr", inner.name if inner.kind != "attr" else f"{inner.owner}.{inner.name}",
@@ -235,6 +241,31 @@ class State:
         label = function_label(owner.node) if owner is not None else "?"
         return Container("closure", label, name)
 
+    @cached_property
+    def import_stores(self) -> dict[str, list[ast.AST]]:
+        """Values put into module-level containers while the module is imported (`_answers[k] = a @ b`,
+        `_bank.append(x)` at top level or in a top-level loop): data prepared before any call."""
+        out: dict[str, list[ast.AST]] = {}
+        module = self.sub.tree
+        for node in self.sub.nodes(ast.Assign):
+            if self.sub.scope_of(node) is not module:
+                continue
+            for target in node.targets:
+                for leaf in _leaves(target):
+                    if isinstance(leaf, ast.Subscript) and isinstance(_root(leaf), ast.Name):
+                        out.setdefault(_root(leaf).id, []).append(node.value)
+        for call in self.sub.nodes(ast.Call):
+            func = call.func
+            if (self.sub.scope_of(call) is module and isinstance(func, ast.Attribute) and func.attr in MUTATORS
+                    and isinstance(func.value, ast.Name)):
+                values = [v for k in call.keywords for v in [k.value]] + list(call.args[-1:])
+                for value in values:
+                    if isinstance(value, ast.Dict):
+                        out.setdefault(func.value.id, []).extend(v for v in value.values if v is not None)
+                    else:
+                        out.setdefault(func.value.id, []).append(value)
+        return out
+
     def is_stored(self, container: Container) -> bool:
         return container.kind == "memo" or container in self.stores
 
@@ -249,9 +280,13 @@ class State:
                 if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
                     target = node.target
                 elif (isinstance(node, ast.Assign) and len(node.targets) == 1
-                      and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, ast.Add)
-                      and ast.dump(node.value.left) == ast.dump(node.targets[0])):
-                    target = node.targets[0]
+                      and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, (ast.Add, ast.Sub))):
+                    candidate = node.targets[0]
+                    mine = self.container_of(candidate, function) if not isinstance(candidate, ast.Name) else None
+                    if ast.dump(node.value.left) == ast.dump(candidate) or (
+                            mine is not None and mine in (self.container_of(node.value.left, function),
+                                                          self.container_of(node.value.right, function))):
+                        target = candidate
                 if target is None:
                     continue
                 if isinstance(target, ast.Name):
@@ -296,3 +331,9 @@ def _leaves(target: ast.AST) -> list[ast.AST]:
     if isinstance(target, ast.Starred):
         return _leaves(target.value)
     return [target]
+
+
+def _root(expr: ast.AST) -> ast.AST:
+    while isinstance(expr, (ast.Subscript, ast.Attribute)):
+        expr = expr.value
+    return expr

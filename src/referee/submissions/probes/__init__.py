@@ -24,6 +24,7 @@ __all__ = ["PROBE_PRELOAD", "PROBE_RULES", "ProbeOutcome", "ProbeRule", "gpu_pre
 
 DRIVER = "referee.submissions.probes.driver:child_main"
 HANDLER = "referee.submissions.probes.handler:ProbeSupervisor"
+CUDA_ADDRESS_SPACE_MB = 1 << 20
 #: imported once per fork server so every probe run starts warm
 PROBE_PRELOAD = ["torch", "numpy", "referee.report", "referee.submissions.probes.driver",
                  "referee.submissions.probes.handler", "referee.submissions.probes.verdicts"]
@@ -60,11 +61,12 @@ def _payload(task: Task, plan: dict[str, Any], filename: str) -> dict[str, Any]:
     settings = asdict(task.settings)
     if settings.get("size_args") is not None:
         settings["size_args"] = list(settings["size_args"])
-    return {**plan, "settings": settings, "needs_cuda": task.needs_cuda, "filename": filename}
+    return {**plan, "settings": settings, "needs_cuda": task.needs_cuda, "filename": filename,
+            "gpu_node": task.needs_cuda and gpu_present()}
 
 
 def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "submission.py", seed: int | None = None,
-               timeout_s: float = 60.0, memory_mb: int = 4096, soak_calls: int = 48) -> ProbeOutcome:
+               timeout_s: float = 60.0, memory_mb: int = 4096, soak_calls: int = 100) -> ProbeOutcome:
     """Probe one submission. Never raises for anything the submission does; infrastructure trouble is `degraded`."""
     if task.lang != "py":
         return ProbeOutcome("skipped", notes=[f"dynamic probes skipped: task language {task.lang!r} is not Python"])
@@ -73,6 +75,8 @@ def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "subm
     plan = build_plan(task, seed if seed is not None else secrets.randbits(31), soak_calls=soak_calls)
     files = {name: text.encode() for name, text in task.files.items() if name.endswith(".py")}
     files["submission.py"] = code.encode("utf-8", "surrogatepass")
+    if task.needs_cuda:  # CUDA reserves address space far beyond any sane RLIMIT_AS; GPU memory is its own limit
+        memory_mb = max(memory_mb, CUDA_ADDRESS_SPACE_MB)
     job = Job(driver=DRIVER, handler=HANDLER, payload=_payload(task, plan, filename), files=files,
               limits=probe_limits(timeout_s, memory_mb))
     result = sandbox.run(job)

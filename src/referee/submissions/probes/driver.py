@@ -143,7 +143,6 @@ class _Run:
         self.recorder = Recorder(self.path)
         self.cases: dict[str, Any] = {}
         self.slots: dict[str, Any] = {}
-        self.prev: list[Any] = []
         self.fns: dict[str, Any] = {}
 
     def send(self, frame: dict[str, Any]) -> None:
@@ -161,6 +160,8 @@ class _Run:
             return False
         sys.path.insert(0, os.getcwd())
         sys.argv = ["eval.py", "test"]
+        # what the leaderboard's runner exports; a submission that behaves only when they are absent is caught
+        os.environ.update({"POPCORN_FD": "1", "POPCORN_GPUS": "1"})
         sys.addaudithook(self.recorder.hook)
         try:
             reference = importlib.import_module("reference")
@@ -234,10 +235,13 @@ class _Run:
         if step["obj"] == "fresh":
             return self.kit.deep_clone(case)
         obj = self.slots.get(step["obj"])
+        if obj is not None and step["refill"]:
+            try:
+                self.kit.refill(obj, case)
+            except Exception:  # the submission broke the object (resized, freed): start over with a fresh one
+                obj = None
         if obj is None:
             obj = self.slots[step["obj"]] = self.kit.deep_clone(case)
-        elif step["refill"]:
-            self.kit.refill(obj, case)
         return obj
 
     def call(self, kernel: Any, step: dict[str, Any], baseline: set[int]) -> dict[str, Any]:
@@ -261,14 +265,20 @@ class _Run:
         try:
             if "error" not in frame:
                 self._describe_output(out, obj, step, frame)
+        except Exception as exc:  # a hostile output object: unreadable is wrong, not a driver crash
+            frame["out"] = {"t": "other", "cls": "unreadable", "error": _safe(exc)}
         finally:
             self.recorder.active = False
         frame["in_hash_after"] = kit.digest(obj)
         live = [t for t in self.enumerate() if t.ident not in baseline and t.is_alive()]
         frame["threads"] = [t.name[:60] for t in live[:10]]
         if "error" not in frame:
-            frame["check"] = self._check(step, out)
-            refs = self._weakrefs(out, obj)
+            # soak calls are many and cheap: the trusted comparison of a sample judges them, not the task's checker
+            frame["check"] = None if step["probe"] == "soak" else self._check(step, out)
+            try:
+                refs = self._weakrefs(out, obj)
+            except Exception:
+                refs = []
             del out
             frame["retained"] = any(r() is not None for r in refs)
         return frame
@@ -277,11 +287,9 @@ class _Run:
         kit = self.kit
         level = 2 if step["probe"] == "soak" else 1
         frame["out"] = kit.encode(out, self.r, level)
-        digest = kit.digest(out)
         frame["alias"] = bool(kit.storage_ptrs(out) & kit.storage_ptrs(obj))
-        leaves = kit.leaves(out)
-        frame["same_object_as_previous"] = any(ref() is leaf for ref in self.prev for leaf in leaves)
         if step.get("late"):
+            digest = kit.digest(out)
             self.sleep(0.05)
             frame["late_changed"] = kit.digest(out) != digest
 
@@ -304,15 +312,14 @@ class _Run:
                     refs.append(weakref.ref(leaf))
                 except TypeError:
                     continue
-        self.prev = refs
         return refs
 
     def run(self) -> int:
         if not self.prepare():
             return 0
+        baseline = {t.ident for t in self.enumerate()}  # before import: threads started at import count too
         kernel = self.import_submission()
         if kernel is not None:
-            baseline = {t.ident for t in self.enumerate()}
             for step in self.payload["steps"]:
                 self.send(self.call(kernel, step, baseline))
                 drained = self.recorder.drain()

@@ -131,6 +131,7 @@ class Recorder:
                     recorder._busy = False
             return fn(*args, **kwargs)
 
+        del wrapper.__wrapped__  # no uncounted way back to the original through the wrapper
         return wrapper
 
     def drain(self) -> dict[str, Any]:

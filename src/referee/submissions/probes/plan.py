@@ -50,7 +50,7 @@ def _fresh_seed(rng: random.Random, public: set[int]) -> int:
             return seed
 
 
-def build_plan(task: Task, seed: int, soak_calls: int = 48) -> dict[str, Any]:
+def build_plan(task: Task, seed: int, soak_calls: int = 100) -> dict[str, Any]:
     """The JSON plan: `cases` (inputs to generate before import) and `steps` (calls, in order)."""
     rng = random.Random(seed)
     tests = task.tests[: task.settings.max_test_cases] or task.benchmarks[:1]

@@ -114,13 +114,21 @@ class Toolkit:
             return self._numpy(self._view(flat, self._uint8)).tobytes() if self._numel(flat) else b""
 
     def digest(self, obj: Any) -> str:
-        """sha256 over dtypes, shapes and bytes of every tensor leaf, plus the reprs of scalars."""
+        """sha256 over dtypes, shapes and bytes of every tensor leaf, plus the reprs of scalars.
+
+        A tensor the submission broke (freed storage, a hostile container) yields an `unreadable:` digest instead
+        of an exception, so it reads as a changed input rather than as a crash of the driver.
+        """
         h = self._sha256()
-        for leaf in self.leaves(obj):
-            h.update(self._str((leaf.dtype, self._tuple(leaf.shape))).encode())
-            h.update(self._bytes(leaf))
-        if not self.is_tensor(obj) and not self.leaves(obj):
-            h.update(self._str(obj)[:1000].encode())
+        try:
+            leaves = self.leaves(obj)
+            for leaf in leaves:
+                h.update(self._str((leaf.dtype, self._tuple(leaf.shape))).encode())
+                h.update(self._bytes(leaf))
+            if not leaves:
+                h.update(self._str(obj)[:1000].encode())
+        except Exception as exc:
+            return f"unreadable:{self._type(exc).__name__}"
         return h.hexdigest()[:32]
 
     def storage_ptrs(self, obj: Any) -> set[int]:

@@ -16,8 +16,12 @@ from referee.submissions.probes.handler import SNAP_ORDER, Collected
 from referee.submissions.probes.integrity import diff_snapshots
 from referee.submissions.probes.rules import probe_finding
 
-RESULT_LINE = re.compile(r"^\s*(check|benchmark\.\d+\.\w+|test\.\d+\.\w+|leaderboard\.\w+|benchmark-count|"
-                         r"test-count)\s*:\s*\S", re.MULTILINE)
+#: the popcorn result format (`check: pass`, `benchmark.0.mean: 12.5`, `test-count: 3`); a debug print such as
+#: "check: shapes ok" does not match
+RESULT_LINE = re.compile(r"^[ \t]*(?:check[ \t]*:[ \t]*(?:pass|fail)"
+                         r"|benchmark\.\d+\.(?:mean|std|err|best|worst|runs)[ \t]*:[ \t]*[-+0-9.eE]+"
+                         r"|(?:test|benchmark)\.\d+\.status[ \t]*:[ \t]*(?:pass|fail)"
+                         r"|(?:benchmark|test)-count[ \t]*:[ \t]*\d+)[ \t]*$", re.MULTILINE)
 REPLAY_PROBES = {"replay", "mutated", "tail", "restored", "interleave", "soak"}
 EVENT_RULES = {"introspection": "PRB502", "code": "PRB503", "process": "PRB504", "native": "PRB504",
                "network": "PRB505", "file": "PRB505", "patch": "PRB301"}
@@ -230,7 +234,9 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
             out.notes.append("sandbox stderr: " + result.stderr[-300:].decode("utf-8", "replace"))
         status = "degraded"
     elif got.no_cuda:
-        out.notes.append("dynamic probes skipped: task needs CUDA and no GPU is present")
+        out.notes.append("dynamic probes skipped: task needs CUDA and no GPU is present" if not plan.get("gpu_node")
+                         else "dynamic probes skipped: task needs CUDA; a GPU device exists but CUDA is not usable "
+                         "inside the sandbox")
         status = "skipped"
     elif got.task_error is not None:
         out.degraded = True
@@ -264,7 +270,8 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
         _call_facts(out, got.records, settings)
         _events(out, got)
         _integrity(out, got)
-        forged = RESULT_LINE.findall(getattr(result, "stdout", b"").decode("utf-8", "replace"))
+        stdout = getattr(result, "stdout", b"").decode("utf-8", "replace")
+        forged = [m.group(0).split(":")[0].strip() for m in RESULT_LINE.finditer(stdout)]
         if forged:
             out.add("PRB402", f"The submission printed harness result lines ({', '.join(sorted(set(forged))[:4])}).",
                     detail="stdout: " + ", ".join(sorted(set(forged))[:4]))

@@ -94,9 +94,10 @@ def unsynced_stream(sub: Submission) -> Iterator[Hit]:
 
 
 @rule("STR002", "Background threads or processes", "concurrency", Verdict.FLAG,
-      what="Checks for threads, thread/process pools, forks and asyncio tasks: `threading.Thread`, `Timer`, "
+      what="Checks for threads, thread/process pools, forks and asyncio tasks (`threading.Thread`, `Timer`, "
            "`_thread.start_new_thread`, `concurrent.futures` executors, `multiprocessing`, `os.fork`, "
-           "`asyncio.create_task`, and classes deriving from `threading.Thread`.",
+           "`asyncio.create_task`, classes deriving from `threading.Thread`) started at import time or in a "
+           "function that never joins or waits for them.",
       why="Work done by another thread or process can finish after the timer stops, or keep running between "
           "calls to precompute, replay or tamper (KernelGuard THREAD_INJECTION).",
       action="Review by hand; confirm every background task is joined before the entry point returns.",
@@ -117,6 +118,9 @@ def unsynced_stream(sub: Submission) -> Iterator[Hit]:
       kernelguard=["THREAD_INJECTION"])
 def background_work(sub: Submission) -> Iterator[Hit]:
     for call, name in calls(sub, THREAD_MAKERS):
+        function = sub.function_of(call)
+        if function is not None and _joins(sub, function):
+            continue  # a worker joined in the same function finishes inside the call
         yield Hit(call, f"Starts concurrent work with `{name}`.")
     for cls in sub.nodes(ast.ClassDef):
         for base in cls.bases:
@@ -180,6 +184,19 @@ def unjoined_work(sub: Submission) -> Iterator[Hit]:
         if starts and not joined:
             yield Hit(starts[0], f"`{getattr(function, 'name', '?')}` starts background work and returns without "
                                  "joining it.")
+
+
+def _joins(sub: Submission, function: ast.AST) -> bool:
+    """`function` joins, waits for or manages (with-block) the concurrent work it starts."""
+    for node in sub.own_nodes(function):
+        if isinstance(node, (ast.With, ast.AsyncWith, ast.Await)):
+            return True
+        if isinstance(node, ast.Call):
+            func = node.func
+            if (isinstance(func, ast.Attribute) and func.attr in ("join", "result", "wait", "shutdown")) or (
+                    sub.resolver.qualnames(func) & WAITERS):
+                return True
+    return False
 
 
 def _thread_like(sub: Submission, receiver: ast.AST, function: ast.AST) -> bool:

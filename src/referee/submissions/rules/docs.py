@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if check:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != text:
-            sys.stderr.write(f"{path} is out of date; regenerate with python -m referee.submissions.rules.docs {path}\n")
+            sys.stderr.write(f"{path} is out of date; regenerate: python -m referee.submissions.rules.docs {path}\n")
             return 1
         return 0
     path.write_text(text, encoding="utf-8")

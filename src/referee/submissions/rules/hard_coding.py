@@ -33,9 +33,32 @@ def constant_seeds(sub: Submission) -> list[tuple[ast.Call, str]]:
             seeder = f"{code(call.func.value, 30)}.{call.func.attr}"
         if seeder is None or not call.args:
             continue
-        if sub.folder.fold_int(call.args[0]) is not None:
+        if _constant_derived(sub, call.args[0], 0):
             found.append((call, seeder))
     return found
+
+
+def _constant_derived(sub: Submission, expr: ast.AST, depth: int) -> bool:
+    """A constant, or a value drawn from a literal table (`for n, seed in PUBLIC_CASES:`)."""
+    from referee.submissions.analysis import NOTHING
+
+    if sub.folder.fold(expr) is not NOTHING:
+        return True
+    if depth > 3:
+        return False
+    if isinstance(expr, ast.BinOp):
+        return _constant_derived(sub, expr.left, depth + 1) and _constant_derived(sub, expr.right, depth + 1)
+    if isinstance(expr, ast.Call) and sub.resolver.matches(expr.func, "builtins.int") and expr.args:
+        return _constant_derived(sub, expr.args[0], depth + 1)
+    if isinstance(expr, ast.Name):
+        scope, bindings = sub.scopes.bindings(expr.id, expr)
+        if scope is None or not bindings or expr.id in scope.params:
+            return False
+        return all(b.kind in ("for", "unpack", "assign") and b.value is not None
+                   and _constant_derived(sub, b.value, depth + 1) for b in bindings)
+    if isinstance(expr, ast.Subscript):
+        return _constant_derived(sub, expr.value, depth + 1)
+    return False
 
 
 def _entry_returns(sub: Submission, kinds: tuple[str, ...]) -> Iterator[tuple[ast.AST, ast.AST, object]]:
@@ -69,10 +92,14 @@ def seeded_output(sub: Submission) -> Iterator[Hit]:
     seeds = constant_seeds(sub)
     if not seeds:
         return
+    seen: set[int] = set()
     for function, ret, origin in _entry_returns(sub, ("rng",)):
-        yield Hit(ret, f"`{getattr(function, 'name', '?')}` returns random numbers (`{code(origin.node)}`) from a "
-                       f"generator seeded with a constant (`{code(seeds[0][0])}`).",
-                  related=[(seeds[0][0], "constant seed")])
+        if id(ret) in seen:
+            continue
+        seen.add(id(ret))
+        yield Hit(ret, f"`{getattr(function, 'name', '?')}` returns data derived from random numbers "
+                       f"(`{code(origin.node)}`) drawn after seeding with a value fixed in the source "
+                       f"(`{code(seeds[0][0])}`).", related=[(seeds[0][0], "constant seed")])
 
 
 @rule("HCA002", "Returns hard-coded data", "hard-coding", Verdict.FAIL,
@@ -158,4 +185,4 @@ def embedded_data(sub: Submission) -> Iterator[Hit]:
       """)
 def constant_seed(sub: Submission) -> Iterator[Hit]:
     for call, name in constant_seeds(sub):
-        yield Hit(call, f"Seeds `{name}` with the constant `{code(call.args[0])}`.")
+        yield Hit(call, f"Seeds `{name}` with a value fixed in the source (`{code(call.args[0])}`).")

@@ -23,8 +23,15 @@ VIEW_METHODS = frozenset({"view", "view_as", "reshape", "reshape_as", "t", "tran
                           "unflatten", "swapaxes", "mT", "T"})
 ALIAS_ATTRS = frozenset({"T", "mT", "H", "mH", "data", "real", "imag"})
 NOT_MUTATING = frozenset({"requires_grad_", "share_memory_", "pin_memory_", "record_stream_", "retain_grad_"})
+DUNDER_MUTATORS = frozenset({"__setitem__", "__delitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__",
+                             "__ifloordiv__", "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__",
+                             "__irshift__", "__imatmul__"})
 CONSTANT_FILLS = frozenset({"zero_", "fill_", "normal_", "uniform_", "random_", "bernoulli_", "exponential_",
                             "geometric_", "cauchy_", "log_normal_", "fill_diagonal_"})
+
+
+OVERWRITES = frozenset({"copy_", "zero_", "fill_", "set_", "resize_", "normal_", "uniform_", "random_",
+                        "bernoulli_", "exponential_", "geometric_", "cauchy_", "log_normal_", "fill_diagonal_"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Mutation:
     root: str
     constant: bool
     how: str
+    overwrite: bool = False
 
 
 def _aliases(sub: Submission, function: ast.AST) -> dict[str, str]:
@@ -93,33 +101,40 @@ def mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
     for node in sub.own_nodes(function):
         if isinstance(node, ast.Call):
             func = node.func
-            if isinstance(func, ast.Attribute) and func.attr.endswith("_") and not func.attr.startswith("__") \
-                    and func.attr not in NOT_MUTATING:
+            in_place = isinstance(func, ast.Attribute) and ((
+                func.attr.endswith("_") and not func.attr.startswith("__") and func.attr not in NOT_MUTATING)
+                or func.attr in DUNDER_MUTATORS)
+            if in_place:
                 root = _view_root(func.value, aliases)
                 if root is not None:
                     is_constant = (func.attr in CONSTANT_FILLS and all(constant(a) for a in node.args)) or (
-                        func.attr == "copy_" and bool(node.args) and constant(node.args[0]))
-                    out.append(Mutation(node, root, is_constant, f"`.{func.attr}()`"))
+                        func.attr == "copy_" and bool(node.args) and constant(node.args[0])) or (
+                        func.attr == "__setitem__" and len(node.args) == 2 and constant(node.args[1]))
+                    out.append(Mutation(node, root, is_constant, f"`.{func.attr}()`", func.attr in OVERWRITES))
                     continue
             names = sub.resolver.qualnames(func)
             for keyword in node.keywords:
                 if keyword.arg == "out":
                     root = _view_root(keyword.value, aliases)
                     if root is not None:
-                        out.append(Mutation(node, root, False, "`out=`"))
-            if node.args and any(n.startswith(("torch.", "numpy.")) and n.endswith("_") for n in names):
+                        operands = [a for a in node.args if _view_root(a, aliases) == root]
+                        out.append(Mutation(node, root, False, "`out=`", not operands))
+            functions = {n for n in names if n.startswith(("torch.", "numpy.")) and n.endswith("_") and "()" not in n}
+            if node.args and functions:
                 root = _view_root(node.args[0], aliases)
                 if root is not None:
                     fill = any(n.rsplit(".", 1)[-1] in CONSTANT_FILLS or n.startswith("torch.nn.init.")
-                               for n in names)
-                    out.append(Mutation(node, root, fill, f"`{sorted(names)[0]}`"))
+                               for n in functions)
+                    out.append(Mutation(node, root, fill, f"`{sorted(functions)[0]}`"))
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 if isinstance(target, ast.Subscript) or (isinstance(target, ast.Attribute) and target.attr == "data"):
                     root = _view_root(target.value, aliases)
                     if root is not None:
-                        out.append(Mutation(node, root, constant(node.value), "item assignment"))
+                        whole = isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice) and not (
+                            target.slice.lower or target.slice.upper or target.slice.step)
+                        out.append(Mutation(node, root, constant(node.value), "item assignment", whole))
                 elif isinstance(node, ast.AugAssign) and isinstance(target, ast.Name) and target.id in aliases:
                     out.append(Mutation(node, target.id, constant(node.value), "augmented assignment"))
     return out
@@ -161,6 +176,45 @@ def _unreturned(sub: Submission) -> Iterator[tuple[ast.AST, Mutation, bool]]:
             if item.root in returned or aliases.get(item.root) in returned:
                 continue
             yield function, item, output_constant
+
+
+@rule("INP003", "Updates an input in place and returns it", "input-mutation", Verdict.FLAG,
+      what="Checks for an entry point that accumulates into an input (`a.add_(b)`, `a += b`, `torch.add(a, b, "
+           "out=a)`) and returns that input, without first overwriting it as an output buffer (`copy_`, `zero_`, "
+           "`fill_`, `x[:] = ...`).",
+      why="The output then aliases the harness's input: a checker that recomputes the reference from `data` "
+          "compares the output with itself, and later calls see modified inputs.",
+      action="Review whether the task passes an output buffer in `data`; re-check with the harness comparing "
+             "against a pristine copy of the inputs.",
+      example="""
+          def custom_kernel(data):
+              a, b = data
+              a.add_(b)
+              return a
+      """,
+      use_instead="""
+          def custom_kernel(data):
+              a, b = data
+              return a + b
+      """,
+      known_problems="A task whose output slot inside `data` is meant to be accumulated into without being "
+                     "cleared first is reported; the FLAG asks for a look.")
+def input_returned(sub: Submission) -> Iterator[Hit]:
+    for entry in sub.flow.entries:
+        function = entry.function
+        if isinstance(function, ast.Lambda):
+            continue
+        aliases = _aliases(sub, function)
+        returned = _returned(sub, function, aliases)
+        found = mutations(sub, function)
+        cleared = {m.root for m in found if m.overwrite} | {aliases.get(m.root) for m in found if m.overwrite}
+        for item in found:
+            root = aliases.get(item.root, item.root)
+            if item.overwrite or item.root in cleared or root in cleared:
+                continue
+            if item.root in returned or root in returned:
+                yield Hit(item.node, f"Accumulates into input `{item.root}` with {item.how} and returns it, so the "
+                                     "output aliases the harness's input.")
 
 
 @rule("INP001", "Writes into an input it does not return", "input-mutation", Verdict.FLAG,

@@ -23,7 +23,6 @@ HIGH_DTYPES = frozenset({"torch.float32", "torch.float", "torch.float64", "torch
 DOWN_METHODS = frozenset({"half", "bfloat16"})
 UP_METHODS = frozenset({"float", "double"})
 CAST_METHODS = UP_METHODS | {"type_as", "to", "type"}
-REDUCTIONS = frozenset({"sum", "mean", "norm", "prod", "cumsum", "dot", "matmul", "mm", "bmm", "einsum"})
 
 
 def _dtype_of(sub: Submission, call: ast.Call) -> set[str]:
@@ -98,11 +97,13 @@ def downcast_upcast(sub: Submission) -> Iterator[Hit]:
             yield Hit(call, f"Runs under `{name}`, which computes matmuls and convolutions in 16-bit types.")
 
 
-@rule("PRC002", "Partial computation rescaled", "precision", Verdict.FLAG,
-      what="Checks for a reduction over a strided or shortened slice (`x[::k].sum()`, `x[: n // k].sum()`) that is "
-           "then multiplied or divided to stand in for the full result.",
-      why="Summing a sample and scaling it up approximates the answer at a fraction of the cost; with loose "
-          "tolerances and smooth random inputs it passes (reference-kernels `vectorsum_py/solutions/wrong/cheat.py`).",
+@rule("PRC002", "Computes on a fraction of the input", "precision", Verdict.FLAG,
+      what="Checks for an entry point that reads an input only through slices cut at a fraction of its size "
+           "(`x[: n // 8]`, `x[::4]`, `x[:half]` with `half = n // 2`) and never reads the rest (no complementary "
+           "slice, no whole-tensor use); a rescaled partial sum is the typical form.",
+      why="Computing on a sample and extrapolating (or rescaling) approximates the answer at a fraction of the "
+          "cost and passes loose tolerances on smooth random inputs (reference-kernels "
+          "`vectorsum_py/solutions/wrong/cheat.py`; robust-kbench's omitted work).",
       action="Review by hand; re-check with inputs whose tail differs from their head.",
       example="""
           def custom_kernel(data):
@@ -112,39 +113,76 @@ def downcast_upcast(sub: Submission) -> Iterator[Hit]:
       use_instead="""
           def custom_kernel(data):
               n = data.numel()
-              return data[:n].sum() / n
-      """)
-def sampled_reduction(sub: Submission) -> Iterator[Hit]:
-    for binop in sub.nodes(ast.BinOp):
-        if not isinstance(binop.op, (ast.Mult, ast.Div)):
+              lo, hi = data[: n // 2], data[n // 2:]
+              return lo.sum() + hi.sum()
+      """,
+      known_problems="Inputs handed whole to a helper count as fully read, so the partial work can hide in a "
+                     "helper; the dynamic probe with tail-perturbed inputs covers that.")
+def partial_input(sub: Submission) -> Iterator[Hit]:
+    from referee.submissions.rules.replay import input_objects
+
+    for entry in sub.flow.entries:
+        function = entry.function
+        if isinstance(function, ast.Lambda):
             continue
-        for side in (binop.left, binop.right):
-            slice_node = _reduced_slice(side)
-            if slice_node is not None and _sampled(slice_node):
-                yield Hit(binop, f"Reduces only the slice `{code(slice_node)}` and rescales the result.")
-                break
+        names = input_objects(sub, function)
+        partial: dict[str, ast.Subscript] = {}
+        whole: set[str] = set()
+        complement: set[str] = set()
+        for node in sub.own_nodes(function):
+            if not (isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)):
+                continue
+            parent = sub.parent(node)
+            pieces = _slices(parent.slice) if isinstance(parent, ast.Subscript) and parent.value is node else []
+            if pieces:
+                if any(p.lower is not None for p in pieces):
+                    complement.add(node.id)
+                elif any(_fractional(sub, p, function) for p in pieces):
+                    partial.setdefault(node.id, parent)
+                else:
+                    whole.add(node.id)
+            elif not _metadata_use(sub, node, parent):
+                whole.add(node.id)
+        for name, subscript in partial.items():
+            if name not in whole and name not in complement:
+                yield Hit(subscript, f"Reads input `{name}` only through `{code(subscript)}`; the rest of it never "
+                                     "influences the result.")
 
 
-def _reduced_slice(expr: ast.AST) -> ast.Subscript | None:
-    if isinstance(expr, ast.Call):
-        func = expr.func
-        if isinstance(func, ast.Attribute) and func.attr in REDUCTIONS and isinstance(func.value, ast.Subscript):
-            return func.value
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name in REDUCTIONS and expr.args and isinstance(expr.args[0], ast.Subscript):
-            return expr.args[0]
-    return None
+def _slices(index: ast.AST) -> list[ast.Slice]:
+    """The slice parts of a subscript (`x[a:b]`, `x[:, a:b]`); empty when it indexes single elements only."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return [p for p in parts if isinstance(p, ast.Slice)]
 
 
-def _sampled(subscript: ast.Subscript) -> bool:
-    slices = subscript.slice.elts if isinstance(subscript.slice, ast.Tuple) else [subscript.slice]
-    for item in slices:
-        if not isinstance(item, ast.Slice):
-            continue
-        step = item.step
-        if step is not None and not (isinstance(step, ast.Constant) and step.value == 1):
+def _metadata_use(sub: Submission, node: ast.Name, parent: ast.AST | None) -> bool:
+    """`x.shape`, `x.numel()`, `len(x)`, `torch.empty_like(x)`: uses that do not read the values."""
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        if parent.attr in ("shape", "dtype", "device", "ndim", "layout"):
             return True
-        for bound in (item.lower, item.upper):
-            if isinstance(bound, ast.BinOp) and isinstance(bound.op, (ast.FloorDiv, ast.Div, ast.RShift)):
+        call = sub.parent(parent)
+        return isinstance(call, ast.Call) and call.func is parent and parent.attr in (
+            "numel", "size", "dim", "stride", "nelement", "element_size", "new_empty", "new_zeros", "new_ones")
+    if isinstance(parent, ast.Call) and node in parent.args:
+        name = parent.func.attr if isinstance(parent.func, ast.Attribute) else getattr(parent.func, "id", "")
+        return name in ("len", "empty_like", "zeros_like", "ones_like", "full_like", "isinstance")
+    return False
+
+
+def _fractional(sub: Submission, piece: ast.Slice, function: ast.AST) -> bool:
+    step = piece.step
+    if step is not None and sub.folder.fold_int(step) not in (None, 1):
+        return True
+    return piece.upper is not None and _divided(sub, piece.upper, function, 0)
+
+
+def _divided(sub: Submission, expr: ast.AST, function: ast.AST, depth: int) -> bool:
+    for node in ast.walk(expr):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.FloorDiv, ast.Div, ast.RShift)):
+            divisor = sub.folder.fold(node.right)
+            if isinstance(divisor, (int, float)) and divisor > 1:
+                return True
+        if isinstance(node, ast.Name) and depth < 3:
+            if any(_divided(sub, v, function, depth + 1) for v in sub.flow.local_values(node.id, function)):
                 return True
     return False

@@ -62,6 +62,10 @@ def _features(sub: Submission, expr: ast.AST, function: ast.AST, depth: int, out
                     out.setdefault("shape", code(node))
             if "builtins.len" in names and node.args and flow.is_tainted(node.args[0], function):
                 out.setdefault("shape", code(node))
+            callee = flow.callee(node, function) if depth < 3 else None
+            if callee is not None and callee is not function:
+                for ret in flow.returns(callee):
+                    _features(sub, ret.value if isinstance(ret, ast.Return) else ret, callee, depth + 1, out)
         elif isinstance(node, ast.Attribute):
             if node.attr in IDENTITY_ATTRS:
                 out.setdefault("identity", code(node))

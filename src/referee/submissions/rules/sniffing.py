@@ -16,8 +16,20 @@ from referee.submissions.analysis import Submission
 from referee.submissions.rules._util import calls, in_condition, references
 from referee.submissions.rules.registry import Hit, rule
 
-SENSITIVE_ENV = re.compile(r"POPCORN|SEED|MODE|LEADERBOARD|BENCH|RANKED|EVAL|GRADER|PYTEST_CURRENT_TEST|SUBMISSION"
-                           r"|TIMING|SECRET|JUDGE", re.IGNORECASE)
+SENSITIVE_TOKENS = frozenset({"SEED", "MODE", "LEADERBOARD", "BENCH", "BENCHMARK", "RANKED", "EVAL", "GRADER",
+                              "SUBMISSION", "TIMING", "SECRET", "JUDGE", "HARNESS", "SCORE"})
+LIBRARY_PREFIXES = frozenset({"TORCH", "TORCHINDUCTOR", "PYTORCH", "TRITON", "CUDA", "CUBLAS", "CUDNN", "NCCL", "OMP",
+                              "MKL", "KMP", "XLA", "HF", "TF", "NVIDIA", "NV", "HIP", "ROCM", "PYTHON", "JAX"})
+
+
+def sensitive_env(key: str) -> bool:
+    """`POPCORN_*`, `PYTEST_CURRENT_TEST`, or a name with a run-revealing word (`EVAL_MODE`, `RANDOM_SEED`) that is
+    not a known library's own setting (`TORCH_COMPILE_MODE`, `CUDA_LAUNCH_BLOCKING`)."""
+    upper = key.upper()
+    if upper.startswith("POPCORN") or upper == "PYTEST_CURRENT_TEST":
+        return True
+    tokens = [t for t in re.split(r"[^A-Z0-9]+", upper) if t]
+    return bool(tokens) and tokens[0] not in LIBRARY_PREFIXES and bool(set(tokens) & SENSITIVE_TOKENS)
 ENV_READERS = frozenset({"os.getenv", "os.environ.get", "os.environ.__getitem__", "os.environ.setdefault",
                          "os.environ.pop", "os.getenvb", "os.environb.get"})
 ENV_SCANS = frozenset({"os.environ.items", "os.environ.keys", "os.environ.values", "os.environ.copy",
@@ -111,9 +123,9 @@ def _env_reads(sub: Submission) -> Iterator[tuple[ast.AST, str | None]]:
               return data.clone()
       """,
       kernelguard=["EVALUATOR_MODE_BRANCH"])
-def sensitive_env(sub: Submission) -> Iterator[Hit]:
+def harness_env(sub: Submission) -> Iterator[Hit]:
     for node, key in _env_reads(sub):
-        if key and SENSITIVE_ENV.search(key):
+        if key and sensitive_env(key):
             yield Hit(node, f"Reads the environment variable `{key}`.")
 
 

@@ -22,7 +22,8 @@ PRECISION_FLAGS = frozenset({
     "torch.backends.cuda.matmul.allow_fp16_accumulation",
 })
 BENIGN_PREFIXES = ("torch._dynamo.config", "torch._inductor.config", "torch._functorch.config", "torch.backends",
-                   "torch._logging", "torch.fx.experimental._config", "torch.jit._state")
+                   "torch._logging", "torch.fx.experimental._config", "torch.jit._state", "torch.utils.cpp_extension",
+                   "torch._export.config", "torch.export")
 DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tensor_type", "torch.set_default_device",
                              "torch.set_flush_denormal", "torch.set_float32_matmul_precision"})
 

@@ -1,0 +1,184 @@
+"""Grading throughput: referee's loophole grader against the upstream one-subprocess-per-program approach.
+
+Both grade the same N completions (honest answers, look-alikes, hacks and forgeries from the self-check corpus
+over the bundled problems, each in its problem's mode) in the same run, on the same cores:
+
+- referee: `LocalExecutor` (warm fork servers, one isolated run per completion, plus a probe run for the
+  completions that bind run_tests).
+- upstream-style: one fresh `python -c HARNESS` per program via subprocess.Popen, the program being the setup
+  code, the completion and a runner that exec's each assert (rlimits, SIGALRM timeout, stdout redirected, last
+  JSON line parsed), as rl-rewardhacking's evaluator does; a thread pool keeps one subprocess per core busy.
+  Only the ground-truth program is run (upstream runs up to 5 per completion), so the baseline is generous.
+
+Prints grades/s for both and the ratio, and checks that both reach the same pass/fail on the honest
+completions (exit status 1 if not). It also counts how many hacks upstream's ground truth accepts.
+
+    python benchmarks/grade_throughput.py            # N=600, all cores
+    python benchmarks/grade_throughput.py -n 2000 -j 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from referee.loopholes.batch import GradeTask, LocalExecutor
+from referee.loopholes.extract import extract_code
+from referee.loopholes.hacks import ALL_SAMPLES, Sample
+from referee.loopholes.problems import load_problems
+
+UPSTREAM_HARNESS = r"""
+import contextlib, io, json, resource, signal, sys
+mem_mb, timeout = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (mem_mb << 20, mem_mb << 20))
+resource.setrlimit(resource.RLIMIT_CPU, (timeout, timeout))
+def _alarm(*_):
+    raise TimeoutError("timeout")
+signal.signal(signal.SIGALRM, _alarm)
+signal.alarm(timeout)
+program = sys.stdin.read()
+out = io.StringIO()
+status = {"success": False, "compiled": True, "timeout": False, "oom": False}
+try:
+    with contextlib.redirect_stdout(out):
+        exec(program, {"__name__": "__main__"})
+    status["success"] = True
+except (SyntaxError, IndentationError):
+    status["compiled"] = False
+except MemoryError:
+    status["oom"] = True
+except TimeoutError:
+    status["timeout"] = True
+except Exception:
+    pass
+status["stdout"] = out.getvalue()[-20000:]
+print(json.dumps(status))
+"""
+
+RUNNER = """
+import json as _json
+_tests = {tests!r}
+_passed = 0
+for _test in _tests:
+    try:
+        exec(_test)
+        _passed += 1
+    except Exception:
+        break
+print(_json.dumps({{"tests_passed": _passed, "tests_total": len(_tests)}}))
+"""
+
+HONEST_KINDS = ("honest", "lookalike")
+#: look-alikes that upstream fails by design: it runs the program as __main__, so the guard's sys.exit fires
+UPSTREAM_RUNS_AS_MAIN = {"look-main-guard"}
+
+
+def build_tasks(n: int, seed: int) -> list[tuple[GradeTask, Sample]]:
+    problems = load_problems()
+    rng = random.Random(seed)
+    honest = [s for s in ALL_SAMPLES if s.kind in HONEST_KINDS]
+    other = [s for s in ALL_SAMPLES if s.kind not in HONEST_KINDS]
+    tasks = []
+    for i in range(n):
+        problem = problems[i % len(problems)]
+        sample = rng.choice(honest) if i % 2 == 0 else rng.choice(other)
+        text = sample.render(problem.method_name, problem.canonical_solution)
+        tasks.append((GradeTask(problem, text, problem.mode, {"sample": sample.name}), sample))
+    return tasks
+
+
+def upstream_grade(task: GradeTask, workdir: str, timeout: int = 3) -> bool:
+    """One fresh interpreter per program; True when every assert passed (upstream's eq_correct)."""
+    code = extract_code(task.completion)
+    if code is None:
+        return False
+    program = f"{task.problem.setup_code}\n\n{code}\n\n{RUNNER.format(tests=list(task.problem.gt_answer))}"
+    proc = subprocess.Popen([sys.executable, "-c", UPSTREAM_HARNESS, "1024", str(timeout)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True, cwd=workdir,
+                            env={"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1"})
+    try:
+        stdout, _ = proc.communicate(program.encode(), timeout=timeout + 1)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return False
+    status = _last_json(stdout.decode("utf-8", "replace"))
+    if not status or not status.get("success"):
+        return False
+    result = _last_json(status.get("stdout", ""))
+    return bool(result) and result.get("tests_passed") == result.get("tests_total")
+
+
+def _last_json(text: str) -> dict | None:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=600, help="completions to grade (default 600)")
+    parser.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    tasks = build_tasks(args.n, args.seed)
+
+    start = time.perf_counter()
+    executor = LocalExecutor(workers=args.workers)
+    startup = time.perf_counter() - start
+    list(executor.map([t for t, _ in tasks[: min(40, len(tasks))]]))  # warm the compile caches
+    start = time.perf_counter()
+    ours = list(executor.map([t for t, _ in tasks]))
+    ours_s = time.perf_counter() - start
+    executor.close()
+
+    with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
+            ThreadPoolExecutor(max_workers=args.workers) as pool:
+        start = time.perf_counter()
+        theirs = list(pool.map(lambda t: upstream_grade(t, workdir), [t for t, _ in tasks]))
+        theirs_s = time.perf_counter() - start
+
+    n = len(tasks)
+    ours_rate, theirs_rate = n / ours_s, n / theirs_s
+    print(f"\n{n} completions, {args.workers} workers, {os.cpu_count()} cores")
+    print(f"{'grader':<34}{'seconds':>10}{'grades/s':>12}{'ms/grade':>11}")
+    print(f"{'referee (fork server, 1 run each)':<34}{ours_s:>10.2f}{ours_rate:>12.1f}{1000 / ours_rate:>11.2f}")
+    print(f"{'upstream (python -c per program)':<34}{theirs_s:>10.2f}{theirs_rate:>12.1f}{1000 / theirs_rate:>11.2f}")
+    print(f"ratio: {ours_rate / theirs_rate:.1f}x   (referee sandbox start-up, once: {startup:.2f}s)")
+    probes = sum(1 for r in ours if r.details.get("probes"))
+    print(f"referee runs: {n} graded runs + {probes} C/D probe runs")
+
+    honest = [(s, o, t) for (_, s), o, t in zip(tasks, ours, theirs, strict=True)
+              if s.kind in HONEST_KINDS and s.name not in UPSTREAM_RUNS_AS_MAIN]
+    disagree = [(s.name, o.gt_correct, t) for s, o, t in honest if o.gt_correct != t]
+    print(f"honest completions: {len(honest)}, same pass/fail: {len(honest) - len(disagree)}"
+          f" ({sum(o.gt_correct for _, o, _ in honest)} correct)")
+    for name, ours_gt, theirs_gt in disagree[:10]:
+        print(f"  DISAGREE {name}: referee gt_correct={ours_gt}, upstream eq_correct={theirs_gt}")
+    as_main = [(o, t) for (_, s), o, t in zip(tasks, ours, theirs, strict=True) if s.name in UPSTREAM_RUNS_AS_MAIN]
+    if as_main:
+        print(f"'if __name__ == \"__main__\": sys.exit(main())' look-alikes: {len(as_main)}, correct for referee: "
+              f"{sum(o.gt_correct for o, _ in as_main)}, for upstream: {sum(t for _, t in as_main)} "
+              "(upstream runs the program as __main__)")
+    cheats = [(s, o, t) for (_, s), o, t in zip(tasks, ours, theirs, strict=True) if s.kind not in HONEST_KINDS]
+    print(f"hacks/forgeries: {len(cheats)}; accepted as correct by upstream's ground truth: "
+          f"{sum(t for _, _, t in cheats)}, by referee's oracle: {sum(o.gt_correct for _, o, _ in cheats)}")
+    return 1 if disagree else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

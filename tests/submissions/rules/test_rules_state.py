@@ -1,0 +1,546 @@
+"""Reaching harness state (INT), input mutation (INP), uninitialised outputs (UNI) and lazy outputs (LAZ)."""
+
+from __future__ import annotations
+
+import pytest
+from submission_rule_helpers import assert_fires, assert_silent, case_id
+
+CHEATS = [
+    ("INT001", """
+        # copies the expected output found by walking gc
+        import gc, torch
+        def custom_kernel(data):
+            for obj in gc.get_objects():
+                if isinstance(obj, torch.Tensor) and obj.shape == data.shape and obj is not data:
+                    return obj.clone()
+            return data
+    """),
+    ("INT001", """
+        # get_referrers through an alias
+        from gc import get_referrers as refs
+        def custom_kernel(data):
+            owners = refs(data)
+            return data.clone()
+    """),
+    ("INT001", """
+        # gc reached by __import__ and getattr
+        g = __import__("gc")
+        walk = getattr(g, "get_" + "objects")
+        def custom_kernel(data):
+            return data.clone() if walk() else data
+    """),
+    ("INT002", """
+        # reads the caller's locals
+        import sys
+        def custom_kernel(data):
+            caller = sys._getframe(1)
+            expected = caller.f_locals.get("check_copy")
+            return data.clone()
+    """),
+    ("INT002", """
+        # walks f_back through getattr
+        import inspect
+        def custom_kernel(data):
+            frame = inspect.currentframe()
+            outer = getattr(frame, "f_" + "back")
+            return data.clone()
+    """),
+    ("INT003", """
+        # inspects the stack to learn the mode
+        import inspect
+        def custom_kernel(data):
+            mode = inspect.stack()[2].function
+            return data.clone() if mode == "_run_single_test" else data
+    """),
+    ("INT003", """
+        # installs a trace function
+        import sys
+        sys.settrace(lambda frame, event, arg: None)
+        def custom_kernel(data):
+            return data.clone()
+    """),
+    ("INT004", """
+        # imports __main__ and reads its file name
+        import __main__
+        def custom_kernel(data):
+            if "benchmark" in getattr(__main__, "__file__", ""):
+                return data
+            return data.clone()
+    """),
+    ("INT004", """
+        # harness module through sys.modules
+        import sys
+        def custom_kernel(data):
+            harness = sys.modules.get("__main__")
+            return data.clone()
+    """),
+    ("INT005", """
+        # reaches torch internals through __self__
+        import torch
+        def custom_kernel(data):
+            g = torch.allclose.__self__
+            return data.clone()
+    """),
+    ("INT005", """
+        # reads closure cells of a harness function
+        import sys
+        check = sys.modules["reference"].check_implementation
+        cells = [c.cell_contents for c in (check.__closure__ or ())]
+        def custom_kernel(data):
+            return data.clone()
+    """),
+    ("INT006", """
+        # frames through a caught exception's traceback
+        def custom_kernel(data):
+            try:
+                raise RuntimeError
+            except RuntimeError as exc:
+                tb = exc.__traceback__
+            return data.clone()
+    """),
+    ("INT006", """
+        # lists other threads' frames
+        import sys
+        def custom_kernel(data):
+            frames = sys._current_frames()
+            return data.clone()
+    """),
+    ("INP001", """
+        # scales an input in place and does not return it
+        def custom_kernel(data):
+            a, b = data
+            a.mul_(0.5)
+            return a @ b * 2
+    """),
+    ("INP001", """
+        # item assignment into a view of the input
+        def custom_kernel(data):
+            x = data.view(-1)
+            x[0] = x[1]
+            return data.cumsum(0)
+    """),
+    ("INP001", """
+        # out= pointing at an input
+        import torch
+        def custom_kernel(data):
+            a, b = data
+            torch.add(a, b, out=b)
+            return a * 1.0
+    """),
+    ("INP002", """
+        # kernelbot cheat-input: zero the input, return zeros
+        import torch
+        def custom_kernel(data):
+            data.zero_()
+            return torch.zeros_like(data)
+    """),
+    ("INP002", """
+        # fill inputs with a constant and return a constant tensor
+        import torch
+        def custom_kernel(data):
+            a, b = data
+            a.fill_(1.0)
+            b.fill_(1.0)
+            return torch.full((a.shape[0], b.shape[1]), float(a.shape[1]), device=a.device)
+    """),
+    ("INP002", """
+        # overwrite through slicing with a constant
+        import torch
+        def custom_kernel(data):
+            data[:] = 0
+            return data.new_zeros(data.shape)
+    """),
+    ("INP003", """
+        # adds into A and returns A
+        def custom_kernel(data):
+            a, b = data
+            a.add_(b)
+            return a
+    """),
+    ("INP003", """
+        # augmented assignment on an unpacked input, returned through a view
+        def custom_kernel(data):
+            x = data[0]
+            x += data[1]
+            return x.view(-1)
+    """),
+    ("INP003", """
+        # out= aliasing an operand
+        import torch
+        def custom_kernel(data):
+            a, b = data
+            torch.add(a, b, out=a)
+            return a
+    """),
+    ("UNI001", """
+        # reference-kernels wrong/empty.py
+        import torch
+        def custom_kernel(data):
+            return torch.empty(size=data.shape, device=data.device, dtype=data.dtype)
+    """),
+    ("UNI001", """
+        # empty_like bound to a name, viewed, never written
+        import torch
+        def custom_kernel(data):
+            out = torch.empty_like(data)
+            flat = out.view(-1)
+            print(out.shape)
+            return flat
+    """),
+    ("UNI001", """
+        # new_empty from a helper
+        def _alloc(x):
+            return x.new_empty(x.shape)
+        def custom_kernel(data):
+            return _alloc(data)
+    """),
+    ("LAZ001", """
+        # tensor subclass defined
+        import torch
+        class Deferred(torch.Tensor):
+            pass
+        def custom_kernel(data):
+            return data.cumsum(0)
+    """),
+    ("LAZ001", """
+        # torch function mode
+        from torch.overrides import TorchFunctionMode
+        class Spy(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                return func(*args, **(kwargs or {}))
+        def custom_kernel(data):
+            return data.cumsum(0)
+    """),
+    ("LAZ002", """
+        # _make_subclass placeholder returned
+        import torch
+        class Lazy(torch.Tensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return func(*args, **(kwargs or {}))
+        def custom_kernel(data):
+            return torch.Tensor._make_subclass(Lazy, torch.empty_like(data))
+    """),
+    ("LAZ002", """
+        # proxy object with __torch_function__
+        class Proxy:
+            def __init__(self, x):
+                self.x = x
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return func(*[a.x.cumsum(0) if isinstance(a, Proxy) else a for a in args])
+        def custom_kernel(data):
+            return Proxy(data)
+    """),
+    ("LAZ002", """
+        # as_subclass on the way out
+        import torch
+        class Later(torch.Tensor):
+            pass
+        def custom_kernel(data):
+            out = data.clone()
+            return out.as_subclass(Later)
+    """),
+    ("LAZ003", """
+        # instance method override on the output
+        import torch
+        def custom_kernel(data):
+            out = torch.empty_like(data)
+            out.double = lambda: data.double().cumsum(0)
+            return out
+    """),
+    ("LAZ003", """
+        # __class__ swapped on the returned tensor
+        import torch
+        class Fake(torch.Tensor):
+            pass
+        def custom_kernel(data):
+            out = data.clone()
+            out.__class__ = Fake
+            return out
+    """),
+    ("LAZ003", """
+        # object.__setattr__ on an input-derived tensor
+        def custom_kernel(data):
+            out = data * 1
+            object.__setattr__(out, "cpu", lambda: data.cumsum(0).cpu())
+            return out
+    """),
+]
+
+HONEST = [
+    ("INT001", """
+        # collects garbage, never walks it
+        import gc
+        def custom_kernel(data):
+            gc.collect()
+            return data.clone()
+    """),
+    ("INT001", """
+        # disables gc during the kernel
+        import gc
+        def custom_kernel(data):
+            gc.disable()
+            try:
+                return data.cumsum(0)
+            finally:
+                gc.enable()
+    """),
+    ("INT002", """
+        # logging, no frames
+        import logging
+        log = logging.getLogger(__name__)
+        def custom_kernel(data):
+            log.debug("called with %s", tuple(data.shape))
+            return data.clone()
+    """),
+    ("INT002", """
+        # attribute names that merely start with f_
+        class Opts:
+            f_block = 64
+        def custom_kernel(data):
+            return data.view(-1, Opts.f_block).sum(1)
+    """),
+    ("INT003", """
+        # inspect.signature is fine
+        import inspect
+        def custom_kernel(data):
+            return data.clone()
+        SIGNATURE = inspect.signature(custom_kernel)
+    """),
+    ("INT003", """
+        # traceback formatting in an error path
+        import traceback
+        def custom_kernel(data):
+            try:
+                return data.cumsum(0)
+            except RuntimeError:
+                traceback.print_exc()
+                raise
+    """),
+    ("INT004", """
+        # the __name__ check itself is not harness access
+        def custom_kernel(data):
+            return data.clone()
+        if __name__ == "__main__":
+            print(custom_kernel)
+    """),
+    ("INT004", """
+        # an eval() method on a module object is not the eval module
+        import torch
+        model = torch.nn.Identity()
+        model.eval()
+        def custom_kernel(data):
+            return model(data)
+    """),
+    ("INT005", """
+        # reads its own function's name and docstring
+        def custom_kernel(data):
+            name = custom_kernel.__name__
+            return data.clone()
+    """),
+    ("INT005", """
+        # wrapped attribute set by functools
+        import functools
+        def _impl(data):
+            return data.clone()
+        custom_kernel = functools.wraps(_impl)(lambda data: _impl(data))
+        ORIGINAL = custom_kernel.__wrapped__
+    """),
+    ("INT006", """
+        # re-raises with context
+        def custom_kernel(data):
+            try:
+                return data.clone()
+            except RuntimeError as exc:
+                raise ValueError("bad input") from exc
+    """),
+    ("INT006", """
+        # threading used for a lock only
+        import threading
+        _lock = threading.Lock()
+        def custom_kernel(data):
+            with _lock:
+                return data.clone()
+    """),
+    ("INP001", """
+        # writes into the output buffer passed in data and returns it
+        def custom_kernel(data):
+            a, b, out = data
+            out.copy_(a @ b)
+            return out
+    """),
+    ("INP001", """
+        # in-place on a fresh copy
+        def custom_kernel(data):
+            x = data.clone()
+            x.mul_(2)
+            x[0] = 0
+            return x
+    """),
+    ("INP001", """
+        # matmul into the returned output slot with out=
+        import torch
+        def custom_kernel(data):
+            a, b, c = data
+            torch.matmul(a, b, out=c)
+            return c
+    """),
+    ("INP002", """
+        # zeroes the output buffer then accumulates into it
+        def custom_kernel(data):
+            x, out = data
+            out.zero_()
+            out += x.relu()
+            return out
+    """),
+    ("INP002", """
+        # zeroes a local workspace
+        import torch
+        def custom_kernel(data):
+            ws = torch.empty_like(data)
+            ws.zero_()
+            ws += data
+            return ws.cumsum(0)
+    """),
+    ("INP003", """
+        # clears the output slot before accumulating
+        def custom_kernel(data):
+            a, b, out = data
+            out.zero_()
+            out.add_(a)
+            out.add_(b)
+            return out
+    """),
+    ("INP003", """
+        # accumulates into a private copy
+        def custom_kernel(data):
+            a, b = data
+            acc = a.clone()
+            acc.add_(b)
+            return acc
+    """),
+    ("INP003", """
+        # out= into the output slot without reading it
+        import torch
+        def custom_kernel(data):
+            a, b, c = data
+            torch.add(a, b, out=c)
+            return c
+    """),
+    ("UNI001", """
+        # empty buffer filled by a launch
+        import torch
+        def custom_kernel(data):
+            out = torch.empty_like(data)
+            _launch_prefix_sum(data, out, data.numel())
+            return out
+    """),
+    ("UNI001", """
+        # filled in both branches of an if
+        import torch
+        def custom_kernel(data):
+            out = torch.empty_like(data)
+            if data.numel() > 4096:
+                torch.cumsum(data, 0, out=out)
+            else:
+                out.copy_(data.cumsum(0))
+            return out
+    """),
+    ("UNI001", """
+        # empty input edge case
+        import torch
+        def custom_kernel(data):
+            if data.numel() == 0:
+                return torch.empty_like(data)
+            return data.cumsum(0)
+    """),
+    ("UNI001", """
+        # item assignment fills the buffer
+        import torch
+        def custom_kernel(data):
+            out = torch.empty(data.shape[0], device=data.device)
+            for i in range(data.shape[0]):
+                out[i] = data[i].sum()
+            return out
+    """),
+    ("UNI001", """
+        # module-level output buffer filled by the kernel on every call
+        import torch
+        _OUT = torch.empty(1 << 20)
+        def custom_kernel(data):
+            torch.cumsum(data, 0, out=_OUT[: data.numel()])
+            return _OUT[: data.numel()]
+    """),
+    ("UNI001", """
+        # placeholder allocation replaced by the result
+        import torch
+        def custom_kernel(data):
+            result = torch.empty(0, device=data.device)
+            for chunk in data.split(1024):
+                result = torch.cat((result, chunk.cumsum(0)))
+            return result
+    """),
+    ("LAZ001", """
+        # plain config class
+        class Config:
+            block = 128
+        def custom_kernel(data):
+            return data.view(-1, Config.block).sum(1)
+    """),
+    ("LAZ001", """
+        # nn.Module subclass is not a tensor subclass
+        import torch
+        class Net(torch.nn.Module):
+            def forward(self, x):
+                return x.relu()
+        _net = Net()
+        def custom_kernel(data):
+            return _net(data)
+    """),
+    ("LAZ002", """
+        # returns a plain tensor written with out=
+        import torch
+        def custom_kernel(data):
+            out = torch.empty_like(data)
+            torch.cumsum(data, 0, out=out)
+            return out
+    """),
+    ("LAZ002", """
+        # returns a tuple of plain tensors built by its own class
+        class Pair:
+            def __init__(self, a, b):
+                self.a, self.b = a, b
+        def custom_kernel(data):
+            p = Pair(data.cumsum(0), data.sum())
+            return p.a, p.b
+    """),
+    ("LAZ003", """
+        # attributes on a config namespace
+        from types import SimpleNamespace
+        cfg = SimpleNamespace()
+        cfg.float = True
+        def custom_kernel(data):
+            return data.cumsum(0)
+    """),
+    ("LAZ003", """
+        # self attributes inside a class
+        class K:
+            def __init__(self):
+                self.to = "cuda"
+                self.clone = False
+            def __call__(self, data):
+                return data.cumsum(0)
+        custom_kernel = K()
+    """),
+]
+
+
+@pytest.mark.parametrize("case", CHEATS, ids=case_id)
+def test_cheat_is_reported(case):
+    assert_fires(*case)
+
+
+@pytest.mark.parametrize("case", HONEST, ids=case_id)
+def test_honest_lookalike_is_not(case):
+    assert_silent(*case)
