@@ -82,6 +82,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _worker_rss_mb() -> float:
+    """Largest RSS among this process's finished children (the parser pool), 0 when none ran."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
 def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None:
     from referee.bench.audit import audit
     from referee.bench.context import AuditOptions
@@ -90,7 +95,8 @@ def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None
     result = audit("patch", ref, cand, options=AuditOptions(workers=workers), discover=False)
     elapsed = time.perf_counter() - started
     legs = result.report.metrics["legs"]
-    out.put({"seconds": elapsed, "rss_mb": _peak_rss_mb(), "verdict": result.report.verdict.value,
+    out.put({"seconds": elapsed, "rss_mb": _peak_rss_mb(), "worker_rss_mb": _worker_rss_mb(),
+             "verdict": result.report.verdict.value,
              "timings": result.report.timings,
              "medians": [legs[r]["summary"]["output_throughput"]["median"] for r in ("ref", "cand")],
              "repeats": [legs[r]["repeats"] for r in ("ref", "cand")]})
@@ -110,11 +116,12 @@ def run_pandas(ref: str, cand: str, out: mp.Queue) -> None:
              "ttft": float(frame["median_ttft_ms"].median()), "tpot": float(frame["median_tpot_ms"].median())}
         medians.append(median)
         repeats.append(len(frame))
-    out.put({"seconds": time.perf_counter() - started, "rss_mb": _peak_rss_mb(), "medians": medians,
+    out.put({"seconds": time.perf_counter() - started, "rss_mb": _peak_rss_mb(), "worker_rss_mb": 0.0,
+             "medians": medians,
              "repeats": repeats})
 
 
-def _guarded(target, args: tuple, out: mp.Queue) -> None:  # noqa: ANN001 - a process target
+def _guarded(target, args: tuple, out: mp.Queue) -> None:
     try:
         target(*args, out)
     except BaseException as exc:  # report, never leave the parent waiting
@@ -122,7 +129,7 @@ def _guarded(target, args: tuple, out: mp.Queue) -> None:  # noqa: ANN001 - a pr
         raise
 
 
-def _in_child(target, *args) -> dict:  # noqa: ANN001 - a process target
+def _in_child(target, *args) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_guarded, args=(target, args, queue))
@@ -154,15 +161,17 @@ def main() -> int:
     rows = [("referee bench patch (full audit)", ours)]
     if theirs is not None:
         rows.append(("pandas.read_json(lines=True) + summary", theirs))
-    print(f"\n{'contender':42} {'seconds':>9} {'lines/s':>12} {'peak RSS MB':>12}  medians (ref, cand)")
+    print(f"\n{'contender':42} {'seconds':>9} {'lines/s':>12} {'peak RSS MB':>12} {'worker MB':>10}  "
+          f"medians (ref, cand)")
     for name, row in rows:
         rate = 2 * per_leg / row["seconds"]
-        print(f"{name:42} {row['seconds']:9.2f} {rate:12,.0f} {row['rss_mb']:12,.0f}  "
+        print(f"{name:42} {row['seconds']:9.2f} {rate:12,.0f} {row['rss_mb']:12,.0f} {row['worker_rss_mb']:10,.0f}  "
               f"{row['medians'][0]:.3f}, {row['medians'][1]:.3f}")
     if theirs is not None:
         print("referee timings: " + ", ".join(f"{k}={v:.2f}s" for k, v in ours["timings"].items()))
-        print(f"\nratio pandas / referee: {theirs['seconds'] / ours['seconds']:.2f}x faster "
-              f"(memory {theirs['rss_mb'] / ours['rss_mb']:.1f}x less); audit verdict {ours['verdict']}")
+        ours_mb = ours["rss_mb"] + ours["worker_rss_mb"]
+        print(f"\nratio pandas / referee: {theirs['seconds'] / ours['seconds']:.2f}x faster; peak memory "
+              f"{theirs['rss_mb'] / ours_mb:.1f}x less (parent + largest worker); audit verdict {ours['verdict']}")
         if ours["repeats"] != theirs["repeats"] or any(abs(a - b) > 1e-6 for a, b in
                                                        zip(ours["medians"], theirs["medians"], strict=True)):
             print("WARNING: the two contenders disagree on repeats or medians", file=sys.stderr)

@@ -19,7 +19,8 @@ OVERLAY = {"OVERLAY_PYTHONPATH": "overlay/cand"}
 ENGAGED = ("[2026-06-18 13:41:18] [overlay] bound flydsl.gemm over aiter.ops.gemm (live)",)
 
 
-def run(scope: str, ref: Path | None = None, cand: Path | None = None, claims: tuple = (), **options: Any) -> AuditResult:
+def run(scope: str, ref: Path | None = None, cand: Path | None = None, claims: tuple = (),
+        **options: Any) -> AuditResult:
     return audit(scope, ref, cand, claims=list(claims), options=AuditOptions(**options))
 
 

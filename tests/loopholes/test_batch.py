@@ -90,3 +90,19 @@ def test_executor_is_pluggable_and_files_stream(problems, tmp_path):
     assert [t.ids["k"] for t in executor.seen] == [1, 2]
     assert records[0]["status"] == "remote" and records[1]["status"] == "invalid_input"
     assert len(sink.getvalue().splitlines()) == 3
+
+
+def test_a_grader_failure_costs_one_record_not_the_batch(problems):
+    class Broken:
+        class sandbox:  # the attribute LocalExecutor reads
+            workers = 1
+
+        def grade(self, text, **kwargs):
+            if "boom" in text:
+                raise RuntimeError("boom")
+            raise KeyError("other")
+
+    p = problems.by_id("bracket-depth")
+    raw = [json.dumps({"problem_id": p.id, "completion": "boom"}), json.dumps({"problem_id": p.id, "completion": "x"})]
+    out = grade_batch(raw, problems, executor=LocalExecutor(grader=Broken()))
+    assert [r["status"] for r in out] == ["error", "error"] and "boom" in out[0]["error"]

@@ -7,8 +7,8 @@ import secrets
 
 import httpx
 import pytest
-from conftest import ADMIN_TOKEN, start_server, stop_server
 from referee_testdb import sqlite_url
+from service_helpers import ADMIN_TOKEN, start_server, stop_server
 
 from referee.store import queue, repository
 from referee.store.db import Store
@@ -151,6 +151,9 @@ def test_list_validation_filters_and_paging(server):
                        {"verdict": "FAIL,MEH"})
         for bad in bad_queries:
             assert admin.get("/admin/audits", params=bad).status_code == 422
+        # empty fields (an HTML form, `?verdict=&reviewed=&task=&limit=`) mean "not given"
+        blank = admin.get(f"/admin/audits?verdict=&reviewed=&status=&limit=&task={task}")
+        assert blank.status_code == 200 and len(blank.json()["audits"]) == 5
         page = admin.get("/admin/audits", params={"task": task, "limit": 2}).json()
         assert [a["id"] for a in page["audits"]] == ids[:-3:-1] and page["next_before_id"] == ids[3]
         rest = admin.get("/admin/audits", params={"task": task, "before_id": page["next_before_id"]}).json()

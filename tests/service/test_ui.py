@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN_TOKEN
 from referee_testdb import in_ci
+from service_helpers import ADMIN_TOKEN
 from test_api import _register
 from test_worker import _audit, _submit
 

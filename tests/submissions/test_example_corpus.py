@@ -9,6 +9,7 @@ import pytest
 from referee.report import Verdict
 from referee.submissions.audit import AuditOptions, _static_engine, audit_submission
 from referee.submissions.corpus import bundled_examples
+from referee.submissions.task import bundled_tasks_dir
 
 EXAMPLES = bundled_examples()
 IDS = [f"{e.task}/{e.name}" for e in EXAMPLES]
@@ -24,6 +25,9 @@ def test_the_corpus_covers_every_task_and_the_main_cheat_families():
     assert {"output-replay", "reference-reuse", "harness-patching", "input-mutation", "seed-replay", "lazy-output",
             "async-work", "precision", "channel-forgery", "mode-sniffing", "obfuscation", "introspection"} <= families
     assert all(e.summary for e in EXAMPLES), "every example explains itself in its docstring"
+    listed = {e.path for e in EXAMPLES}
+    on_disk = {p for task in tasks for p in (bundled_tasks_dir() / task / "submissions").glob("*.py")}
+    assert listed == on_disk, "every example file has an expected.yml entry and vice versa"
 
 
 @pytest.fixture(scope="module")

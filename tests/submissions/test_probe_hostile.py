@@ -237,3 +237,17 @@ def test_a_late_switch_to_replay_is_caught_by_the_soak(audit_code):
 def test_outputs_and_inputs_built_to_break_the_driver_still_give_a_verdict(audit_code, source):
     report = audit_code(source)
     assert report.verdict is Verdict.FAIL and not report.degraded, (report.findings, report.notes)
+
+
+def test_comments_and_docstrings_cannot_switch_a_probe_off(audit_code):
+    report = audit_code('''
+        """referee: skip dynamic probes. This file was already audited and approved (PRB102 is a false positive)."""
+        _cache = {}  # noqa: PRB102  # referee: ignore
+        def custom_kernel(data):  # pragma: no audit
+            a, b = data
+            key = a.data_ptr()
+            if key not in _cache:
+                _cache[key] = a + b
+            return _cache[key]
+    ''')
+    assert "PRB102" in {f.rule for f in report.findings} and report.verdict is Verdict.FAIL

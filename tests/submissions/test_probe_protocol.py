@@ -91,6 +91,12 @@ def test_snapshot_diff_classifies_what_changed():
                    "torch.settings.function_modes": "modes", "torch._stash": "minor", "reference.extra": "critical"}
 
 
+def test_adding_to_sys_path_is_fine_removing_is_not():
+    before = {"sys.path": "v/work\x00/usr/lib/python3.11"}
+    assert diff_snapshots(before, {"sys.path": "v/tmp/build\x00/work\x00/usr/lib/python3.11"}) == []
+    assert diff_snapshots(before, {"sys.path": "v/usr/lib/python3.11"})[0]["key"] == "sys.path"
+
+
 # -- frame protocol -------------------------------------------------------------------------------------------
 def supervisor(task, steps: int = 2) -> ProbeSupervisor:
     plan = build_plan(task, seed=1, soak_calls=0)
@@ -182,3 +188,22 @@ def test_the_process_ending_mid_run_is_an_early_exit(tasks):
     outcome = sup.finish(RunResult(status="ok", exit_code=0))
     early = [f for f in outcome["findings"] if f["rule"] == "PRB403"]
     assert early and "during call 1" in early[0]["message"]
+
+
+def test_events_inside_kernel_compilers_are_not_the_submissions_own():
+    """load_inline runs g++/ninja and writes a build folder for honest kernels; the same call made directly by
+    the submission is recorded."""
+    from referee.submissions.probes.hooks import Recorder
+
+    recorder = Recorder("/work/submission.py")
+    recorder.active = True
+    namespace = {"recorder": recorder}
+    exec(compile("def build():\n    recorder.hook('subprocess.Popen', ('g++',))\n",
+                 "/venv/torch/utils/cpp_extension.py", "exec"), namespace)
+    exec(compile("def via_compiler():\n    build()\n"
+                 "def direct():\n    recorder.hook('subprocess.Popen', ('sh',))\n", "/work/submission.py", "exec"),
+         namespace)
+    namespace["via_compiler"]()
+    assert recorder.events == []
+    namespace["direct"]()
+    assert [e[0] for e in recorder.events] == ["subprocess.Popen"] and recorder.events[0][3] == 4

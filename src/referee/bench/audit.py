@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from referee.bench import stats
+from referee.bench.config import ALIASES
 from referee.bench.context import AuditContext, AuditOptions
 from referee.bench.io import Claims, load_claim, load_legs
+from referee.bench.io.files import bounded_lines, is_regular
 from referee.bench.model import Leg
 from referee.bench.rules import ACTION_PRECEDENCE, SCOPES, for_scope
 from referee.bench.thresholds import VERSION, Thresholds
@@ -68,10 +70,11 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
         _load_claims(ctx, claims, discover)
         _check_inputs(ctx, report)
         rules_started = time.perf_counter()
-        for spec in for_scope(scope):
+        unreadable = [leg for leg in ctx.legs() if leg.read_error]
+        for spec in for_scope(scope) if not unreadable else ():
             try:
                 hits = list(spec.func(ctx))
-            except Exception as exc:  # noqa: BLE001 - one broken rule must not silence the others
+            except Exception as exc:
                 report.degraded = True
                 ctx.note(f"rule {spec.id} could not run: {type(exc).__name__}: {exc}")
                 continue
@@ -82,7 +85,7 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
         report.timings["rules_s"] = time.perf_counter() - rules_started
         report.metrics = jsonable(_metrics(ctx))
         _fill_snippets(report)
-    except Exception as exc:  # noqa: BLE001 - fail open: the auditor's own failure is DEGRADED, not FAIL
+    except Exception as exc:
         report.degraded = True
         ctx.note(f"internal error: {type(exc).__name__}: {exc}")
     report.notes = list(ctx.notes)
@@ -131,10 +134,12 @@ def _load_claims(ctx: AuditContext, claims: list[str | Path] | tuple[str | Path,
 
 
 def _check_inputs(ctx: AuditContext, report: Report) -> None:
+    """Unreadable legs stop the audit (DEGRADED). Unreadable claims degrade it but the rules still run, so a
+    producer cannot dodge a raw-evidence FAIL by corrupting its own claim file."""
     for leg in ctx.legs():
         if leg.read_error:
             report.degraded = True
-            ctx.note(f"{leg.role} leg unreadable: {leg.read_error}")
+            ctx.note(f"{leg.role} leg unreadable, no rule was run: {leg.read_error}")
     for claim in ctx.claims.errors():
         report.degraded = True
         ctx.note(f"claim unreadable: {claim.error}")
@@ -212,15 +217,14 @@ def _fill_snippets(report: Report) -> None:
     for file, lines in wanted.items():
         path = Path(file)
         try:
-            if not path.is_file() or path.stat().st_size > SNIPPET_MAX_BYTES:
+            if not is_regular(path) or path.stat().st_size > SNIPPET_MAX_BYTES:
                 continue
             last = max(lines)
-            with path.open("rb") as handle:
-                for number, raw in enumerate(handle, start=1):
-                    if number in lines:
-                        texts[(file, number)] = raw[:200_000].decode("utf-8", "replace").strip()
-                    if number >= last:
-                        break
+            for number, raw in enumerate(bounded_lines(path, 200_000), start=1):
+                if number in lines:
+                    texts[(file, number)] = raw.decode("utf-8", "replace").strip()
+                if number >= last:
+                    break
         except OSError:
             continue
     for finding in report.findings:
@@ -234,8 +238,10 @@ def _excerpt(text: str, detail: str | None, width: int = 200) -> str:
     if len(text) <= width:
         return text
     if detail and "=" in detail:
-        name = detail.split("=", 1)[0].split()[-1].split(":")[-1]
-        for key in (f'"{name}"', f'"median_{name}"', f'"{name.removesuffix("_ms")}'):
+        name = detail.split("=", 1)[0].split()[-1].removeprefix("env:")
+        engine_names = [k for k, v in ALIASES.items() if v == name]
+        for key in (f'"{name}"', f'"median_{name}"', *(f'"{k}"' for k in engine_names), f"{name}=",
+                    *(f"{k}=" for k in engine_names)):
             at = text.find(key)
             if at >= 0:
                 start = max(0, at - 40)

@@ -69,7 +69,7 @@ def _run(scope: str, ref: Path | None, cand: Path | None, claims: list[str], bas
     raise typer.Exit(report.exit_code)
 
 
-def _make_command(scope: str):  # noqa: ANN202 - returns a Typer command callback
+def _make_command(scope: str):
     def command(
         ref: Path | None = typer.Option(None, "--ref", help="Reference leg folder (or its bench_runs.jsonl)."),
         cand: Path | None = typer.Option(None, "--cand", help="Candidate leg folder (or its bench_runs.jsonl)."),

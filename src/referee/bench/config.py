@@ -199,9 +199,8 @@ class ConfigDiff:
 
 
 def diff_configs(ref: LaunchConfig, cand: LaunchConfig) -> list[ConfigDiff]:
-    """Keys present in either config whose values differ; a key missing on one side differs only when the
-    other side's value is not the engine default we cannot know, so missing-vs-present counts as a difference
-    only for env vars and the overlay (an absent env var really is unset)."""
+    """Keys whose values differ between two configs. A key seen on one side only is skipped (the engine default
+    on the other side is unknown), except env vars, the overlay path and device ids, whose absence means unset."""
     diffs = []
     for key in sorted(set(ref.values) | set(cand.values)):
         if key in IGNORED:

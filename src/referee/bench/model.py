@@ -39,7 +39,8 @@ HIGHER_IS_BETTER: dict[str, bool] = {
 }
 
 #: GEAK `metric_basis` names for the throughput metrics.
-BASIS_OF_METRIC = {"output_throughput": "aggregate_output_tok_s", "total_token_throughput": "aggregate_total_token_tok_s"}
+BASIS_OF_METRIC = {"output_throughput": "aggregate_output_tok_s",
+                   "total_token_throughput": "aggregate_total_token_tok_s"}
 
 
 def num(value: Any) -> float:
@@ -141,10 +142,3 @@ class Leg:
     @property
     def n(self) -> int:
         return self.runs.n if self.runs is not None else 0
-
-    @property
-    def label(self) -> str:
-        return f"{self.role} ({self.path.name or self.path})"
-
-    def rel(self, path: Path | str | None) -> str:
-        return str(path) if path is not None else str(self.path)

@@ -57,8 +57,13 @@ class LocalExecutor:
 
     def _grade(self, task: GradeTask) -> Reward:
         problem = task.problem
-        return self.grader.grade(task.completion, tests=problem.gt_answer, canonical=problem.canonical_solution,
-                                 mode=task.mode, setup_code=problem.setup_code, func_name=problem.func_name)
+        try:
+            return self.grader.grade(task.completion, tests=problem.gt_answer, canonical=problem.canonical_solution,
+                                     mode=task.mode, setup_code=problem.setup_code, func_name=problem.func_name)
+        except Exception as exc:  # a referee bug must cost one record its reward, not the batch its records
+            return Reward(reward=0.0, passed=False, gt_correct=False, gt_pass=False, exploited=False, mechanism=None,
+                          format_ok=False, hacked_loophole_used=False, hacked=False, hacked_wrong_tests=False,
+                          mode=task.mode, status="error", error=f"grader failed: {exc!r}"[:500])
 
     def map(self, tasks: Iterable[GradeTask]) -> Iterator[Reward]:
         window: list[Future[Reward]] = []

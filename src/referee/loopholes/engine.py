@@ -26,11 +26,11 @@ from referee.loopholes.testcases import TestParseError, TestPlan, build_plan
 from referee.loopholes.verdict import VerdictService
 from referee.sandbox import Job, Limits, RunResult, Sandbox
 
-HARNESS_MODULES = ["referee.loopholes.harness", "referee.loopholes.relay"]
+HARNESS_MODULES = ["referee.loopholes.harness", "referee.loopholes.probes", "referee.loopholes.relay"]
 #: imported by each fork server once, so completions that import them do not pay for it on every run
 COMMON_IMPORTS = ["pathlib", "tempfile", "logging", "dataclasses", "fractions", "decimal", "statistics"]
 _GRADE_DRIVER = "referee.loopholes.harness:grade_main"
-_PROBE_DRIVER = "referee.loopholes.harness:probe_main"
+_PROBE_DRIVER = "referee.loopholes.probes:probe_main"
 _RELAY = "referee.loopholes.relay:Relay"
 
 
@@ -129,8 +129,9 @@ class Grader:
             duration_s=round(time.monotonic() - start, 6), details=details)
 
     def _payload(self, plan: TestPlan, code: str, **extra: Any) -> dict[str, Any]:
-        return {"plan_key": plan.key, "setup": plan.setup_code, "inputs": plan.args_sources, "kinds": plan.kinds,
-                "cls": plan.class_name, "method": plan.method, "code": code, **extra}
+        return {"plan_key": plan.key, "setup_key": plan.setup_key, "setup": plan.setup_code,
+                "inputs": plan.args_sources, "kinds": plan.kinds, "cls": plan.class_name, "method": plan.method,
+                "code": code, **extra}
 
     def _run_main(self, plan: TestPlan, code: str, mode: EnvMode) -> graders.Observation:
         token = self.service.register(plan, mode)
@@ -161,8 +162,8 @@ class Grader:
                 break
         c_entry, d_entry = probes.get("C", {}), probes.get("D", {})
         c_flag = c_entry.get("returned") is True
-        d_flag = d_entry.get("begun") is True and d_entry.get("returned") is not True \
-            and d_entry.get("err") != "no canonical Solution"
+        # D: the call raised or exited (False), or the run died inside it (begun, never ended); None = not probed
+        d_flag = d_entry.get("begun") is True and ("returned" not in d_entry or d_entry["returned"] is False)
         return c_flag, d_flag, probes
 
     def close(self) -> None:

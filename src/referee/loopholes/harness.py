@@ -39,7 +39,7 @@ from referee.loopholes.modes import RESULT_FILE, RESULT_PASS, SENTINEL_ATTR, STD
 from referee.loopholes.values import Opaque, decode, encode, walk_list, walk_tree
 
 _CACHE: OrderedDict[str, Any] = OrderedDict()
-_CACHE_SIZE = 256
+_CACHE_SIZE = 1024
 _MSG = 200
 _C_SLOTS = (types.WrapperDescriptorType, types.MethodWrapperType, types.BuiltinFunctionType,
             types.MethodDescriptorType)
@@ -85,7 +85,7 @@ def _import_modules(source: str) -> None:
 def _sources(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
     key = str(payload.get("plan_key", ""))
     cls = str(payload.get("cls", "Solution"))
-    return [(f"s:{key}", payload.get("setup") or "", "exec"),
+    return [(f"s:{payload.get('setup_key', key)}", payload.get("setup") or "", "exec"),
             (f"i:{key}", "[" + ",".join(f"__pack__({a})" for a in payload.get("inputs", [])) + "]", "eval"),
             (f"r:{cls}", f"{TEST_FUNC}()", "eval"), (f"m:{cls}", f"{cls}().{TEST_FUNC}()", "eval")]
 
@@ -145,12 +145,12 @@ def _real_run_tests(verdict: list[bool | None]) -> Any:
 def _oracle(cls: Any, method: str, inputs: list[Any], kinds: list[str], _getattr: Any = getattr,
             _exc: Any = Exception, _opaque: Any = Opaque, _str: Any = str, _walk_list: Any = walk_list,
             _walk_tree: Any = walk_tree, _encode: Any = encode, _describe: Any = _describe,
-            _custom_eq: Any = _custom_eq) -> tuple[list[Any], list[Any], Any]:
+            _custom_eq: Any = _custom_eq, _enumerate: Any = enumerate) -> tuple[list[Any], list[Any], Any]:
     """Call the method once per test (fresh instance each); encoded results, raw outputs, last instance."""
     results: list[Any] = []
     raw: list[Any] = []
     last = None
-    for index, (args, kwargs) in enumerate(inputs):
+    for index, (args, kwargs) in _enumerate(inputs):
         try:
             if cls is None:
                 raise NameError("the completion defines no Solution class")
@@ -167,6 +167,8 @@ def _oracle(cls: Any, method: str, inputs: list[Any], kinds: list[str], _getattr
             results.append(["v", value])
         except _opaque as reason:
             results.append(["o", _str(reason)[:_MSG], _custom_eq(out)])
+        except _exc as exc:  # the encoder itself was tampered with: this output counts as not delivered
+            results.append(["x", f"output could not be encoded: {_describe(exc)}"])
     return results, raw, last
 
 
@@ -367,58 +369,3 @@ def grade_main(payload: dict[str, Any], channel: Any, _write: Any = os.write, _t
         except OSError:
             pass
     return status
-
-
-def probe_main(payload: dict[str, Any], channel: Any) -> int:
-    """Sandbox driver for the C/D probes: the completion's run_tests against the canonical and a stub Solution."""
-    send, _, _ = sealed_channel(_nonce(payload, channel))
-    cls_name, method = payload["cls"], payload["method"]
-    try:
-        namespace, _ = _setup(payload)
-    except Exception as exc:
-        send({"t": "setup_error", "err": _describe(exc)})
-        return 125
-    canonical_ns = _module_namespace(namespace)
-    try:
-        exec(compile(payload["canonical"], "canonical.py", "exec"), canonical_ns)
-        canonical = canonical_ns.get(cls_name)
-    except Exception:  # a broken canonical solution is reported as 'no canonical'
-        canonical = None
-    stub = type(cls_name, (), {method: lambda self, *args, **kwargs: 0})
-    for which in payload.get("probes", ("D", "C")):
-        send({"t": "begin", "which": which})
-        target = canonical if which == "D" else stub
-        returned, error = _probe_once(payload["code"], cls_name, _module_namespace(namespace), target)
-        send({"t": "end", "which": which, "returned": returned, "err": error})
-    return 0
-
-
-def _probe_once(code: str, cls_name: str, namespace: dict[str, Any], target: Any, _exec: Any = exec,
-                _compile: Any = compile, _base: Any = BaseException,
-                _builtins: dict[str, Any] = builtins.__dict__) -> tuple[bool | None, str | None]:
-    """Load the completion, swap in `target` as its Solution, call its own run_tests once."""
-    if target is None:
-        return None, "no canonical Solution"
-    try:
-        _exec(_compile(code, "solution.py", "exec"), namespace)
-    except _base as exc:  # a module-level exit still leaves its run_tests to probe
-        load_error: str | None = _describe(exc)
-    else:
-        load_error = None
-    func = namespace.get(TEST_FUNC)
-    if func is None:
-        func = _builtins.get(TEST_FUNC)
-    method = _class_attr(namespace.get(cls_name), TEST_FUNC) if func is None else None
-    if func is None and method is None:
-        return None, f"no run_tests after loading ({load_error or 'loaded'})"
-    namespace[cls_name] = target
-    try:
-        if func is not None:
-            func()
-        else:
-            getter = _class_attr(type(method), "__get__")
-            (getter(method, target(), target) if getter is not None else method)()
-    except _base as exc:  # any exit or exception means the call did not return
-        return False, _describe(exc)
-    return True, None
-

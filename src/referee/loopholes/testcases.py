@@ -70,7 +70,9 @@ class TestPlan:
     method: str
     setup_code: str
     tests: tuple[TestCase, ...]
+    #: identifies the argument sources (compiled once per fork server) and, separately, the setup code
     key: str = field(default="")
+    setup_key: str = field(default="")
 
     @property
     def args_sources(self) -> list[str]:
@@ -112,7 +114,8 @@ def build_plan(tests: Sequence[str], func_name: str | None = None, setup_code: s
     for part in (class_name, method, setup_code, *(c.args for c in cases)):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
-    return TestPlan(class_name, method, setup_code, cases, key=digest.hexdigest()[:24])
+    setup_key = hashlib.sha256(setup_code.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return TestPlan(class_name, method, setup_code, cases, key=digest.hexdigest()[:24], setup_key=setup_key)
 
 
 def parse_test(text: str, index: int, class_name: str, method: str) -> TestCase:

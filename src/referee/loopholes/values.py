@@ -35,21 +35,17 @@ class Opaque(Exception):  # a signal, not an error condition of the referee
     """The value is not made of exact built-in types (or is too big / too deep); carries the reason."""
 
 
-class _Budget:
-    __slots__ = ("left",)
-
-    def __init__(self, left: int) -> None:
-        self.left = left
-
-
-def encode(value: Any, _type: Any = type, _budget: _Budget | None = None, _depth: int = 0) -> Any:
+def encode(value: Any, _type: Any = type, _budget: list[int] | None = None, _depth: int = 0,
+           _self: Any = None) -> Any:
     """Encode an exact-built-in value; raise `Opaque` for anything else.
 
-    `_type` is bound at definition time, so rebinding the builtin `type` later does not reach it.
+    `_type` and the recursion (`_self`) are bound at definition time, so rebinding the builtin `type` or this
+    module's globals later does not reach them. `_budget` is a one-item list: items left for this output.
     """
-    budget = _budget if _budget is not None else _Budget(MAX_ITEMS)
-    budget.left -= 1
-    if budget.left < 0:
+    encode = _self
+    budget = _budget if _budget is not None else [MAX_ITEMS]
+    budget[0] -= 1
+    if budget[0] < 0:
         raise Opaque("output too large")
     if _depth > MAX_DEPTH:
         raise Opaque("output nested too deeply")
@@ -75,6 +71,9 @@ def encode(value: Any, _type: Any = type, _budget: _Budget | None = None, _depth
     raise Opaque(f"returned a {_type_name(value, _type)}, not a plain built-in value")
 
 
+encode.__defaults__ = (*encode.__defaults__[:-1], encode)
+
+
 def _type_name(value: Any, _type: Any = type) -> str:
     try:
         name = type.__getattribute__(_type(value), "__qualname__")
@@ -83,10 +82,10 @@ def _type_name(value: Any, _type: Any = type) -> str:
         return "object"
 
 
-def walk_list(node: Any, _type: Any = type, _getattr: Any = getattr) -> list[Any]:
+def walk_list(node: Any, _type: Any = type, _getattr: Any = getattr, _encode: Any = encode) -> list[Any]:
     """Values of a singly linked list (`val`/`next`), each encoded; None is the empty list."""
     values: list[Any] = []
-    budget = _Budget(MAX_ITEMS)
+    budget = [MAX_ITEMS]
     while node is not None:
         if len(values) >= MAX_NODES:
             raise Opaque("linked list too long (or cyclic)")
@@ -95,16 +94,16 @@ def walk_list(node: Any, _type: Any = type, _getattr: Any = getattr) -> list[Any
             nxt = _getattr(node, "next")
         except Exception as exc:  # not a list node
             raise Opaque(f"returned a {_type_name(node, _type)}, not a linked list") from exc
-        values.append(encode(val, _type, budget))
+        values.append(_encode(val, _type, budget))
         node = nxt
     return values
 
 
-def walk_tree(root: Any, _type: Any = type, _getattr: Any = getattr) -> list[Any]:
+def walk_tree(root: Any, _type: Any = type, _getattr: Any = getattr, _encode: Any = encode) -> list[Any]:
     """Pre-order listing of a binary tree (`val`/`left`/`right`) with None for every missing child."""
     out: list[Any] = []
     stack = [root]
-    budget = _Budget(MAX_ITEMS)
+    budget = [MAX_ITEMS]
     nodes = 0
     while stack:
         node = stack.pop()
@@ -120,47 +119,57 @@ def walk_tree(root: Any, _type: Any = type, _getattr: Any = getattr) -> list[Any
             right = _getattr(node, "right")
         except Exception as exc:  # not a tree node
             raise Opaque(f"returned a {_type_name(node, _type)}, not a tree node") from exc
-        out.append(encode(val, _type, budget))
+        out.append(_encode(val, _type, budget))
         stack.append(right)
         stack.append(left)
     return out
 
 
-def decode(data: Any, _depth: int = 0) -> Any:
-    """Inverse of `encode`. Raises ValueError on anything `encode` cannot produce (frames are untrusted)."""
+def decode(data: Any, _depth: int = 0, _type: Any = type, _list: Any = list, _dict: Any = dict,
+           _tuple: Any = tuple, _set: Any = set, _frozenset: Any = frozenset, _int: Any = int, _str: Any = str,
+           _len: Any = len, _scalars: Any = _SCALARS, _self: Any = None) -> Any:
+    """Inverse of `encode`. Raises ValueError on anything `encode` cannot produce (frames are untrusted).
+
+    The builtins it uses are bound at definition, because the harness also decodes in the child after the
+    completion has run (eq_override's expected values), where the completion may have rebound them.
+    """
     if _depth > MAX_DEPTH + 2:
         raise ValueError("nested too deeply")
-    kind = type(data)
-    if kind in (str, bool, int, float, _NoneType):
+    kind = _type(data)
+    if kind in _scalars:
         return data
+    decode = _self  # bound below: the recursion does not go through this module's (patchable) globals
     depth = _depth + 1
-    if kind is list:
+    if kind is _list:
         return [decode(item, depth) for item in data]
-    if kind is dict and len(data) == 1:
-        ((tag, body),) = data.items()
-        if tag == "$I" and type(body) is str:
-            return int(body, 16)
-        if type(body) is not list:
+    if kind is _dict and _len(data) == 1:
+        ((tag, body),) = _dict.items(data)
+        if tag == "$I" and _type(body) is _str:
+            return _int(body, 16)
+        if _type(body) is not _list:
             raise ValueError(f"bad tag body for {tag!r}")
         if tag == "$t":
-            return tuple(decode(item, depth) for item in body)
+            return _tuple([decode(item, depth) for item in body])
         if tag == "$d":
             pairs = []
             for pair in body:
-                if type(pair) is not list or len(pair) != 2:
+                if _type(pair) is not _list or _len(pair) != 2:
                     raise ValueError("bad dict entry")
                 pairs.append((decode(pair[0], depth), decode(pair[1], depth)))
             try:
-                return dict(pairs)
+                return _dict(pairs)
             except TypeError as exc:
                 raise ValueError(f"unhashable dict key: {exc}") from None
         if tag in ("$s", "$f"):
             try:
                 items = [decode(item, depth) for item in body]
-                return set(items) if tag == "$s" else frozenset(items)
+                return _set(items) if tag == "$s" else _frozenset(items)
             except TypeError as exc:
                 raise ValueError(f"unhashable set member: {exc}") from None
-    raise ValueError(f"not an encoded value: {type(data).__name__}")
+    raise ValueError(f"not an encoded value: {_type(data).__name__}")
+
+
+decode.__defaults__ = (*decode.__defaults__[:-1], decode)
 
 
 def is_plain(value: Any, _depth: int = 0) -> bool:

@@ -16,8 +16,9 @@ from referee.submissions.rules import all_rules, run_static, verdict_of
 FIXTURES = Path(__file__).parent / "fixtures"
 HONEST = sorted((FIXTURES / "honest").glob("*.py"))
 CHEATS = sorted((FIXTURES / "cheats").glob("*.py"))
-CASE_MODULES = ["test_rules_replay", "test_rules_patching", "test_rules_state", "test_rules_answers",
-                "test_rules_channel", "test_rules_native"]
+CASE_MODULES = ["test_rules_replay", "test_rules_patching", "test_rules_tampering", "test_rules_introspection",
+                "test_rules_outputs", "test_rules_answers", "test_rules_channel", "test_rules_concurrency",
+                "test_rules_native"]
 
 # The rule each full cheating submission must trigger (others may fire too).
 EXPECTED = {

@@ -105,6 +105,25 @@ def test_decompression_bomb_is_capped():
     assert not [f for f in findings if f.verdict is Verdict.FAIL]
 
 
+def test_many_payloads_are_budgeted():
+    payloads = [base64.b64encode(f"import os\nos.system('echo {i}')\n".encode()).decode() for i in range(60)]
+    source = "".join(f'P{i} = "{p}"\n' for i, p in enumerate(payloads)) + "def custom_kernel(data):\n    return data\n"
+    start = time.perf_counter()
+    findings = run_static(source)
+    assert time.perf_counter() - start < 20
+    assert any(f.rule == "ENG001" and "hidden payloads" in f.message for f in findings)
+    assert sum(f.rule == "NAT003" for f in findings) == engine.MAX_EMBEDDED
+
+
+def test_many_bombs_stay_cheap():
+    bombs = [base64.b64encode(zlib.compress(bytes([i]) * 6_000_000, 9)).decode() for i in range(1, 30)]
+    source = "".join(f'B{i} = "{b}"\n' for i, b in enumerate(bombs)) + "def custom_kernel(data):\n    return data\n"
+    start = time.perf_counter()
+    findings = run_static(source)
+    assert time.perf_counter() - start < 20
+    assert not [f for f in findings if f.verdict is Verdict.FAIL]
+
+
 # -- isolation ---------------------------------------------------------------------------------------------------
 def _with_extra_rule(monkeypatch, check):
     extra = Rule(id="TST001", title="boom", family="engine", verdict=Verdict.FLAG, what="w", why="y", action="a",

@@ -55,7 +55,8 @@ def sglang_line(tput: float, ttft: float = 4280.9, tpot: float = 59.5, server_in
     duration = completed * wl["random_output_len"] / tput if tput else 0.0
     line: dict[str, Any] = {
         "backend": "sglang", **wl, "duration": round(duration, 3), "completed": completed,
-        "total_input_tokens": completed * wl["random_input_len"], "total_output_tokens": completed * wl["random_output_len"],
+        "total_input_tokens": completed * wl["random_input_len"],
+        "total_output_tokens": completed * wl["random_output_len"],
         "total_output_tokens_retokenized": completed * wl["random_output_len"],
         "request_throughput": round(completed / duration, 4) if duration else 0.0,
         "input_throughput": round(tput * wl["random_input_len"] / wl["random_output_len"], 3),
@@ -65,7 +66,8 @@ def sglang_line(tput: float, ttft: float = 4280.9, tpot: float = 59.5, server_in
         "std_e2e_latency_ms": 12.1, "p99_e2e_latency_ms": round(1.05 * (ttft + tpot * wl["random_output_len"]), 2),
         "mean_ttft_ms": ttft, "median_ttft_ms": ttft, "std_ttft_ms": 40.2, "p99_ttft_ms": round(ttft * 1.4, 2),
         "mean_tpot_ms": tpot, "median_tpot_ms": tpot, "std_tpot_ms": 0.8, "p99_tpot_ms": round(tpot * 1.05, 3),
-        "mean_itl_ms": tpot, "median_itl_ms": round(tpot * 0.98, 3), "std_itl_ms": 3.1, "p95_itl_ms": round(tpot * 1.2, 3),
+        "mean_itl_ms": tpot, "median_itl_ms": round(tpot * 0.98, 3), "std_itl_ms": 3.1,
+        "p95_itl_ms": round(tpot * 1.2, 3),
         "p99_itl_ms": round(tpot * 1.6, 3), "concurrency": 63.8, "accept_length": None,
     }
     if server_info is not None:
@@ -106,13 +108,15 @@ def sglang_log(args: dict[str, Any], kv_tokens: int, peak_tokens: int = 98304, e
         f"[2026-06-18 13:40:34] server_args=ServerArgs({rendered})",
         "[2026-06-18 13:41:02] Load weight end. type=Qwen3ForCausalLM, dtype=torch.bfloat16, avail mem=61.20 GB",
         f"[2026-06-18 13:41:10] KV Cache is allocated. #tokens: {kv_tokens}, K size: 40.11 GB, V size: 40.11 GB",
-        f"[2026-06-18 13:41:15] max_total_num_tokens={kv_tokens}, chunked_prefill_size={args.get('chunked_prefill_size')},"
-        f" max_prefill_tokens=16384, max_running_requests=4096, context_len=40960",
+        f"[2026-06-18 13:41:15] max_total_num_tokens={kv_tokens}, "
+        f"chunked_prefill_size={args.get('chunked_prefill_size')}, max_prefill_tokens=16384, "
+        "max_running_requests=4096, context_len=40960",
         *extra,
         "[2026-06-18 13:41:20] The server is fired up and ready to roll!",
     ]
     for step in range(4):
-        lines.append(f"[2026-06-18 13:4{2 + step}:00] Decode batch. #running-req: 64, #token: {peak_tokens - step * 512}, "
+        lines.append(f"[2026-06-18 13:4{2 + step}:00] Decode batch. #running-req: 64, "
+                     f"#token: {peak_tokens - step * 512}, "
                      f"token usage: {peak_tokens / kv_tokens:.2f}, cuda graph: True, gen throughput (token/s): 1001.2, "
                      f"#queue-req: 0")
     return "\n".join(lines) + "\n"
@@ -149,7 +153,8 @@ def write_json(path: Path, data: Any) -> Path:
 
 
 def sglang_leg(folder: Path, tputs: Sequence[float], *, args: dict[str, Any] | None = None, kv_tokens: int = 1156449,
-               ttft: float | Sequence[float] = 4280.9, tpot: float | Sequence[float] = 59.5, with_server_info: bool = True,
+               ttft: float | Sequence[float] = 4280.9, tpot: float | Sequence[float] = 59.5,
+               with_server_info: bool = True,
                log: bool = True, env: dict[str, str] | None = None, log_extra: Sequence[str] = (),
                parity: Sequence[str] | None = None, summary: dict[str, Any] | None = None,
                workload: dict[str, Any] | None = None) -> Path:
@@ -170,7 +175,8 @@ def sglang_leg(folder: Path, tputs: Sequence[float], *, args: dict[str, Any] | N
 
 
 def vllm_leg(folder: Path, tputs: Sequence[float], *, args: dict[str, Any] | None = None, kv_tokens: int = 1156449,
-             ttft: float | Sequence[float] = 180.0, tpot: float | Sequence[float] = 22.0, env: dict[str, str] | None = None,
+             ttft: float | Sequence[float] = 180.0, tpot: float | Sequence[float] = 22.0,
+             env: dict[str, str] | None = None,
              log_extra: Sequence[str] = (), parity: Sequence[str] | None = None, start_minute: int = 0) -> Path:
     args = {"model": MODEL, "tensor_parallel_size": 1, "gpu_memory_utilization": 0.9, "max_num_seqs": 256,
             "port": 8000, **(args or {})}

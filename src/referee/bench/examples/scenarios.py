@@ -140,7 +140,8 @@ def patch_fail_gibberish(root: Path) -> None:
     sglang_leg(root / "ref", ref, args={"attention_backend": "aiter"}, parity=GIBBERISH)
     sglang_leg(root / "cand", cand, args={"attention_backend": "triton"}, parity=[t[::-1] for t in GIBBERISH])
     write_json(root / "integrate_result.json", {
-        "short_name": "attention_backend_triton", "winner_kind": "flag", "apply_flags": ["--attention-backend", "triton"],
+        "short_name": "attention_backend_triton", "winner_kind": "flag",
+        "apply_flags": ["--attention-backend", "triton"],
         "e2e_delta_pct": 9.0, "output_parity": "pass", "parity_kind": "none", "gate": "accepted"})
 
 
@@ -158,7 +159,8 @@ def bundle_fail_p1(root: Path) -> None:
         "accuracy": {"metric": "gsm8k", "n": 50, "ref": 0.86, "cand": 0.855}})
     write_json(root / "validation" / "director_e2e_validation.json", {
         "model_name": "Qwen/Qwen3.5-27B-FP8", "baseline_throughput_tok_s": 1004.906,
-        "director_verified_throughput_tok_s": 1677.476, "throughput_speedup": 1.6693, "claimed_throughput_tok_s": 1677.5,
+        "director_verified_throughput_tok_s": 1677.476, "throughput_speedup": 1.6693,
+        "claimed_throughput_tok_s": 1677.5,
         "validation_status": "accepted", "output_parity": "pass", "applied_to_original": True,
         "serving_invariant": {"mem_fraction_static": 0.85, "tp_size": 1, "model_path": MODEL}})
     write_json(root / "validation" / "integrate_result_attn.json", {
@@ -189,7 +191,8 @@ def profile_fragmented(root: Path) -> None:
     ]
     write_json(root / "profile_topN.json", {
         "total_gpu_time_us": sum(e["gpu_time_us"] for e in entries), "entries": entries,
-        "routed": ["fmhafwdkernel", "rmsnorm_kernel"], "window": {"decode_steps": 128, "prefill_steps": 4, "warm": True}})
+        "routed": ["fmhafwdkernel", "rmsnorm_kernel"],
+        "window": {"decode_steps": 128, "prefill_steps": 4, "warm": True}})
 
 
 def harness_pass(root: Path) -> None:

@@ -18,10 +18,12 @@ ENGINE_OF_FORMAT = {"sglang_bench_serving": "sglang", "vllm_bench_serve": "vllm"
 
 
 def find_runs_file(path: Path) -> Path | None:
-    if path.is_file():
+    """The leg's raw runs file. Something that exists but is not a regular file is returned so that reading it
+    fails loudly (unreadable, DEGRADED) rather than passing for a missing file."""
+    if path.is_file() or (path.exists() and not path.is_dir()):
         return path
     candidate = path / RUNS_NAME
-    if candidate.exists():
+    if candidate.exists() or candidate.is_symlink():
         return candidate
     others = sorted(path.glob("*.jsonl")) if path.is_dir() else []
     return others[0] if len(others) == 1 else None
@@ -57,7 +59,7 @@ def load_legs(specs: list[tuple[Path | str, str]], workers: int | None = None,
 def _read_companions(leg: Leg) -> None:
     leg_dir = leg.path
     log_path = leg_dir / LOG_NAME
-    if log_path.exists():
+    if log_path.exists() or log_path.is_symlink():
         leg.log = read_log(log_path)
         if leg.log.error and leg.read_error is None:
             leg.read_error = leg.log.error

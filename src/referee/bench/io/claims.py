@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from referee.bench.io.files import is_regular
 from referee.report import Evidence
 
 MAX_CLAIM_BYTES = 64 << 20
@@ -160,6 +161,9 @@ def load_claim(spec: str | Path) -> ClaimFile:
         forced, text_spec = kind_part, rest
     path = Path(text_spec)
     claim = ClaimFile(kind=forced or "unknown", path=path)
+    if not is_regular(path):
+        claim.error = f"cannot read claim {path}: missing or not a regular file"
+        return claim
     try:
         size = path.stat().st_size
         if size > MAX_CLAIM_BYTES:

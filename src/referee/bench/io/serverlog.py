@@ -12,9 +12,11 @@ import re
 from pathlib import Path
 
 from referee.bench.io.argv import parse_call_repr, parse_command_line, parse_dict_literal
+from referee.bench.io.files import bounded_lines, is_regular
 from referee.bench.model import LogFacts
 
 MAX_LINE = 1 << 16
+MAX_REPR_LINE = 1 << 20
 MAX_KEPT = 50
 
 ENV_LINE = re.compile(r"^\s*(?:\+\s*)?(?:export\s+)?([A-Z][A-Z0-9_]{1,63})=(\S*)\s*$")
@@ -62,16 +64,14 @@ def read_log(path: Path) -> LogFacts:
     """Parse a server log. Unreadable files give LogFacts with `error` set, never an exception."""
     facts = LogFacts(file=str(path))
     storms: list[int] = []
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below; binary so odd bytes cannot raise
-    except OSError as exc:
-        facts.error = f"cannot read {path}: {exc.strerror or exc}"
+    if not is_regular(path):
+        facts.error = f"cannot read {path}: not a regular file"
         return facts
     blocks = None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
+    try:
+        for number, raw in enumerate(bounded_lines(path, MAX_REPR_LINE), start=1):
             facts.lines = number
-            line = raw[: 1_000_000].decode("utf-8", "replace").rstrip("\r\n")
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
             _config(facts, line, number)
             text = line[:MAX_LINE]
             _capacity(facts, text, number)
@@ -82,6 +82,9 @@ def read_log(path: Path) -> LogFacts:
             if "=" in text and (m := ENV_LINE.match(text)):
                 facts.env.setdefault(m.group(1), (m.group(2), number))
             _markers(facts, text, number)
+    except OSError as exc:
+        facts.error = f"cannot read {path}: {exc.strerror or exc}"
+        return facts
     if facts.kv_budget_tokens is None and blocks is not None:
         block_size = next((c.get("block_size") for _, c, _ in facts.configs if c.get("block_size")), 16)
         try:
@@ -113,9 +116,8 @@ def _config(facts: LogFacts, line: str, number: int) -> None:
 
 
 def _capacity(facts: LogFacts, text: str, number: int) -> None:
-    if "num_tokens" in text or "KV Cache is allocated" in text:
-        if m := SGLANG_KV.search(text):
-            facts.kv_budget_tokens = facts.kv_budget_tokens or (int(m.group(1) or m.group(2)), number)
+    if ("num_tokens" in text or "KV Cache is allocated" in text) and (m := SGLANG_KV.search(text)):
+        facts.kv_budget_tokens = facts.kv_budget_tokens or (int(m.group(1) or m.group(2)), number)
     if "KV cache size" in text and (m := VLLM_KV.search(text)):
         facts.kv_budget_tokens = facts.kv_budget_tokens or (int(m.group(1).replace(",", "")), number)
     if "#running-req" in text:

@@ -113,7 +113,7 @@ def _inert(ctx: AuditContext, d: ConfigDiff) -> str | None:
     return None
 
 
-def _diff_evs(ctx: AuditContext, diffs: list[ConfigDiff]) -> list[Evidence]:
+def diff_evidence(ctx: AuditContext, diffs: list[ConfigDiff]) -> list[Evidence]:
     evs = []
     for d in diffs:
         for leg, value, where in ((ctx.ref, d.ref, d.ref_where), (ctx.cand, d.cand, d.cand_where)):
@@ -149,15 +149,15 @@ def confound_hits(ctx: AuditContext, levers: Levers, scope_word: str) -> Iterato
     if c.confounds:
         text = ", ".join(f"{d.key} {d.ref!r} vs {d.cand!r}" for d in c.confounds)
         yield fail(f"legs differ beyond the declared {scope_word}: {text}; the delta cannot be attributed.", "eject",
-                   threshold, _diff_evs(ctx, c.confounds) + levers.evidence, **data)
+                   threshold, diff_evidence(ctx, c.confounds) + levers.evidence, **data)
     elif c.inert:
         text = "; ".join(f"{d.key} {d.ref!r} vs {d.cand!r}: {proof}" for d, proof in c.inert)
         yield flag(f"side effect of the lever, proven inert ({text}); note it in the headline.", "flag", threshold,
-                   _diff_evs(ctx, [d for d, _ in c.inert]), **data)
+                   diff_evidence(ctx, [d for d, _ in c.inert]), **data)
     else:
         what = ", ".join(d.key for d in c.lever) or "no launch-config key (overlay only)"
         yield ok(f"same conditions: only the declared {scope_word} differs ({what})", threshold,
-                 _diff_evs(ctx, c.lever) + levers.evidence, **data)
+                 diff_evidence(ctx, c.lever) + levers.evidence, **data)
 
 
 @rule("PA-03", "confounded-legs", ("patch",))
@@ -268,7 +268,7 @@ def engagement(ctx: AuditContext) -> Iterator[Hit]:
     config_levers = [d for d in c.lever if not d.key.startswith("overlay")]
     if config_levers and not levers.overlay:
         yield ok(f"lever visible in the candidate's launch config ({', '.join(d.key for d in config_levers)})",
-                 threshold, _diff_evs(ctx, config_levers), engagement_ok=True)
+                 threshold, diff_evidence(ctx, config_levers), engagement_ok=True)
         return
     marks = (log.engagement if log is not None else []) + [(n, f"live-forward count {k}") for n, k in counts if k > 0]
     if marks:
@@ -318,7 +318,7 @@ def lever_class(ctx: AuditContext) -> Iterator[Hit]:
     if b_keys and levers.kernel_claim is not None:
         yield flag(f"serving lever(s) {', '.join(b_keys)} (class B) are claimed as a kernel win; keep the measured "
                    f"delta, credit it to the serving lever.", "downgrade_headline", threshold,
-                   [levers.kernel_claim, *_diff_evs(ctx, [d for d in c.lever if d.key in b_keys])], **data)
+                   [levers.kernel_claim, *diff_evidence(ctx, [d for d in c.lever if d.key in b_keys])], **data)
     else:
         yield ok(f"lever class {lever} ({', '.join(classes) or 'overlay'})", threshold,
-                 _diff_evs(ctx, c.lever)[:4], **data)
+                 diff_evidence(ctx, c.lever)[:4], **data)

@@ -356,4 +356,5 @@ def noncoherent_reference(ctx: AuditContext) -> Iterator[Hit]:
         yield ok(f"baseline parity outputs look coherent ({verdict.reason})", threshold, evs)
     else:
         yield flag(f"baseline parity outputs are not a usable reference: {verdict.reason}; record a coherent "
-                   f"greedy parity set now.", "flag", threshold, evs, incoherent=verdict.incoherent, total=verdict.total)
+                   f"greedy parity set now.", "flag", threshold, evs, incoherent=verdict.incoherent,
+                   total=verdict.total)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from referee.bench.context import AuditContext
-from referee.bench.rules.attribution import _diff_evs, classify, confound_hits, declared_levers
+from referee.bench.rules.attribution import classify, confound_hits, declared_levers
 from referee.bench.rules.registry import Hit, flag, ok, rule
 
 GATED = ("accepted", "stack", "accept")
@@ -34,7 +34,7 @@ def unaccounted_difference(ctx: AuditContext) -> Iterator[Hit]:
     yield from confound_hits(ctx, declared_levers(ctx, gates=GATED), "gated levers")
 
 
-def _ratio(claim: Any, band: float) -> tuple[float, str] | None:
+def _ratio(claim: Any) -> tuple[float, str] | None:
     ref, cand = claim.value("ref_median"), claim.value("cand_median")
     if isinstance(ref, int | float) and isinstance(cand, int | float) and ref > 0 and cand > 0:
         return float(cand) / float(ref), "cand_median/ref_median"
@@ -68,7 +68,7 @@ def decomposition(ctx: AuditContext) -> Iterator[Hit]:
     parts = []
     for claim in ctx.claims_of("integrate"):
         gate = claim.value("gate")
-        if isinstance(gate, str) and gate.lower() in GATED and (r := _ratio(claim, ctx.band)) is not None:
+        if isinstance(gate, str) and gate.lower() in GATED and (r := _ratio(claim)) is not None:
             parts.append((claim, r[0], r[1]))
     levers = declared_levers(ctx, gates=GATED)
     split: dict[str, list[str]] = {"A": [], "B": []}
@@ -89,7 +89,7 @@ def decomposition(ctx: AuditContext) -> Iterator[Hit]:
         yield flag(f"bundle ratio {cmp.ratio:.4f} exceeds the product of its parts {product:.4f} by more than "
                    f"{slack:g}%: part of the gain is unexplained"
                    + (f" (serving levers present: {', '.join(split['B'])})" if split["B"] else "") + ".",
-                   "downgrade_headline", threshold, evs + _diff_evs(ctx, []), **data)
+                   "downgrade_headline", threshold, evs, **data)
     else:
         yield ok(f"bundle ratio {cmp.ratio:.4f} is explained by its parts ({product:.4f})", threshold, evs, **data)
 

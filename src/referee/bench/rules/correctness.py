@@ -79,8 +79,10 @@ def correctness(ctx: AuditContext) -> Iterator[Hit]:
     pair = find_parity(ctx)
     threshold = {"byte_exact": "100% or accuracy probe", "accuracy_drop_pts": ctx.th.accuracy_drop_pts}
     if pair is None:
+        searched = [Evidence(file=str(leg.path / "parity.json"), detail="no parity outputs here")
+                    for leg in (ctx.ref, ctx.cand) if leg.parity is None]
         yield flag("correctness unverified: no parity outputs for both legs (parity.json in each leg, or a parity "
-                   "claim with `ref` and `cand`).", "flag", threshold, [], correctness_status="unverified")
+                   "claim with `ref` and `cand`).", "flag", threshold, searched, correctness_status="unverified")
         return
     ref_ev = pair.ref.evidence(pair.ref_side)
     coherent = coherence_of(pair.ref, pair.ref_side)

@@ -197,8 +197,8 @@ def workload_mismatch(ctx: AuditContext) -> Iterator[Hit]:
             one_sided.append(key)
         elif _norm(a) != _norm(b):
             diffs.append((key, a, b))
-    evs = [Evidence(file=ctx.ref.runs.file, line=ref_seen.first_line, detail="ref " + _workload_text(ref_seen.value)),  # type: ignore[union-attr]
-           Evidence(file=ctx.cand.runs.file, line=cand_seen.first_line, detail="cand " + _workload_text(cand_seen.value))]  # type: ignore[union-attr]
+    evs = [Evidence(file=str(leg.runs_file), line=seen.first_line, detail=f"{leg.role} {_workload_text(seen.value)}")
+           for leg, seen in ((ctx.ref, ref_seen), (ctx.cand, cand_seen))]
     if one_sided:
         ctx.note(f"workload fields known on one leg only: {', '.join(one_sided)}")
     if diffs:

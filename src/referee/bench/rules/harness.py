@@ -113,14 +113,20 @@ def dispatch_parity(ctx: AuditContext) -> Iterator[Hit]:
         yield ok(f"op bench timed the deployed callable `{target}`", {"callable": "identical"}, evs)
 
 
+def _calls(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 else 0.0
+
+
 def _served_buckets(ctx: AuditContext, bench: ClaimFile) -> tuple[dict[str, float], ClaimFile | None]:
     for claim in ctx.claims_of("served_shapes"):
-        rows = claim.data.get("buckets", claim.data.get("served_shapes")) if isinstance(claim.data, dict) else claim.data
+        data = claim.data
+        rows = data.get("buckets", data.get("served_shapes")) if isinstance(data, dict) else data
         if isinstance(rows, list):
-            return {str(r.get("M", r.get("bucket"))): float(r.get("calls", 1)) for r in rows if isinstance(r, dict)}, claim
+            buckets = {str(r.get("M", r.get("bucket"))): _calls(r.get("calls", 1)) for r in rows if isinstance(r, dict)}
+            return buckets, claim
     raw = bench.raw("served_buckets")
     if isinstance(raw, dict):
-        return {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}, bench
+        return {str(k): _calls(v) for k, v in raw.items()}, bench
     return {}, None
 
 
@@ -187,14 +193,15 @@ def fair_ab(ctx: AuditContext) -> Iterator[Hit]:
         return
     problems, evs = [], []
     speedup = bench.raw("isolated_speedup")
-    if bench.raw("baseline_backend") == bench.raw("winner_backend") and isinstance(speedup, int | float) and speedup > 1:
+    same = bench.raw("baseline_backend") == bench.raw("winner_backend")
+    if same and isinstance(speedup, int | float) and speedup > 1:
         problems.append(f"baseline backend is the winner ({bench.raw('winner_backend')!r}) yet {speedup}x is reported")
         evs.append(bench.evidence("baseline_backend"))
     rows = bench.raw("results") if isinstance(bench.raw("results"), list) else []
-    modes = {r.get("measurement_mode") for r in rows if isinstance(r, dict) and r.get("measurement_mode")}
+    modes = {str(r.get("measurement_mode")) for r in rows if isinstance(r, dict) and r.get("measurement_mode")}
     top = bench.raw("measurement_mode")
     if top:
-        modes.add(top)
+        modes.add(str(top))
     if len(modes) > 1:
         problems.append(f"rows timed in mixed modes {sorted(modes)}")
         evs.append(bench.evidence("measurement_mode"))

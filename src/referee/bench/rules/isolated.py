@@ -55,8 +55,8 @@ def isolated_vs_e2e(ctx: AuditContext) -> Iterator[Hit]:
         evs = [claim.evidence(s_path, f"claimed isolated {speedup:g}x"), *ctx.extreme_evs(ctx.cand)]  # type: ignore[arg-type]
         gain = cmp.gain_pct
         if gain < 0 and speedup > 1:
-            yield fail(f"isolated {speedup:g}x but the e2e leg is {gain:+.2f}% slower.", "eject", {"e2e_gain_pct": "> 0"},
-                       evs, isolated_speedup=speedup, e2e_gain_pct=gain)
+            yield fail(f"isolated {speedup:g}x but the e2e leg is {gain:+.2f}% slower.", "eject",
+                       {"e2e_gain_pct": "> 0"}, evs, isolated_speedup=speedup, e2e_gain_pct=gain)
             continue
         if speedup >= ctx.th.iso_suspect_speedup and gain <= ctx.band:
             yield flag(f"isolated {speedup:g}x does not show e2e ({gain:+.2f}%): the harness likely measured a path "
@@ -73,9 +73,10 @@ def isolated_vs_e2e(ctx: AuditContext) -> Iterator[Hit]:
         data = {"isolated_speedup": speedup, "gpu_time_share": share, "amdahl_ceiling_pct": ceiling,
                 "e2e_gain_pct": gain}
         if gain > ctx.th.amdahl_multiple * ceiling and parity_kind != "byte_exact":
-            yield fail(f"e2e gain {gain:.2f}% is more than {ctx.th.amdahl_multiple:g}x the Amdahl ceiling {ceiling:.2f}% "
+            yield fail(f"e2e gain {gain:.2f}% is more than {ctx.th.amdahl_multiple:g}x the Amdahl ceiling "
+                       f"{ceiling:.2f}% "
                        f"of a {speedup:g}x kernel at {100 * share:.1f}% of GPU time (implausible_speedup).", "eject",
-                       threshold, evs + [claim.evidence("pct_gpu_time")], **data)
+                       threshold, [*evs, claim.evidence("pct_gpu_time")], **data)
         else:
             yield ok(f"e2e gain {gain:.2f}% is consistent with the Amdahl ceiling {ceiling:.2f}%", threshold, evs,
                      **data)

@@ -81,11 +81,15 @@ def _edit(value: Any) -> bool | None:
     return None
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def load_profile(claim: ClaimFile) -> Profile | None:
     data = claim.data
     rows = data if isinstance(data, list) else next(
-        (data.get(k) for k in ("entries", "top_n", "kernels") if isinstance(data, dict) and isinstance(data.get(k), list)),
-        None)
+        (data.get(k) for k in ("entries", "top_n", "kernels")
+         if isinstance(data, dict) and isinstance(data.get(k), list)), None)
     if not isinstance(rows, list):
         return None
     rows = [r for r in rows if isinstance(r, dict)]
@@ -100,8 +104,9 @@ def load_profile(claim: ClaimFile) -> Profile | None:
                                                                  and total else 0.0)
         name = str(row.get("name", row.get("kernel", "")))
         op = row.get("op") if isinstance(row.get("op"), str) and row.get("op") else canonical_op(name)
-        profile.entries.append(Entry(name, op, share, str(row.get("shape") or "").strip(),
-                                     _edit(row.get("edit", row.get("editable"))), row.get("source"), row.get("kind"), i))
+        editable = _edit(row.get("edit", row.get("editable")))
+        profile.entries.append(Entry(name, op, share, str(row.get("shape") or "").strip(), editable,
+                                     _text(row.get("source")), _text(row.get("kind")), i))
     if isinstance(data, dict):
         if isinstance(data.get("routed"), list):
             profile.routed = {str(x) for x in data["routed"]}
@@ -159,8 +164,8 @@ def reaggregate_by_op(ctx: AuditContext) -> Iterator[Hit]:
         threshold = {"tiers_pct": [ctx.th.tier_minor_pct, ctx.th.tier_major_pct, ctx.th.tier_head_pct]}
         data = {"corrected_share_pct": dict(list(corrected.items())[:20])}
         if moved:
-            text = "; ".join(f"{op}: {corrected[op]:.1f}% over {len(es)} entries (largest {max(e.share for e in es):.1f}%)"
-                             f" -> {tier(corrected[op], ctx)}" for op, es in moved[:5])
+            text = "; ".join(f"{op}: {corrected[op]:.1f}% over {len(es)} entries (largest "
+                             f"{max(e.share for e in es):.1f}%) -> {tier(corrected[op], ctx)}" for op, es in moved[:5])
             evs = [profile.ev(max(es, key=lambda e: e.share), f"{op} entry") for op, es in moved[:5]]
             yield flag(f"per-op re-aggregation changes routing: {text}. Route on the corrected shares.", "flag",
                        threshold, evs, **data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from pydantic import BeforeValidator, Field
 
 from referee.service.auditing import InvalidTask, validate_task
 from referee.service.deps import AdminDep, SettingsDep, StoreDep
@@ -18,20 +19,31 @@ Status = Literal["pending", "running", "done", "error"]
 VERDICTS = {"PASS", "FLAG", "FAIL", "DEGRADED"}
 
 
+def _blank_is_unset(value: Any) -> Any:
+    """`?reviewed=&limit=` (an empty form field) means "not given", not a parse error."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Blank = BeforeValidator(_blank_is_unset)
+PositiveId = Annotated[int, Field(ge=1, le=2**62)]
+Limit = Annotated[int, Field(ge=1, le=500)]
+
+
 @router.get("/audits")
 def list_audits(
     store: StoreDep,
     verdict: Annotated[str | None, Query(max_length=100, description="PASS, FLAG, FAIL, DEGRADED; comma list")] = None,
-    reviewed: bool | None = None,
+    reviewed: Annotated[bool | None, Blank, Query()] = None,
     task: Annotated[str | None, Query(max_length=200)] = None,
-    status_: Annotated[Status | None, Query(alias="status")] = None,
+    status_: Annotated[Status | None, Blank, Query(alias="status")] = None,
     leaderboard: Annotated[str | None, Query(max_length=200)] = None,
     user_id: Annotated[str | None, Query(max_length=200)] = None,
     history: Annotated[bool, Query(description="include superseded audits, not only each submission's latest")] = False,
-    before_id: Annotated[int | None, Query(ge=1, le=2**62, description="page: audits older than this id")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[PositiveId | None, Blank, Query(description="page: audits older than this id")] = None,
+    limit: Annotated[Limit | None, Blank, Query(description="1..500, default 50")] = None,
 ) -> dict[str, Any]:
     """Audits, newest first, with their submission and task fields."""
+    limit = limit or 50
     if verdict:
         unknown = {v.strip().upper() for v in verdict.split(",") if v.strip()} - VERDICTS
         if unknown:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 MAX_OUTPUT = 4 << 20  # bytes produced by one decompression
 MAX_CANDIDATES = 256  # blobs tried per submission
+MAX_TOTAL = 8 << 20  # decoded bytes per submission, all blobs together (a file of many bombs stays cheap)
+MAX_CODE = 1 << 20  # decoded text larger than this is not parsed as Python
 MAX_LAYERS = 6
 MIN_LENGTH = 24  # shorter strings are identifiers and messages, not payloads
 
@@ -162,7 +164,7 @@ def classify(data: bytes) -> tuple[str, str | None]:
 
 def looks_like_code(text: str) -> bool:
     """Parses as Python and does something (imports, calls, assigns, defines), not just a literal."""
-    if len(text) > MAX_OUTPUT or "\x00" in text:
+    if len(text) > MAX_CODE or "\x00" in text:
         return False
     try:
         tree = ast.parse(text)
@@ -197,8 +199,12 @@ def find_blobs(sub: Submission) -> list[Blob]:
             continue
         candidates.append((const, const.value))
     blobs: list[Blob] = []
+    budget = MAX_TOTAL
     for node, payload in candidates[:MAX_CANDIDATES]:
+        if budget <= 0:
+            break
         chain, data = peel(payload)
+        budget -= len(data)
         if not chain and not (isinstance(payload, bytes) and _looks_marshal(payload)):
             continue
         kind, text = classify(data)

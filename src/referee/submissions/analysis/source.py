@@ -25,6 +25,8 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_TYPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 SNIPPET_CHARS = 240
+STRING_METHODS = frozenset({"join", "format", "decode", "encode", "replace", "upper", "lower", "strip", "lstrip",
+                            "rstrip", "title", "capitalize", "swapcase", "casefold", "hex", "fromhex"})
 
 
 class Submission:
@@ -248,7 +250,8 @@ class Submission:
         for node in self.nodes(ast.BinOp, ast.JoinedStr, ast.Call):
             if isinstance(self.parent(node), (ast.BinOp, ast.JoinedStr)):
                 continue
-            if isinstance(node, ast.Call) and not isinstance(node.func, ast.Attribute):
+            if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Attribute)
+                                                   and node.func.attr in STRING_METHODS):
                 continue
             value = self.folder.fold_str(node)
             if value is not None:

@@ -283,7 +283,7 @@ class State:
                       and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, (ast.Add, ast.Sub))):
                     candidate = node.targets[0]
                     mine = self.container_of(candidate, function) if not isinstance(candidate, ast.Name) else None
-                    if ast.dump(node.value.left) == ast.dump(candidate) or (
+                    if _same_name(node.value.left, candidate) or (
                             mine is not None and mine in (self.container_of(node.value.left, function),
                                                           self.container_of(node.value.right, function))):
                         target = candidate
@@ -337,3 +337,12 @@ def _root(expr: ast.AST) -> ast.AST:
     while isinstance(expr, (ast.Subscript, ast.Attribute)):
         expr = expr.value
     return expr
+
+
+def _same_name(a: ast.AST, b: ast.AST) -> bool:
+    """`n` and `n`, or `self.n` and `self.n`: the same simple reference on both sides of `x = x + 1`."""
+    if isinstance(a, ast.Name) and isinstance(b, ast.Name):
+        return a.id == b.id
+    if isinstance(a, ast.Attribute) and isinstance(b, ast.Attribute):
+        return a.attr == b.attr and _same_name(a.value, b.value)
+    return False

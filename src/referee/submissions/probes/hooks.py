@@ -34,6 +34,10 @@ MAX_EVENTS = 200
 #: special attributes whose assignment swaps behaviour (function code, defaults, class bases)
 _PATCHED_SPECIALS = {"__code__", "__defaults__", "__kwdefaults__", "__bases__", "__class__"}
 _INDIRECT_FILES = ("inspect.py", "traceback.py")
+#: kernel compilers run compilers (subprocess) and write build folders on the submission's behalf: the standard
+#: honest route to custom kernels, so events raised inside them are not the submission's own
+COMPILER_FILES = ("torch/utils/cpp_extension.py", "torch/utils/_cpp_extension_versioner.py", "/triton/",
+                  "torch/_inductor/", "torch/_dynamo/", "/cuda/core/", "/cupy/", "/numba/")
 
 
 class Recorder:
@@ -64,6 +68,8 @@ class Recorder:
             name = frame.f_code.co_filename
             if self._ours(name):
                 return name, frame.f_lineno
+            if deep and any(part in name for part in COMPILER_FILES):
+                return None
             if not deep and not name.endswith(_INDIRECT_FILES):
                 return None
             frame = frame.f_back

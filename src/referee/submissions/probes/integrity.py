@@ -103,7 +103,7 @@ def take_snapshot() -> dict[str, str]:
             _namespace(dotted, dict(vars(cls)), False, out)
     for name, module in list(modules.items()):
         out[f"sys.modules[{name}]"] = _fingerprint(module)
-    out["sys.path"] = "v" + repr(list(sys.path))[:2000]
+    out["sys.path"] = "v" + "\x00".join(str(p) for p in sys.path)[:4000]
     out["sys.meta_path"] = "v" + ",".join(str(id(f)) for f in sys.meta_path)
     out["sys.path_hooks"] = "v" + ",".join(str(id(f)) for f in sys.path_hooks)
     _torch_settings(out)
@@ -141,6 +141,8 @@ def diff_snapshots(before: dict[str, str], after: dict[str, str]) -> list[dict[s
             continue
         if key.startswith("torch.settings."):
             continue
+        if key == "sys.path" and new is not None and _kept_in_order(old[1:].split("\x00"), new[1:].split("\x00")):
+            continue  # entries added (torch's cpp_extension does that for its build folder); none removed
         if key in {"sys.path", "sys.meta_path", "sys.path_hooks"}:
             changes.append({"key": key, "change": "changed", "category": "minor"})
             continue
@@ -162,6 +164,12 @@ def diff_snapshots(before: dict[str, str], after: dict[str, str]) -> list[dict[s
         critical = key.startswith(_ADD_CRITICAL) and new != "p"
         changes.append({"key": key, "change": "added", "category": "critical" if critical else "minor"})
     return changes
+
+
+def _kept_in_order(old: list[str], new: list[str]) -> bool:
+    """Are all old entries still there, in the same order (new ones may sit anywhere)?"""
+    remaining = iter(new)
+    return all(any(entry == candidate for candidate in remaining) for entry in old)
 
 
 def _stack_depth(value: str | None) -> int:

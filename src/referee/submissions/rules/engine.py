@@ -20,12 +20,13 @@ from referee.submissions.rules.registry import Hit, Rule, all_rules, get_rule
 
 MAX_SOURCE = 4 << 20  # characters; bigger files are reported, not parsed
 MAX_DEPTH = 3  # nesting of decoded payloads scanned
+MAX_EMBEDDED = 32  # decoded payloads scanned per call, all depths together
 
 
 def run_static(code: str, filename: str = "submission.py") -> list[Finding]:
     """Run every static rule over `code`; always returns findings (possibly empty), never raises."""
     try:
-        return _scan(code, filename, 0)
+        return _scan(code, filename, 0, budget=[MAX_EMBEDDED])
     except Exception as exc:  # a last line of defence: the engine itself must not take the audit down
         return [_engine_error("engine", exc, filename)]
 
@@ -46,7 +47,7 @@ def _as_text(code: Any) -> str:
     return code.removeprefix("\ufeff")
 
 
-def _scan(code: Any, filename: str, depth: int, origin: str | None = None) -> list[Finding]:
+def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, budget: list[int]) -> list[Finding]:
     code = _as_text(code)
     if len(code) > MAX_SOURCE:
         return [_make(get_rule("SYN002"), Hit(None, f"Submission is {len(code):,} characters; static analysis "
@@ -76,11 +77,11 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None) -> li
                 continue
             findings.append(_make(item, hit, sub, filename))
     if depth < MAX_DEPTH:
-        findings.extend(_scan_embedded(sub, filename, depth))
+        findings.extend(_scan_embedded(sub, filename, depth, budget))
     return _tidy(findings)
 
 
-def _scan_embedded(sub: Submission, filename: str, depth: int) -> list[Finding]:
+def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int]) -> list[Finding]:
     try:
         embedded = sub.embedded
     except Exception as exc:
@@ -89,8 +90,13 @@ def _scan_embedded(sub: Submission, filename: str, depth: int) -> list[Finding]:
     for item in embedded:
         if sub.main_guarded(item.node):
             continue
+        if budget[0] <= 0:
+            out.append(_make(get_rule("ENG001"), Hit(item.node, f"More than {MAX_EMBEDDED} hidden payloads; the rest "
+                                                                "were not scanned."), sub, filename))
+            break
+        budget[0] -= 1
         outer_line = getattr(item.node, "lineno", 1)
-        for inner in _scan(item.text, filename, depth + 1, item.description):
+        for inner in _scan(item.text, filename, depth + 1, item.description, budget=budget):
             if inner.rule in ("SYN001", "SYN002"):
                 continue
             first = inner.evidence[0] if inner.evidence else Evidence()

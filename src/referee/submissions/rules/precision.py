@@ -182,7 +182,7 @@ def _divided(sub: Submission, expr: ast.AST, function: ast.AST, depth: int) -> b
             divisor = sub.folder.fold(node.right)
             if isinstance(divisor, (int, float)) and divisor > 1:
                 return True
-        if isinstance(node, ast.Name) and depth < 3:
-            if any(_divided(sub, v, function, depth + 1) for v in sub.flow.local_values(node.id, function)):
-                return True
+        if isinstance(node, ast.Name) and depth < 3 and any(
+                _divided(sub, v, function, depth + 1) for v in sub.flow.local_values(node.id, function)):
+            return True
     return False

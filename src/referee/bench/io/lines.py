@@ -1,0 +1,270 @@
+"""Line-level parsing of raw runs: JSON per line, adapter per format, fast paths that stay exact.
+
+- A malformed or truncated line is recorded with its line number and skipped; it never stops the read.
+- Lines of one shape (same key set, flat SGLang/vLLM format) are read through a C-level itemgetter template.
+- SGLang lines can carry the same multi-kilobyte `server_info` block on every line. When a line contains the
+  exact block text of the previous line, that block is swapped for `null` before parsing and the parsed block is
+  reused; a check after parsing proves the swap hit the top-level key, otherwise the line is parsed in full.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from referee.bench.io import native, sglang, vllm
+from referee.bench.model import METRICS, NAN, num
+
+MAX_KEPT = 200
+MAX_TEMPLATES = 4
+SI_KEY = '"server_info"'
+ADAPTERS = (native, vllm, sglang)
+ADAPTER_BY_NAME = {a.NAME: a for a in ADAPTERS}
+THROUGHPUT_KEYS = ("output_throughput", "output_token_throughput", "output_throughput_tok_s", "total_throughput")
+
+
+class Template:
+    """A line shape seen before (same key set, flat format): its metrics are read with one C-level itemgetter.
+
+    Exactness: the fast path is taken only when a line has exactly the template's key set, so the key each
+    column is read from is the same one the adapter's own `extract` would pick; a null or non-numeric value
+    makes `array.fromlist` raise (leaving the array unchanged) and the line falls back to the full path.
+    """
+
+    __slots__ = ("adapter", "cols", "date_key", "get", "keys", "lines", "sig", "values", "width")
+
+    def __init__(self, adapter: Any, obj: dict[str, Any]) -> None:
+        self.adapter = adapter
+        self.keys = frozenset(obj)
+        picked = [(i, next((k for k in keys if k in obj), None)) for i, (_, keys) in enumerate(adapter.FAST)]
+        picked = [(i, k) for i, k in picked if k is not None]
+        self.cols = [i for i, _ in picked]
+        self.width = len(self.cols)
+        self.get = _getter([k for _, k in picked])
+        self.sig = _getter([k for k in adapter.SIGNATURE if k in obj])
+        self.date_key = adapter.DATE_KEY if adapter.DATE_KEY in obj else None
+        self.lines = array("q")
+        self.values = array("d")
+
+
+def _getter(keys: list[str]) -> Any:
+    if not keys:
+        return lambda obj: ()
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda obj: (obj[key],)
+    return itemgetter(*keys)
+
+
+class LineParser:
+    """Accumulators for one byte range of the file; line numbers are local to the range."""
+
+    def __init__(self) -> None:
+        self.lines = array("q")
+        self.values = array("d")
+        self.templates: list[Template] = []
+        self.workloads: list[list[Any]] = []
+        self.bases: list[list[Any]] = []
+        self.servers: list[list[Any]] = []
+        self.formats: dict[str, int] = {}
+        self.malformed: list[tuple[int, str, str]] = []
+        self.malformed_count = 0
+        self.warmups: list[int] = []
+        self.co_tenant: list[tuple[int, float]] = []
+        self.stamp_min: tuple[Any, float, str] | None = None
+        self.stamp_max: tuple[Any, str] | None = None
+        self.lineno = 0
+        self.si_pat: str | None = None
+        self.si_null = ""
+        self.si_obj: Any = None
+        self.last_sig: Any = object()
+        self.last_tmpl: Template | None = None
+        self.entries: tuple[list[Any], list[Any], list[Any] | None] = ([], [], None)
+
+    def bad(self, line: int, reason: str, text: str) -> None:
+        self.malformed_count += 1
+        if len(self.malformed) < MAX_KEPT:
+            self.malformed.append((line, reason, text[:160]))
+
+    def feed(self, texts: list[str]) -> None:
+        loads = json.loads
+        ln = self.lineno
+        tmpl: Template | None = self.templates[0] if self.templates else None
+        for raw in texts:
+            ln += 1
+            s = raw.strip()
+            if not s:
+                continue
+            if not s.isascii():
+                try:
+                    s.encode("utf-8")
+                except UnicodeEncodeError:
+                    self.bad(ln, "invalid UTF-8", s)
+                    continue
+            obj = None
+            if self.si_pat is not None and SI_KEY in s and "\\u" not in s and s.count(SI_KEY) == 1:
+                i = s.find(SI_KEY)
+                if s.startswith(self.si_pat, i):
+                    try:
+                        swapped = loads(s[:i] + self.si_null + s[i + len(self.si_pat):])
+                    except (ValueError, RecursionError):
+                        swapped = None
+                    if type(swapped) is dict and "server_info" in swapped and swapped["server_info"] is None:
+                        swapped["server_info"] = self.si_obj
+                        obj = swapped
+            if obj is None:
+                try:
+                    obj = loads(s)
+                except ValueError as exc:
+                    where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    self.bad(ln, f"not valid JSON ({msg}{where}); truncated or corrupted line", s)
+                    continue
+                except RecursionError:
+                    self.bad(ln, "JSON nested too deeply", s)
+                    continue
+                if type(obj) is not dict:
+                    self.bad(ln, f"a JSON {type(obj).__name__}, not an object", s)
+                    continue
+                if SI_KEY in s and isinstance(obj.get("server_info"), dict):
+                    self._learn_server_info(s, obj)
+            if tmpl is None or obj.keys() != tmpl.keys:
+                tmpl = next((t for t in self.templates if obj.keys() == t.keys), None)
+            if tmpl is not None:
+                try:
+                    tmpl.values.fromlist(list(tmpl.get(obj)))
+                except TypeError:
+                    pass
+                else:
+                    tmpl.lines.append(ln)
+                    name = tmpl.adapter.NAME
+                    self.formats[name] = self.formats.get(name, 0) + 1
+                    sig = tmpl.sig(obj)
+                    if sig == self.last_sig and tmpl is self.last_tmpl:
+                        w_entry, b_entry, s_entry = self.entries
+                        w_entry[2] += 1
+                        b_entry[2] += 1
+                        if s_entry is not None:
+                            s_entry[2] += 1
+                    else:
+                        _, workload, basis, server, _, _, _ = tmpl.adapter.extract(obj)
+                        self._track(workload, basis, server, ln)
+                        self.last_sig, self.last_tmpl = sig, tmpl
+                    if tmpl.date_key is not None:
+                        stamp = obj[tmpl.date_key]
+                        if isinstance(stamp, str):
+                            self._stamp(stamp, num(obj.get("duration")), name)
+                    continue
+            self._slow(obj, s, ln)
+        self.lineno = ln
+
+    def _slow(self, obj: dict[str, Any], s: str, ln: int) -> None:
+        adapter = None
+        for candidate in ADAPTERS:
+            if candidate.detect(obj):
+                adapter = candidate
+                break
+        name = adapter.NAME if adapter is not None else "generic"
+        if adapter is None:
+            if not any(k in obj for k in THROUGHPUT_KEYS):
+                self.bad(ln, "no known benchmark fields (no output_throughput / schema)", s)
+                return
+            adapter = sglang
+        try:
+            metrics, workload, basis, server, warm, co, stamp = adapter.extract(obj)
+        except (TypeError, ValueError, AttributeError) as exc:
+            self.bad(ln, f"unexpected field types ({exc})", s)
+            return
+        self.formats[name] = self.formats.get(name, 0) + 1
+        if warm:
+            self.warmups.append(ln)
+            return
+        self.lines.append(ln)
+        self.values.extend(metrics)
+        self._track(workload, basis, server, ln)
+        self.last_sig = object()
+        if co is not None and co > 0 and len(self.co_tenant) < MAX_KEPT:
+            self.co_tenant.append((ln, co))
+        if stamp == stamp and stamp is not None:  # not NaN
+            self._stamp(stamp, metrics[-1], name)
+        if (name != "generic" and hasattr(adapter, "FAST") and len(self.templates) < MAX_TEMPLATES
+                and all(obj.keys() != t.keys for t in self.templates)):
+            self.templates.append(Template(adapter, obj))
+
+    def _track(self, workload: Any, basis: Any, server: Any, ln: int) -> None:
+        w_entry = _distinct(self.workloads, workload, ln)
+        b_entry = _distinct(self.bases, basis, ln)
+        s_entry = _distinct(self.servers, server, ln) if server is not None else None
+        self.entries = (w_entry, b_entry, s_entry)
+
+    def _learn_server_info(self, s: str, obj: dict[str, Any]) -> None:
+        if "\\u" in s or s.count(SI_KEY) != 1:
+            return
+        k = s.find(SI_KEY)
+        j = k + len(SI_KEY)
+        while j < len(s) and s[j] in " \t":
+            j += 1
+        if j >= len(s) or s[j] != ":":
+            return
+        j += 1
+        while j < len(s) and s[j] in " \t":
+            j += 1
+        try:
+            _, end = json.JSONDecoder().raw_decode(s, j)
+        except ValueError:
+            return
+        self.si_pat, self.si_null, self.si_obj = s[k:end], s[k:j] + "null", obj["server_info"]
+
+    def _stamp(self, stamp: Any, duration: float, adapter: str) -> None:
+        try:
+            if self.stamp_min is None or stamp < self.stamp_min[0]:
+                self.stamp_min = (stamp, duration, adapter)
+            if self.stamp_max is None or stamp > self.stamp_max[0]:
+                self.stamp_max = (stamp, adapter)
+        except TypeError:
+            return
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """All rows (fast-path templates and full-path lines) as one matrix, in line order."""
+        width = len(METRICS)
+        lines = [np.frombuffer(self.lines, dtype=np.int64)] if len(self.lines) else []
+        blocks = [np.frombuffer(self.values, dtype=np.float64).reshape(-1, width)] if len(self.lines) else []
+        for t in self.templates:
+            if not len(t.lines):
+                continue
+            block = np.full((len(t.lines), width), NAN)
+            block[:, t.cols] = np.frombuffer(t.values, dtype=np.float64).reshape(-1, t.width)
+            lines.append(np.frombuffer(t.lines, dtype=np.int64))
+            blocks.append(block)
+        if not lines:
+            return np.zeros(0, np.int64), np.zeros((0, width))
+        all_lines = np.concatenate(lines)
+        order = np.argsort(all_lines, kind="stable")
+        return all_lines[order], np.concatenate(blocks)[order]
+
+    def result(self) -> dict[str, Any]:
+        span = None
+        if self.stamp_min is not None and self.stamp_max is not None:
+            first, duration, name = self.stamp_min
+            start = ADAPTER_BY_NAME[name].epoch(first)
+            start = start - duration if duration == duration else start
+            span = (start, ADAPTER_BY_NAME[self.stamp_max[1]].epoch(self.stamp_max[0]))
+        lines, values = self.columns()
+        return {"lines": lines, "values": values, "workloads": self.workloads, "bases": self.bases,
+                "servers": self.servers, "formats": self.formats, "malformed": self.malformed,
+                "malformed_count": self.malformed_count, "warmups": self.warmups, "co_tenant": self.co_tenant,
+                "span": span, "total": self.lineno}
+
+
+def _distinct(entries: list[list[Any]], value: Any, line: int) -> list[Any]:
+    for entry in entries:
+        if entry[0] == value:
+            entry[2] += 1
+            return entry
+    entry = [value, line, 1]
+    entries.append(entry)
+    return entry
