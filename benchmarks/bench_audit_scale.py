@@ -36,20 +36,21 @@ SERVER_INFO = {
 
 
 def _template(fmt: str) -> str:
-    """One raw line with %-placeholders for the values that vary per repeat (so writing 1M lines is fast)."""
+    """One raw line with %(name)-placeholders for the values that vary per repeat (so writing 1M lines is fast)."""
     from referee.bench.examples.make import sglang_line, vllm_line
 
-    marks = {"output_throughput": "@T@", "median_ttft_ms": "@F@", "median_tpot_ms": "@P@"}
+    marks = {"output_throughput": ("@T@", "%(t).3f"), "median_ttft_ms": ("@F@", "%(f).2f"),
+             "median_tpot_ms": ("@P@", "%(p).3f")}
     if fmt == "vllm":
         line = vllm_line(1000.0)
-        marks["date"] = "@D@"
+        marks["date"] = ("@D@", '"%(d)s"')
     else:
         line = sglang_line(1000.0, server_info=SERVER_INFO)
-    for key, mark in marks.items():
+    for key, (mark, _) in marks.items():
         line[key] = mark
     text = json.dumps(line).replace("%", "%%")
-    for mark, spec in (("@T@", "%.3f"), ("@F@", "%.2f"), ("@P@", "%.3f"), ("@D@", "%s")):
-        text = text.replace(f'"{mark}"', spec if mark != "@D@" else '"%s"')
+    for mark, spec in marks.values():
+        text = text.replace(f'"{mark}"', spec)
     return text + "\n"
 
 
@@ -66,9 +67,9 @@ def write_leg(folder: Path, lines: int, center: float, fmt: str, seed: int, enga
     with path.open("w", encoding="utf-8") as handle:
         batch = []
         for i in range(lines):
-            values = (center * (1 + rng.uniform(-0.002, 0.002)), 4280.0 + rng.random(), 59.5 + rng.random() / 10)
-            if fmt == "vllm":
-                values = (*values, f"20260618-{13 + (i // 3600) % 10:02d}{(i // 60) % 60:02d}{i % 60:02d}")
+            values = {"t": center * (1 + rng.uniform(-0.002, 0.002)), "f": 4280.0 + rng.random(),
+                      "p": 59.5 + rng.random() / 10,
+                      "d": f"2026061{8 + (i // 86400) % 2}-{(i // 3600) % 24:02d}{(i // 60) % 60:02d}{i % 60:02d}"}
             batch.append(template % values)
             if len(batch) >= 10_000:
                 handle.write("".join(batch))

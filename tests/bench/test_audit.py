@@ -154,7 +154,7 @@ def test_huge_claim_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert result.report.verdict is Verdict.DEGRADED and any("claim limit" in n for n in result.report.notes)
 
 
-WEIRD = [None, "x", -1, 1e308, [], {}, True, "NaN"]
+WEIRD = [None, "x", -1, 1e308, -1e308, [], {}, True, "NaN", 0]
 
 
 def _poison(data: object, value: object, salt: int) -> object:
@@ -168,7 +168,7 @@ def _poison(data: object, value: object, salt: int) -> object:
 
 @pytest.mark.parametrize("name", ["baseline_pass", "patch_pass", "patch_flag_isolated", "bundle_fail_p1",
                                   "profile_fragmented", "harness_pass"])
-def test_type_confused_claims_never_crash_a_rule(tmp_path: Path, name: str) -> None:
+def test_type_confused_inputs_never_crash_a_rule(tmp_path: Path, name: str) -> None:
     import shutil
 
     scope, (ref, cand), _, _ = EXPECTED[name]
@@ -176,9 +176,10 @@ def test_type_confused_claims_never_crash_a_rule(tmp_path: Path, name: str) -> N
         root = tmp_path / str(WEIRD.index(variant) if variant in WEIRD else "mix")
         shutil.copytree(EXAMPLES / name, root)
         for path in root.rglob("*.json"):
-            if path.name in ("parity.json",):
-                continue
             path.write_text(json.dumps(_poison(json.loads(path.read_text()), variant, 0)))
+        for path in root.rglob("*.jsonl"):
+            rows = [_poison(json.loads(line), variant, i) for i, line in enumerate(path.read_text().splitlines())]
+            make.write_jsonl(path, rows)
         claims = (root / "profile_topN.json",) if scope == "profile" else ()
         result = run(scope, root / ref if ref else None, root / cand if cand else None, claims)
         crashed = [n for n in result.report.notes if "could not run" in n or "internal error" in n]

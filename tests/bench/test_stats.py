@@ -18,6 +18,7 @@ def test_geak_live_baseline_numbers() -> None:
     assert stats.robust_z(PR_BASELINE)[0] == pytest.approx(-57.1, abs=0.05)
     assert stats.spread_pct(PR_BASELINE[1:]) == pytest.approx(0.0657, abs=1e-4)
     assert stats.required_reps(s.cv_pct / 100) == 76
+    assert stats.required_reps(float("inf")) is None
 
 
 def test_tukey_fences_and_mad() -> None:

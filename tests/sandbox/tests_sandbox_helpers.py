@@ -24,3 +24,27 @@ class Doubler:
 
     def finish(self, result):
         return {"got": self.got, "frames": self.frames}
+
+
+SECRET_MARK = "referee-secret-" + "4f1c"
+
+
+def secret_probe_driver(payload, channel):
+    """Look for the handler's secret anywhere in this process's heap."""
+    import gc
+
+    found = any(isinstance(obj, dict) and obj.get("secret") == SECRET_MARK + "-value" for obj in gc.get_objects())
+    channel.send({"found": found})
+    return 0
+
+
+class SecretHolder:
+    def __init__(self, payload):
+        self.state = {"secret": SECRET_MARK + "-value"}
+        self.found = None
+
+    def on_message(self, message):
+        self.found = message.get("found")
+
+    def finish(self, result):
+        return {"child_saw_secret": self.found}

@@ -73,7 +73,8 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
         unreadable = [leg for leg in ctx.legs() if leg.read_error]
         for spec in for_scope(scope) if not unreadable else ():
             try:
-                hits = list(spec.func(ctx))
+                with np.errstate(all="ignore"):  # absurd raw values give inf/nan, reported as such, not warned
+                    hits = list(spec.func(ctx))
             except Exception as exc:
                 report.degraded = True
                 ctx.note(f"rule {spec.id} could not run: {type(exc).__name__}: {exc}")
@@ -83,7 +84,8 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
                                    action=hit.action, evidence=hit.evidence,
                                    data=jsonable({**hit.data, "threshold": hit.threshold, "scope": scope})))
         report.timings["rules_s"] = time.perf_counter() - rules_started
-        report.metrics = jsonable(_metrics(ctx))
+        with np.errstate(all="ignore"):
+            report.metrics = jsonable(_metrics(ctx))
         _fill_snippets(report)
     except Exception as exc:
         report.degraded = True

@@ -94,9 +94,11 @@ def summarize(values: np.ndarray) -> Summary:
     )
 
 
-def required_reps(cv_fraction: float) -> int:
-    """pyperf's `required_nprocesses`: repeats needed for 95% certainty of < 1% variation, `4 Z^2 s^2 / W^2`."""
-    return math.ceil(4 * PYPERF_Z**2 * cv_fraction**2 / PYPERF_W**2)
+def required_reps(cv_fraction: float) -> int | None:
+    """pyperf's `required_nprocesses`: repeats needed for 95% certainty of < 1% variation, `4 Z^2 s^2 / W^2`.
+    None when the CV is not a finite number (a leg with absurd values)."""
+    needed = 4 * PYPERF_Z**2 * cv_fraction**2 / PYPERF_W**2
+    return math.ceil(needed) if math.isfinite(needed) else None
 
 
 def min_mwu_p(n: int, m: int, one_sided: bool = True) -> float:

@@ -19,10 +19,11 @@ import sys
 import traceback
 from typing import Any
 
-from referee.sandbox.landlock import restrict_writes
+from referee.sandbox.landlock import apply_ruleset
 from referee.sandbox.limits import Limits
 
 CHANNEL_FD = 3
+_EXIT = os._exit  # bound at import, before any job code can patch os._exit
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
@@ -73,10 +74,11 @@ def _set_limit(which: int, value: int) -> None:
         pass
 
 
-def isolate(workdir: str, limits: Limits, uid: int | None, landlock_abi: int,
+def isolate(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None,
             stdin_fd: int, stdout_fd: int, stderr_fd: int, channel_fd: int) -> None:
     """Turn the forked process into a sandboxed job. Any failure here ends the child (exit 125)."""
     os.setsid()
+    apply_ruleset(ruleset_fd)  # writes only beneath the server's private work root, which holds only this job
     os.dup2(stdin_fd, 0)
     os.dup2(stdout_fd, 1)
     os.dup2(stderr_fd, 2)
@@ -96,7 +98,6 @@ def isolate(workdir: str, limits: Limits, uid: int | None, landlock_abi: int,
     _set_limit(resource.RLIMIT_CORE, 0)
     if uid is not None:
         _set_limit(resource.RLIMIT_NPROC, max(1, limits.max_processes))
-    restrict_writes([workdir], landlock_abi)
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -119,7 +120,7 @@ def finish(code: int) -> None:
             stream.flush()
         except BaseException:
             pass
-    os._exit(code)
+    _EXIT(code)
 
 
 def exit_status(exc: BaseException) -> int:

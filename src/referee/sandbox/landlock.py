@@ -59,13 +59,11 @@ def _write_access(abi: int) -> int:
     return access
 
 
-def restrict_writes(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",)) -> bool:
-    """Allow writes only beneath `writable_dirs` (plus /dev/null); deny TCP and outside signals where supported.
-
-    Returns False when the kernel refused; the caller reports the weaker isolation instead of failing the run.
-    """
+def build_ruleset(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",)) -> int | None:
+    """A ruleset fd allowing writes only beneath `writable_dirs` (plus /dev/null), denying TCP and outside signals
+    where the ABI supports it. Built once per fork server; each child only has to apply it."""
     if abi <= 0:
-        return False
+        return None
     handled = _write_access(abi)
     fields = [handled]
     if abi >= 4:
@@ -76,23 +74,38 @@ def restrict_writes(writable_dirs: list[str], abi: int, writable_files: tuple[st
     buf = ctypes.create_string_buffer(attr, len(attr))
     ruleset_fd = _libc.syscall(_SYS_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset_fd < 0:
+        return None
+    targets = [(path, handled) for path in writable_dirs] + [(path, _WRITE_FILE) for path in writable_files]
+    for path, access in targets:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            rule = ctypes.create_string_buffer(struct.pack("=Qi", access, fd), 12)
+            if _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset_fd), ctypes.c_int(_RULE_PATH_BENEATH), rule,
+                             ctypes.c_uint32(0)) < 0:
+                os.close(ruleset_fd)
+                return None
+        finally:
+            os.close(fd)
+    return int(ruleset_fd)
+
+
+def apply_ruleset(ruleset_fd: int | None) -> bool:
+    """Restrict the calling process (and its future children) with a prepared ruleset."""
+    if ruleset_fd is None:
         return False
+    if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return False
+    return _libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) == 0
+
+
+def restrict_writes(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",)) -> bool:
+    """Build and apply in one go (for callers without a prepared ruleset)."""
+    ruleset_fd = build_ruleset(writable_dirs, abi, writable_files)
     try:
-        targets = [(path, handled) for path in writable_dirs] + [(path, _WRITE_FILE) for path in writable_files]
-        for path, access in targets:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                rule = ctypes.create_string_buffer(struct.pack("=Qi", access, fd), 12)
-                if _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset_fd), ctypes.c_int(_RULE_PATH_BENEATH), rule,
-                                 ctypes.c_uint32(0)) < 0:
-                    return False
-            finally:
-                os.close(fd)
-        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            return False
-        return _libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) == 0
+        return apply_ruleset(ruleset_fd)
     finally:
-        os.close(ruleset_fd)
+        if ruleset_fd is not None:
+            os.close(ruleset_fd)

@@ -38,6 +38,7 @@ class RunResult:
     stdout_truncated: bool = False
     stderr_truncated: bool = False
     duration_s: float = 0.0
+    cpu_s: float = 0.0
     files: dict[str, bytes] = field(default_factory=dict)
     messages: list[Any] = field(default_factory=list)
     value: Any = None

@@ -136,7 +136,7 @@ class Sandbox:
     def isolation(self) -> dict[str, Any]:
         """What isolation the servers got on this machine, and a one-word level for reports."""
         info = dict(self._all[0].isolation) if self._all else {}
-        strong = info.get("netns") and info.get("setuid") and info.get("landlock_abi", 0) > 0
+        strong = info.get("netns") and info.get("setuid") and info.get("landlock")
         info["level"] = "strong" if strong else ("partial" if info.get("netns") or info.get("setuid") else "weak")
         return info
 

@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from referee.sandbox import child as child_mod
-from referee.sandbox.landlock import abi_version
+from referee.sandbox.landlock import abi_version, build_ruleset
 from referee.sandbox.limits import Limits, RunResult
 
 CLONE_NEWNET = 0x40000000
@@ -37,6 +37,35 @@ UID_BASE = 61000
 UID_SLOTS = 512
 LOCK_DIR = "/run/referee-sandbox" if os.path.isdir("/run") and os.access("/run", os.W_OK) else tempfile.gettempdir()
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+_EXIT = os._exit
+_KILL = os.kill
+_GETPID = os.getpid
+
+
+def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None, in_r: int, out_w: int, err_w: int,
+               channel_fd: int, driver: Any, payload: Any) -> None:
+    """Body of the forked job. Every function used after the job's code ran is bound before it runs."""
+    exit_status = child_mod.exit_status
+    finish = child_mod.finish
+    code: Any = 125
+    try:
+        child_mod.isolate(workdir, limits, uid, ruleset_fd, in_r, out_w, err_w, channel_fd)
+        channel = child_mod.Channel(child_mod.CHANNEL_FD)
+        try:
+            result = driver(payload, channel)
+            code = result if type(result) is int else 0
+        except BaseException as exc:  # noqa: BLE001 - mirror the interpreter's exit status
+            code = exit_status(exc)
+        finish(code if type(code) is int else 1)
+    except BaseException:  # noqa: BLE001 - any escape ends the child, never the server
+        pass
+    finally:
+        try:
+            _EXIT(code if type(code) is int else 1)
+        finally:
+            _KILL(_GETPID(), signal.SIGKILL)
 
 
 def _read_exact(fd: int, size: int) -> bytes:
@@ -94,6 +123,10 @@ class Server:
         self.root = tempfile.mkdtemp(prefix="referee-sbx-")
         os.chmod(self.root, 0o711)
         self.isolation["mountns"] = self.uid is not None and self._private_mounts()
+        # One job at a time per server, in a private tmpfs: allowing writes beneath the server's root is the same
+        # as allowing the job's own directory, and lets every child reuse one prepared ruleset.
+        self.ruleset_fd = build_ruleset([self.root], self.isolation["landlock_abi"])
+        self.isolation["landlock"] = self.ruleset_fd is not None
         self.handlers: dict[str, Any] = {}
         for name in preload:
             try:
@@ -166,12 +199,11 @@ class Server:
             if self.uid is not None:
                 for entry in [workdir, *[os.path.join(workdir, n) for n in os.listdir(workdir)]]:
                     os.chown(entry, self.uid, self.uid)
-            handler = handler_cls(payload) if handler_cls else None
-            return self._fork_and_supervise(workdir, limits, driver, payload, handler, job)
+            return self._fork_and_supervise(workdir, limits, driver, payload, handler_cls, job)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _fork_and_supervise(self, workdir: str, limits: Limits, driver: Any, payload: Any, handler: Any,
+    def _fork_and_supervise(self, workdir: str, limits: Limits, driver: Any, payload: Any, handler_cls: Any,
                             job: dict[str, Any]) -> RunResult:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -179,20 +211,9 @@ class Server:
         parent_sock, child_sock = socket.socketpair()
         start = time.monotonic()
         pid = os.fork()
-        if pid == 0:  # the job
-            code = 125
-            try:
-                child_mod.isolate(workdir, limits, self.uid, self.isolation["landlock_abi"], in_r, out_w, err_w,
-                                  child_sock.fileno())
-                channel = child_mod.Channel(child_mod.CHANNEL_FD)
-                try:
-                    result = driver(payload, channel)
-                    code = result if isinstance(result, int) else 0
-                except BaseException as exc:
-                    code = child_mod.exit_status(exc)
-                child_mod.finish(code)
-            finally:
-                os._exit(code)
+        if pid == 0:  # the job: never returns into the server loop, whatever the job patched
+            _run_child(workdir, limits, self.uid, self.ruleset_fd, in_r, out_w, err_w,
+                       child_sock.fileno(), driver, payload)
         for fd in (out_w, err_w, in_r):
             os.close(fd)
         child_sock.close()
@@ -204,7 +225,19 @@ class Server:
             except OSError:
                 pass
         os.close(in_w)
-        return self._supervise(pid, start, out_r, err_r, parent_sock, limits, handler, workdir, job)
+        handler = None
+        handler_error = None
+        if handler_cls is not None:  # built after the fork: nothing it holds is ever in the child's memory
+            try:
+                handler = handler_cls(payload)
+            except Exception as exc:  # noqa: BLE001 - reported in the result, the job is killed
+                handler_error = f"handler failed to start: {exc!r}"
+                self._kill_group(pid)
+        result = self._supervise(pid, start, out_r, err_r, parent_sock, limits, handler, workdir, job)
+        if handler_error:
+            result.status = "crashed"
+            result.error = handler_error
+        return result
 
     def _supervise(self, pid: int, start: float, out_r: int, err_r: int, sock: socket.socket, limits: Limits,
                    handler: Any, workdir: str, job: dict[str, Any]) -> RunResult:
@@ -224,6 +257,7 @@ class Server:
         timed_out = False
         exited_at: float | None = None
         status = 0
+        usage = None
         channel_open = True
         while True:
             now = time.monotonic()
@@ -236,7 +270,7 @@ class Server:
             for key, _ in sel.select(timeout):
                 target = key.fileobj
                 if target == pidfd:
-                    _, status = os.waitpid(pid, 0)
+                    _, status, usage = os.wait4(pid, 0)
                     exited_at = time.monotonic()
                     sel.unregister(pidfd)
                     self._kill_group(pid)
@@ -275,7 +309,7 @@ class Server:
         del channel_open
         sel.close()
         if exited_at is None:
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
         os.close(pidfd)
         self._kill_group(pid)
         self._sweep_uid(limits.max_processes > 1)
@@ -288,6 +322,8 @@ class Server:
         result.stdout_truncated = totals[out_r] > limits.max_output_bytes
         result.stderr_truncated = totals[err_r] > limits.max_output_bytes
         result.files = self._collect(workdir, job.get("collect") or [], limits)
+        if usage is not None:
+            result.cpu_s = usage.ru_utime + usage.ru_stime
         self._classify(result, status, timed_out, limits)
         if handler is not None:
             try:
@@ -333,7 +369,8 @@ class Server:
         if timed_out:
             result.status = "timeout"
             result.error = f"wall-clock limit of {limits.wall_seconds:g}s exceeded"
-        elif result.signal in (signal.SIGXCPU, signal.SIGKILL) and result.duration_s >= limits.cpu_seconds * 0.9:
+        elif result.signal == signal.SIGXCPU or (result.signal == signal.SIGKILL
+                                                  and result.cpu_s >= max(1.0, limits.cpu_seconds) * 0.95):
             result.status = "cpu_limit"
             result.error = f"CPU limit of {limits.cpu_seconds:g}s exceeded"
         elif result.signal is not None:
@@ -389,13 +426,16 @@ class Server:
                 os.waitpid(sweeper, 0)
             except ChildProcessError:
                 pass
-        while True:  # reap whatever was reparented to us as subreaper; stragglers are reaped after the next job
+        deadline = time.monotonic() + (2.0 if needed else 0.0)
+        while True:  # reap whatever was reparented to us as subreaper, waiting briefly for killed stragglers
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
-                break
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.002)
 
     def serve(self, rfd: int, wfd: int) -> None:
         write_frame(wfd, {"ready": True, "isolation": self.isolation, "pid": os.getpid(), "root": self.root})

@@ -45,7 +45,8 @@ def prompts_of(data: Any, side: str | None = None) -> list[str | None]:
         data = data.get(side) if side and isinstance(data.get(side), list) else data.get("outputs", data.get("ref"))
     if not isinstance(data, list):
         return []
-    return [item.get("prompt") if isinstance(item, dict) else None for item in data]
+    return [item.get("prompt") if isinstance(item, dict) and isinstance(item.get("prompt"), str) else None
+            for item in data]
 
 
 def _word_like(token: str) -> bool | None:
