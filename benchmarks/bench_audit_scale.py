@@ -69,7 +69,8 @@ def write_leg(folder: Path, lines: int, center: float, fmt: str, seed: int, enga
         for i in range(lines):
             values = {"t": center * (1 + rng.uniform(-0.002, 0.002)), "f": 4280.0 + rng.random(),
                       "p": 59.5 + rng.random() / 10,
-                      "d": f"2026061{8 + (i // 86400) % 2}-{(i // 3600) % 24:02d}{(i // 60) % 60:02d}{i % 60:02d}"}
+                      "d": f"202606{10 + 6 * seed + i // 86400:02d}-{(i // 3600) % 24:02d}{(i // 60) % 60:02d}"
+                           f"{i % 60:02d}"}
             batch.append(template % values)
             if len(batch) >= 10_000:
                 handle.write("".join(batch))

@@ -37,7 +37,7 @@ def test_migrations_match_models_and_round_trip(store):
     assert _schema_diff(store) == []
 
 
-def _concurrent_migrations(url: str, processes: int = 4) -> list[subprocess.CompletedProcess]:
+def _concurrent_migrations(url: str, processes: int = 3) -> list[subprocess.CompletedProcess]:
     code = textwrap.dedent(f"""
         from referee.store.db import Store
         from referee.store import repository

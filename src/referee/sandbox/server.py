@@ -125,7 +125,11 @@ class Server:
         self.isolation["mountns"] = self.uid is not None and self._private_mounts()
         # One job at a time per server, in a private tmpfs: allowing writes beneath the server's root is the same
         # as allowing the job's own directory, and lets every child reuse one prepared ruleset.
-        self.ruleset_fd = build_ruleset([self.root], self.isolation["landlock_abi"])
+        import glob
+
+        gpu_nodes = tuple(sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri/*")))
+        self.ruleset_fd = build_ruleset([self.root], self.isolation["landlock_abi"], ("/dev/null", *gpu_nodes))
+        self.isolation["gpu_device_nodes"] = len(gpu_nodes)
         self.isolation["landlock"] = self.ruleset_fd is not None
         self.handlers: dict[str, Any] = {}
         for name in preload:
