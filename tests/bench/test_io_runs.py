@@ -93,12 +93,16 @@ def test_fast_path_matches_full_parse_for_every_line_shape(tmp_path: Path) -> No
             row["failed"] = 2  # an extra key: a different key set
         if i % 13 == 4:
             row["output_throughput"] = "1000.5"  # text -> full path
-        rows.append(json.dumps(row))
+        text = json.dumps(row)
+        if i == 20:
+            text = text.replace('"completed": 320', '"completed": 1' + "0" * 400)  # int beyond float range
+        rows.append(text)
     table = read_runs(_write(tmp_path / "r.jsonl", rows))
     from referee.bench.io import sglang
 
     expected = np.array([sglang.extract(json.loads(r))[0] for r in rows])
     assert np.array_equal(table.values, expected, equal_nan=True)
+    assert table.column("completed")[20] == np.inf
     assert table.column("failed")[5] == 2 and np.isnan(table.column("failed")[0])
 
 

@@ -46,12 +46,14 @@ BASIS_OF_METRIC = {"output_throughput": "aggregate_output_tok_s",
 def num(value: Any) -> float:
     """float for a JSON scalar; NaN for null and for text that is not a number."""
     kind = type(value)
-    if kind is float or kind is int or kind is bool:
-        return float(value)
-    if value is None:
-        return NAN
     try:
+        if kind is float or kind is int or kind is bool:
+            return float(value)
+        if value is None:
+            return NAN
         return float(value)
+    except OverflowError:  # an integer literal beyond float range
+        return math.inf if value > 0 else -math.inf
     except (TypeError, ValueError):
         return NAN
 

@@ -137,7 +137,7 @@ class LineParser:
             if tmpl is not None:
                 try:
                     tmpl.values.fromlist(list(tmpl.get(obj)))
-                except TypeError:
+                except (TypeError, OverflowError):
                     pass
                 else:
                     tmpl.lines.append(ln)
@@ -176,7 +176,7 @@ class LineParser:
             adapter = sglang
         try:
             metrics, workload, basis, server, warm, co, stamp = adapter.extract(obj)
-        except (TypeError, ValueError, AttributeError) as exc:
+        except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             self.bad(ln, f"unexpected field types ({exc})", s)
             return
         self.formats[name] = self.formats.get(name, 0) + 1
