@@ -161,3 +161,11 @@ def test_unreadable_file_raises_oserror(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         read_runs(folder)
     assert isinstance(read_runs_many([tmp_path / "missing.jsonl"])[0], OSError)
+
+
+def test_every_line_different_stays_linear(tmp_path: Path) -> None:
+    """Without a cap, a workload that changes on every line would open a new entry per line (quadratic)."""
+    rows = [json.dumps(make.sglang_line(1000.0 + i % 3, workload={"max_concurrency": i})) for i in range(5000)]
+    table = read_runs(_write(tmp_path / "r.jsonl", rows))
+    assert table.n == 5000 and 1 < len(table.workloads) <= 64
+    assert sum(s.count for s in table.workloads) == 5000

@@ -21,6 +21,7 @@ from referee.bench.model import METRICS, NAN, num
 
 MAX_KEPT = 200
 MAX_TEMPLATES = 4
+MAX_DISTINCT = 64
 SI_KEY = '"server_info"'
 ADAPTERS = (native, vllm, sglang)
 ADAPTER_BY_NAME = {a.NAME: a for a in ADAPTERS}
@@ -261,10 +262,15 @@ class LineParser:
 
 
 def _distinct(entries: list[list[Any]], value: Any, line: int) -> list[Any]:
+    """Count a value among the distinct ones seen. Capped, so a file whose every line differs (or holds NaN,
+    which equals nothing) costs linear time; past the cap, counts go to the last entry."""
     for entry in entries:
         if entry[0] == value:
             entry[2] += 1
             return entry
+    if len(entries) >= MAX_DISTINCT:
+        entries[-1][2] += 1
+        return entries[-1]
     entry = [value, line, 1]
     entries.append(entry)
     return entry

@@ -25,7 +25,7 @@ from referee.bench.model import METRICS, NAN, Malformed, RunTable, Seen
 BLOCK = 8 << 20
 MAX_LINE = 32 << 20
 PARALLEL_MIN_BYTES = 48 << 20
-MAX_JSON_FILE = 512 << 20
+MAX_JSON_FILE = 128 << 20
 
 
 def _parse_range(path: str, start: int, end: int) -> dict[str, Any]:

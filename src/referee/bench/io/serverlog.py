@@ -99,6 +99,8 @@ def read_log(path: Path) -> LogFacts:
 def _config(facts: LogFacts, line: str, number: int) -> None:
     """Launch args with a trust rank: the engine's own repr of its parsed args (3, 2) beats an echoed argv (1)."""
     parsed, engine, priority = None, None, 0
+    if len(facts.configs) >= MAX_KEPT:
+        return
     if "ServerArgs(" in line:
         parsed, engine, priority = parse_call_repr(line[line.find("ServerArgs("):]), "sglang", 3
     elif "non-default args:" in line:
@@ -110,7 +112,7 @@ def _config(facts: LogFacts, line: str, number: int) -> None:
         start = min(line.find(w) for w in LAUNCHERS if w in line)
         parsed, priority = parse_command_line(line[start:]), 1
         engine = "sglang" if "sglang" in line[start:start + 30] else "vllm"
-    if parsed and len(facts.configs) < MAX_KEPT:
+    if parsed:
         facts.configs.append((priority, parsed, number))
         facts.engine = facts.engine or engine
 
