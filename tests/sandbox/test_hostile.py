@@ -212,3 +212,19 @@ def test_handler_state_is_not_in_the_child(sandbox):
                              handler="tests_sandbox_helpers:SecretHolder", payload={}))
     assert result.status == "ok", result.stderr
     assert result.value == {"child_saw_secret": False}
+
+
+def test_rebinding_every_referee_callable_and_builtins_still_ends_the_job(sandbox):
+    """A job that replaces every callable in referee's modules (and isinstance/bool) must still exit promptly."""
+    code = ("import builtins, sys\n_forged = lambda *a, **k: {'forged': True}\n"
+            "for name in [n for n in sys.modules if n.startswith('referee')]:\n"
+            "    for attr in dir(sys.modules[name]):\n"
+            "        if not attr.startswith('__') and callable(getattr(sys.modules[name], attr)):\n"
+            "            try:\n                setattr(sys.modules[name], attr, _forged)\n"
+            "            except Exception:\n                pass\n"
+            "builtins.isinstance = lambda *a: True\nimport os\nos._exit = _forged\nos.kill = _forged\n")
+    ok = sandbox.run_code(code)
+    assert ok.status == "ok" and ok.duration_s < 2
+    failing = sandbox.run_code(code + "raise ValueError('after patching')\n")
+    assert failing.status == "error" and failing.exit_code == 1 and failing.duration_s < 2
+    assert sandbox.run_code("print('server fine')").stdout == b"server fine\n"

@@ -23,7 +23,6 @@ from referee.sandbox.landlock import apply_ruleset
 from referee.sandbox.limits import Limits
 
 CHANNEL_FD = 3
-_EXIT = os._exit  # bound at import, before any job code can patch os._exit
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
@@ -109,7 +108,7 @@ def isolate(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | Non
     atexit._clear()
 
 
-def finish(code: int) -> None:
+def finish(code: int, _exit: Any = os._exit) -> None:
     """End the job the way an interpreter would: atexit handlers, flushed streams, then the exit status."""
     try:
         atexit._run_exitfuncs()
@@ -120,7 +119,7 @@ def finish(code: int) -> None:
             stream.flush()
         except BaseException:
             pass
-    _EXIT(code)
+    _exit(code)
 
 
 def exit_status(exc: BaseException) -> int:

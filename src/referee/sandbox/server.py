@@ -39,33 +39,37 @@ LOCK_DIR = "/run/referee-sandbox" if os.path.isdir("/run") and os.access("/run",
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-_EXIT = os._exit
-_KILL = os.kill
-_GETPID = os.getpid
+def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None, in_r: int, out_w: int,
+               err_w: int, channel_fd: int, driver: Any, payload: Any, *, _exit: Any = os._exit,
+               _kill: Any = os.kill, _getpid: Any = os.getpid, _sigkill: int = signal.SIGKILL,
+               _exit_status: Any = child_mod.exit_status, _finish: Any = child_mod.finish,
+               _int: type = int, _type: type = type) -> None:
+    """Body of the forked job.
 
-
-def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None, in_r: int, out_w: int, err_w: int,
-               channel_fd: int, driver: Any, payload: Any) -> None:
-    """Body of the forked job. Every function used after the job's code ran is bound before it runs."""
-    exit_status = child_mod.exit_status
-    finish = child_mod.finish
+    Everything used after the job's code ran is a local bound when the call started: the job can rebind any
+    module attribute (`os._exit`, referee's own functions, builtins) without changing how this frame ends.
+    """
     code: Any = 125
     try:
         child_mod.isolate(workdir, limits, uid, ruleset_fd, in_r, out_w, err_w, channel_fd)
         channel = child_mod.Channel(child_mod.CHANNEL_FD)
+        code = 1  # from here on a failure is the job's, not the sandbox's
         try:
             result = driver(payload, channel)
-            code = result if type(result) is int else 0
+            code = result if _type(result) is _int else 0
         except BaseException as exc:  # noqa: BLE001 - mirror the interpreter's exit status
-            code = exit_status(exc)
-        finish(code if type(code) is int else 1)
+            try:
+                code = _exit_status(exc)
+            except BaseException:  # noqa: BLE001 - the job broke traceback printing
+                code = 1
+        _finish(code if _type(code) is _int else 1)
     except BaseException:  # noqa: BLE001 - any escape ends the child, never the server
         pass
     finally:
         try:
-            _EXIT(code if type(code) is int else 1)
+            _exit(code if _type(code) is _int else 1)
         finally:
-            _KILL(_GETPID(), signal.SIGKILL)
+            _kill(_getpid(), _sigkill)
 
 
 def _read_exact(fd: int, size: int) -> bytes:
@@ -216,8 +220,15 @@ class Server:
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:  # the job: never returns into the server loop, whatever the job patched
-            _run_child(workdir, limits, self.uid, self.ruleset_fd, in_r, out_w, err_w,
-                       child_sock.fileno(), driver, payload)
+            exit_now, kill, getpid, sigkill = os._exit, os.kill, os.getpid, signal.SIGKILL
+            try:
+                _run_child(workdir, limits, self.uid, self.ruleset_fd, in_r, out_w, err_w,
+                           child_sock.fileno(), driver, payload)
+            finally:
+                try:
+                    exit_now(1)
+                finally:
+                    kill(getpid(), sigkill)
         for fd in (out_w, err_w, in_r):
             os.close(fd)
         child_sock.close()
