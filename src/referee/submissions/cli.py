@@ -138,6 +138,7 @@ def audit_batch(
     llm: bool = typer.Option(False, "--llm", help="Ask an LLM for a second opinion on each file."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel audits (default: all cores)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds the dynamic probes may run per file."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
 ) -> None:
     """Audit every submission in a folder on all cores; JSON lines out, a summary table on screen."""
     import os
@@ -176,8 +177,15 @@ def audit_batch(
     finally:
         if sandbox is not None:
             sandbox.close()
-    _summary(reports, out, Console())
-    raise typer.Exit(Verdict.worst(r.verdict for r in reports).exit_code)
+    worst = Verdict.worst(r.verdict for r in reports)
+    if json_out:
+        counts = Counter(r.verdict.value for r in reports)
+        sys.stdout.write(json.dumps({"verdict": worst.value, "out": str(out), "audited": len(reports),
+                                     "counts": dict(counts),
+                                     "files": {r.subject: r.verdict.value for r in reports}}, indent=2) + "\n")
+    else:
+        _summary(reports, out, Console())
+    raise typer.Exit(worst.exit_code)
 
 
 def _summary(reports: list[Any], out: Path, console: Any) -> None:
