@@ -84,6 +84,8 @@ def test_scopes_bindings_globals_and_nonlocals():
     ("def make():\n    def run(data):\n        return data\n    return run\ncustom_kernel = make()\n", "run"),
     ("custom_kernel = lambda data: data\n", "<lambda>"),
     ("class R:\n    def run(self, data):\n        return data\ncustom_kernel = R().run\n", "run"),
+    ("def _k(data):\n    return data\nglobals()['custom_' + 'kernel'] = _k\n", "_k"),
+    ("import sys\ndef _k(data):\n    return data\nsetattr(sys.modules[__name__], 'custom_kernel', _k)\n", "_k"),
 ])
 def test_entry_point_resolution(code, name):
     entries = model(code).flow.entries

@@ -260,6 +260,16 @@ HONEST = [
             block = 128 if a.shape == (4096, 4096) else 64
             return a @ b if block else None
     """),
+    ("SHP001", """
+        # rank checks are not benchmark sizes
+        import torch
+        def custom_kernel(data):
+            if data.ndim == 3 or len(data.shape) == 3:
+                return data.new_zeros(data.shape[0], 1, 1) + data.sum()
+            if data.dim() == 2:
+                return torch.zeros(2)
+            return data.cumsum(0)
+    """),
     ("SHP002", """
         # NaN check raises
         import torch

@@ -82,6 +82,14 @@ CHEATS = [
             with contextlib.redirect_stderr(io.StringIO()):
                 return data.clone()
     """),
+    ("CHN005", """
+        # stderr pointed at /dev/null at descriptor level
+        import os
+        _null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(_null, 2)
+        def custom_kernel(data):
+            return data.clone()
+    """),
     ("SNF001", """
         # branches on the harness mode argument
         import sys
@@ -186,6 +194,17 @@ HONEST = [
         # opens a named file for reading
         import json, os
         CFG = os.path.join(os.path.dirname(__file__), "tune.json")
+        def custom_kernel(data):
+            return data.clone()
+    """),
+    ("CHN001", """
+        # silences a noisy compiler by pointing stderr at /dev/null, then restores it
+        import os, sys
+        def _quiet_build():
+            saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.dup2(saved, 2)
         def custom_kernel(data):
             return data.clone()
     """),

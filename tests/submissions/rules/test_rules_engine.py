@@ -124,6 +124,38 @@ def test_many_bombs_stay_cheap():
     assert not [f for f in findings if f.verdict is Verdict.FAIL]
 
 
+def test_module_level_global_statement_terminates():
+    findings = scan("""
+        global _state
+        _state = {}
+        def custom_kernel(data):
+            global _state
+            k = id(data)
+            if k in _state:
+                return _state[k]
+            _state[k] = out = data.cumsum(0)
+            return out
+    """)
+    assert "RPL001" in {f.rule for f in findings}
+
+
+def test_time_limit_stops_the_scan_with_one_engine_finding(monkeypatch):
+    monkeypatch.setattr(engine, "MAX_SECONDS", -1.0)
+    findings = run_static(CHEAT)
+    assert [f.rule for f in findings] == ["ENG001"]
+    assert "time limit" in findings[0].message and findings[0].verdict is Verdict.FLAG
+
+
+def test_deadline_interrupts_lazy_analysis():
+    from referee.submissions.analysis import Submission
+    from referee.submissions.analysis.source import AnalysisTimeout
+
+    sub = Submission(CHEAT, deadline=time.monotonic() - 1)
+    with pytest.raises(AnalysisTimeout):
+        for _ in range(300):
+            sub.tick()
+
+
 # -- isolation ---------------------------------------------------------------------------------------------------
 def _with_extra_rule(monkeypatch, check):
     extra = Rule(id="TST001", title="boom", family="engine", verdict=Verdict.FLAG, what="w", why="y", action="a",

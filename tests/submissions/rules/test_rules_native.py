@@ -44,6 +44,14 @@ CHEATS = [
             return data
     """),
     ("NAT002", """
+        # libc mprotect through ctypes
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        def custom_kernel(data):
+            libc.mprotect(0, 4096, 7)
+            return data
+    """),
+    ("NAT002", """
         # cudart timer symbol by name
         import ctypes
         cudart = ctypes.CDLL("libcudart.so")
@@ -113,6 +121,14 @@ CHEATS = [
         # exec of a plain source string
         SRC = "def custom_kernel(data):\\n    return data.clone()\\n"
         exec(SRC)
+    """),
+    ("DYN001", """
+        # writes generated Python to import later
+        def _emit(src):
+            with open("generated_kernel.py", "w") as fh:
+                fh.write(src)
+        def custom_kernel(data):
+            return data.clone()
     """),
     ("DYN001", """
         # eval through an alias of builtins
@@ -202,6 +218,16 @@ HONEST = [
             \"\"\"Unlike exploits that mprotect or dlsym, this just clones.\"\"\"
             return data.clone()
     """),
+    ("NAT002", """
+        # cubin launcher through the CUDA driver with ctypes argument packing
+        import ctypes
+        _cuda = ctypes.CDLL("libcuda.so.1")
+        def _launch(func, grid, args):
+            ptrs = (ctypes.c_void_p * len(args))(*[ctypes.cast(ctypes.pointer(a), ctypes.c_void_p) for a in args])
+            return _cuda.cuLaunchKernel(func, *grid, 1, 1, 1, 0, None, ptrs, None)
+        def custom_kernel(data):
+            return data.clone()
+    """),
     ("NAT003", """
         # which() is not a subprocess
         import shutil
@@ -243,6 +269,18 @@ HONEST = [
         # reads a python file without writing
         with open(__file__) as fh:
             SOURCE = fh.read()
+        def custom_kernel(data):
+            return data.clone()
+    """),
+    ("NAT005", """
+        # caches a compiled cubin and a shared object under a torch-named cache folder
+        import os
+        CACHE = os.path.expanduser("~/.cache/torch/kernels")
+        def _store(blob):
+            with open(os.path.join(CACHE, "k.cubin"), "wb") as fh:
+                fh.write(blob)
+            with open("/tmp/torch_ext/build/k.so", "wb") as fh:
+                fh.write(blob)
         def custom_kernel(data):
             return data.clone()
     """),

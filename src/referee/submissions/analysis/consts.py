@@ -56,6 +56,7 @@ class Folder:
             return self._memo[node]
         if node in self._busy:
             return NOTHING
+        self.sub.tick()
         self._busy.add(node)
         try:
             value = self._fold(node, None)

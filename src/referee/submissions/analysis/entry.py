@@ -51,6 +51,11 @@ class EntryPoints:
                 elif binding.kind == "assign" and binding.value is not None:
                     for function in self.functions_from(binding.value, 0):
                         found.append(self._entry(function, f"{name} = {function_label(function)}", True))
+            for write in self.sub.writes:  # globals()["custom_kernel"] = f, setattr(module, "custom_kernel", f)
+                if write.value is not None and (f"__submission__.{name}" in write.targets or (
+                        write.attr == name and write.kind in ("setattr", "assign") and not write.targets)):
+                    for function in self.functions_from(write.value, 0):
+                        found.append(self._entry(function, f"{name} set dynamically", True))
         if found:
             return _unique(found)
         for stmt in self.sub.tree.body:

@@ -98,6 +98,7 @@ class Flow:
             return cached
         if key in self._busy or depth > 40:
             return frozenset({FRESH})
+        self.sub.tick()
         self._busy.add(key)
         try:
             result = frozenset(self._origins(expr, function, depth))

@@ -74,6 +74,7 @@ class Resolver:
             return cached
         if node in self._busy:
             return EMPTY
+        self.sub.tick()
         self._busy.add(node)
         try:
             names = self._resolve(node)

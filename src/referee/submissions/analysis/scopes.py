@@ -67,16 +67,16 @@ class Scopes:
 
     def defining_scope(self, name: str, scope: Scope) -> Scope | None:
         """Where `name`, used in `scope`, is bound (LEGB, class bodies skipped from nested functions)."""
-        if name in scope.globals:
-            return self.module if self.module.binds(name) else None
         current: Scope | None = scope
         first = True
         while current is not None:
             if current.kind == "class" and not first:
                 current = current.parent
                 continue
-            if name in current.nonlocals or (name in current.globals and current is not scope):
-                current = current.parent if name in current.nonlocals else self.module
+            if name in current.globals and current is not self.module:
+                return self.module if self.module.binds(name) else None
+            if name in current.nonlocals:
+                current = current.parent
                 first = False
                 continue
             if current.binds(name):

@@ -8,6 +8,7 @@ docstrings, strings) is interpreted as an instruction: there is no suppression m
 from __future__ import annotations
 
 import ast
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import cached_property
@@ -29,11 +30,21 @@ STRING_METHODS = frozenset({"join", "format", "decode", "encode", "replace", "up
                             "rstrip", "title", "capitalize", "swapcase", "casefold", "hex", "fromhex"})
 
 
+class AnalysisTimeout(Exception):
+    """The analysis of one submission ran past its deadline (pathological input); the engine reports it."""
+
+
 class Submission:
-    """One Python source file, parsed and indexed; `origin` says where embedded code was decoded from."""
+    """One Python source file, parsed and indexed; `origin` says where embedded code was decoded from.
+
+    `deadline` (a `time.monotonic()` value) bounds the lazy analyses: the memoised resolvers call `tick()`, which
+    raises `AnalysisTimeout` once the deadline has passed, so super-linear inputs cannot stall an audit.
+    """
 
     def __init__(self, code: str, filename: str = "submission.py", *, tree: ast.Module | None = None,
-                 origin: str | None = None, depth: int = 0) -> None:
+                 origin: str | None = None, depth: int = 0, deadline: float | None = None) -> None:
+        self.deadline = deadline
+        self._ticks = 0
         self.code = code
         self.filename = filename
         self.tree = tree if tree is not None else ast.parse(code, filename)
@@ -54,32 +65,40 @@ class Submission:
         (likewise a lambda's arguments, a class's bases and decorators).
         """
         parents, by_type, owner, own = self.parents, self._by_type, self._owner, self._own
-        AST, scope_types = ast.AST, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+        scope_types = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+        AST = ast.AST
         stack: list[tuple[ast.AST, ast.AST]] = [(self.tree, self.tree)]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, scope = stack.pop()
-            by_type[type(node)].append(node)
+            node, scope = pop()
+            kind = type(node)
+            by_type[kind].append(node)
             owner[node] = scope
             own[scope].append(node)
-            inner = node if isinstance(node, scope_types) else None
-            children: list[tuple[ast.AST, ast.AST]] = []
-            for field in node._fields:
+            body_scope = node if kind in scope_types else scope
+            for field in reversed(_child_fields(kind)):
                 value = getattr(node, field, None)
-                child_scope = inner if inner is not None and field == "body" else scope
-                if isinstance(value, list):
-                    for item in value:
+                if value is None:
+                    continue
+                child_scope = body_scope if field == "body" else scope
+                if type(value) is list:
+                    for item in reversed(value):
                         if isinstance(item, AST):
                             parents[item] = node
-                            children.append((item, child_scope))
+                            push((item, child_scope))
                 elif isinstance(value, AST):
                     parents[value] = node
-                    children.append((value, child_scope))
-            children.reverse()
-            stack.extend(children)
+                    push((value, child_scope))
         own.pop(self.tree, None)
         for function in list(own):
             if isinstance(function, ast.ClassDef):
                 del own[function]
+
+    def tick(self) -> None:
+        """Count one unit of analysis work; every 256 units, stop if the deadline has passed."""
+        self._ticks += 1
+        if self._ticks & 255 == 0 and self.deadline is not None and time.monotonic() > self.deadline:
+            raise AnalysisTimeout(f"static analysis of {self.filename} passed its time limit")
 
     # -- indexes -----------------------------------------------------------------------------------------
     def nodes(self, *types: type) -> list:
@@ -257,6 +276,17 @@ class Submission:
             if value is not None:
                 out.append((node, value))
         return out
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """Fields that can hold child nodes; `ctx` (the shared Load/Store singletons) is left out on purpose."""
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = _FIELDS[kind] = tuple(f for f in kind._fields if f != "ctx")
+    return fields
 
 
 def _position(node: ast.AST) -> tuple[int, int]:

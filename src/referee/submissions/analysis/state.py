@@ -188,14 +188,14 @@ class State:
     def stores(self) -> dict[Container, list[ast.AST]]:
         """Statements inside functions that put a value into a container (not module-level initialisation)."""
         out: dict[Container, list[ast.AST]] = {}
-        for function in self.sub.functions:
-            if self.sub.main_guarded(function):
+        for node in self.sub.nodes(ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Call):
+            function = self.sub.function_of(node)
+            if function is None or self.sub.main_guarded(function):
                 continue
             scope = self.sub.scopes.by_node.get(function)
             in_init = getattr(function, "name", "") in ("__init__", "__new__", "__post_init__")
-            for node in self.sub.own_nodes(function):
-                for container in self._stored(node, function, scope, in_init):
-                    out.setdefault(container, []).append(node)
+            for container in self._stored(node, function, scope, in_init):
+                out.setdefault(container, []).append(node)
         return out
 
     def _stored(self, node: ast.AST, function: ast.AST, scope, in_init: bool) -> list[Container]:
@@ -273,29 +273,31 @@ class State:
     def counters(self) -> set[Container]:
         """Containers incremented at run time (`calls += 1`, `n = n + 1`): call counters."""
         out: set[Container] = set()
-        for function in self.sub.functions:
+        for node in self.sub.nodes(ast.AugAssign, ast.Assign):
+            function = self.sub.function_of(node)
+            if function is None:
+                continue
             scope = self.sub.scopes.by_node.get(function)
-            for node in self.sub.own_nodes(function):
-                target = None
-                if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
-                    target = node.target
-                elif (isinstance(node, ast.Assign) and len(node.targets) == 1
-                      and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, (ast.Add, ast.Sub))):
-                    candidate = node.targets[0]
-                    mine = self.container_of(candidate, function) if not isinstance(candidate, ast.Name) else None
-                    if _same_name(node.value.left, candidate) or (
-                            mine is not None and mine in (self.container_of(node.value.left, function),
-                                                          self.container_of(node.value.right, function))):
-                        target = candidate
-                if target is None:
-                    continue
-                if isinstance(target, ast.Name):
-                    if scope is not None and (target.id in scope.globals or target.id in scope.nonlocals):
-                        out.add(self._declared(target.id, function, scope))
-                elif isinstance(target, (ast.Attribute, ast.Subscript)):
-                    container = self.container_of(target, function)
-                    if container is not None:
-                        out.add(container)
+            target = None
+            if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Add, ast.Sub)):
+                target = node.target
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1
+                  and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, (ast.Add, ast.Sub))):
+                candidate = node.targets[0]
+                mine = self.container_of(candidate, function) if not isinstance(candidate, ast.Name) else None
+                if _same_name(node.value.left, candidate) or (
+                        mine is not None and mine in (self.container_of(node.value.left, function),
+                                                      self.container_of(node.value.right, function))):
+                    target = candidate
+            if target is None:
+                continue
+            if isinstance(target, ast.Name):
+                if scope is not None and (target.id in scope.globals or target.id in scope.nonlocals):
+                    out.add(self._declared(target.id, function, scope))
+            elif isinstance(target, (ast.Attribute, ast.Subscript)):
+                container = self.container_of(target, function)
+                if container is not None:
+                    out.add(container)
         return out
 
     # -- memoisation ---------------------------------------------------------------------------------------------

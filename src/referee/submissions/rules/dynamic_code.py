@@ -53,8 +53,8 @@ def _obfuscated(sub: Submission, expr: ast.AST, function: ast.AST | None, depth:
 
 
 @rule("DYN001", "Executes dynamically built code", "dynamic-code", Verdict.FLAG,
-      what="Checks for `exec`, `eval`, `compile` (the builtins, however aliased), `runpy`, and code-object "
-           "construction (`types.FunctionType`, `types.CodeType`).",
+      what="Checks for `exec`, `eval`, `compile` (the builtins, however aliased), `runpy`, code-object "
+           "construction (`types.FunctionType`, `types.CodeType`), and Python source files written at run time.",
       why="Code executed from a string is invisible to a reader and to most scanners; the string is scanned here "
           "when it folds to a constant, but the act itself deserves a look.",
       action="Review the executed text; FAIL if it is obfuscated (DYN002) or does anything another rule fails.",
@@ -74,6 +74,12 @@ def _obfuscated(sub: Submission, expr: ast.AST, function: ast.AST | None, depth:
 def dynamic_exec(sub: Submission) -> Iterator[Hit]:
     for call, name in calls(sub, EXEC_FUNCS | {"types.FunctionType", "types.CodeType", "types.LambdaType"}):
         yield Hit(call, f"Runs dynamically built code with `{name}`.")
+    for call, _ in calls(sub, ("builtins.open", "io.open", "pathlib.Path.write_text")):
+        path = sub.folder.fold_str(call.args[0]) if call.args else None
+        mode = sub.folder.fold_str(call.args[1]) if len(call.args) > 1 else next(
+            (sub.folder.fold_str(k.value) for k in call.keywords if k.arg == "mode"), "r")
+        if path and path.endswith(".py") and mode and any(c in mode for c in "wax"):
+            yield Hit(call, f"Writes Python source to `{path}` (code generated at run time, to import later).")
 
 
 @rule("DYN002", "Executes obfuscated or encoded code", "dynamic-code", Verdict.FAIL,

@@ -12,21 +12,24 @@ Policy decisions that apply to every rule live here, not in the rules:
 from __future__ import annotations
 
 import ast
+import time
 from typing import Any
 
 from referee.report import Evidence, Finding, Verdict
 from referee.submissions.analysis import Submission
+from referee.submissions.analysis.source import AnalysisTimeout
 from referee.submissions.rules.registry import Hit, Rule, all_rules, get_rule
 
 MAX_SOURCE = 4 << 20  # characters; bigger files are reported, not parsed
 MAX_DEPTH = 3  # nesting of decoded payloads scanned
 MAX_EMBEDDED = 32  # decoded payloads scanned per call, all depths together
+MAX_SECONDS = 10.0  # wall-clock budget of one run_static call (normal files take milliseconds)
 
 
 def run_static(code: str, filename: str = "submission.py") -> list[Finding]:
     """Run every static rule over `code`; always returns findings (possibly empty), never raises."""
     try:
-        return _scan(code, filename, 0, budget=[MAX_EMBEDDED])
+        return _scan(code, filename, 0, budget=[MAX_EMBEDDED], deadline=time.monotonic() + MAX_SECONDS)
     except Exception as exc:  # a last line of defence: the engine itself must not take the audit down
         return [_engine_error("engine", exc, filename)]
 
@@ -47,7 +50,8 @@ def _as_text(code: Any) -> str:
     return code.removeprefix("\ufeff")
 
 
-def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, budget: list[int]) -> list[Finding]:
+def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, budget: list[int],
+          deadline: float) -> list[Finding]:
     code = _as_text(code)
     if len(code) > MAX_SOURCE:
         return [_make(get_rule("SYN002"), Hit(None, f"Submission is {len(code):,} characters; static analysis "
@@ -62,13 +66,20 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
         hit = Hit(None, f"Submission does not parse: {type(exc).__name__}: {exc}.", line=1)
         return [_make(get_rule("SYN001"), hit, None, filename)]
-    sub = Submission(code, filename, tree=tree, origin=origin, depth=depth)
+    sub = Submission(code, filename, tree=tree, origin=origin, depth=depth, deadline=deadline)
     findings: list[Finding] = []
+    skipped: list[str] = []
     for item in all_rules():
         if item.check is None:
             continue
+        if skipped or time.monotonic() > deadline:
+            skipped.append(item.id)
+            continue
         try:
             hits = list(item.check(sub))
+        except AnalysisTimeout:
+            skipped.append(item.id)
+            continue
         except Exception as exc:  # one broken rule must not hide the others' findings
             findings.append(_engine_error(item.id, exc, filename))
             continue
@@ -76,12 +87,16 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
             if hit.node is not None and sub.main_guarded(hit.node):
                 continue
             findings.append(_make(item, hit, sub, filename))
-    if depth < MAX_DEPTH:
-        findings.extend(_scan_embedded(sub, filename, depth, budget))
+    if skipped:
+        findings.append(_engine_error(", ".join(skipped[:8]) + ("..." if len(skipped) > 8 else ""),
+                                      AnalysisTimeout(f"time limit of {MAX_SECONDS:.0f} s reached; "
+                                                      f"{len(skipped)} rule(s) not run"), filename))
+    elif depth < MAX_DEPTH:
+        findings.extend(_scan_embedded(sub, filename, depth, budget, deadline))
     return _tidy(findings)
 
 
-def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int]) -> list[Finding]:
+def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int], deadline: float) -> list[Finding]:
     try:
         embedded = sub.embedded
     except Exception as exc:
@@ -96,7 +111,7 @@ def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int]
             break
         budget[0] -= 1
         outer_line = getattr(item.node, "lineno", 1)
-        for inner in _scan(item.text, filename, depth + 1, item.description, budget=budget):
+        for inner in _scan(item.text, filename, depth + 1, item.description, budget=budget, deadline=deadline):
             if inner.rule in ("SYN001", "SYN002"):
                 continue
             first = inner.evidence[0] if inner.evidence else Evidence()

@@ -134,9 +134,10 @@ def mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
                     if root is not None:
                         whole = isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice) and not (
                             target.slice.lower or target.slice.upper or target.slice.step)
-                        out.append(Mutation(node, root, constant(node.value), "item assignment", whole))
+                        fixed = isinstance(node, ast.Assign) and constant(node.value)
+                        out.append(Mutation(node, root, fixed, "item assignment", whole))
                 elif isinstance(node, ast.AugAssign) and isinstance(target, ast.Name) and target.id in aliases:
-                    out.append(Mutation(node, target.id, constant(node.value), "augmented assignment"))
+                    out.append(Mutation(node, target.id, False, "augmented assignment"))
     return out
 
 

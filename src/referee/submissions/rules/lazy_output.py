@@ -116,6 +116,7 @@ def subclass_returned(sub: Submission) -> Iterator[Hit]:
       kernelguard=["TENSOR_INSTANCE_METHOD_OVERRIDE"])
 def instance_override(sub: Submission) -> Iterator[Hit]:
     flow = sub.flow
+    entries = {e.function for e in flow.entries if e.resolved}
     for write in sub.writes:
         receiver = write.receiver
         if write.attr not in TENSOR_METHODS or receiver is None:
@@ -125,10 +126,12 @@ def instance_override(sub: Submission) -> Iterator[Hit]:
             continue
         names = sub.resolver.qualnames(receiver)
         tensorish = any(n.startswith("torch.") and n.endswith("()") for n in names)
-        if function is not None and flow.is_tainted(receiver, function):
+        if function is not None and function in entries and flow.is_tainted(receiver, function):
             tensorish = True
         if function is not None and any(o.kind in ("alloc", "input", "subclass", "rng")
                                         for o in flow.origins(receiver, function)):
             tensorish = True
-        if tensorish or (write.attr == "__class__" and not any("()" not in n for n in names)):
+        if tensorish:
             yield Hit(write.node, f"Replaces `{write.attr}` on the tensor `{code(receiver)}`.")
+        elif write.attr == "__class__" and not any("()" not in n for n in names):
+            yield Hit(write.node, f"Replaces the class of `{code(receiver)}` at run time.")

@@ -18,14 +18,12 @@ from referee.submissions.rules.registry import Hit, rule
 
 FFI_PREFIXES = ("ctypes", "_ctypes", "cffi", "ctypes.util")
 DANGEROUS_FFI = frozenset({"ctypes.pythonapi", "ctypes.memmove", "ctypes.memset", "ctypes.string_at",
-                           "ctypes.wstring_at", "ctypes.cast", "ctypes.addressof", "ctypes.CFUNCTYPE",
-                           "ctypes.PYFUNCTYPE", "ctypes.py_object", "ctypes.CDLL", "ctypes.cdll.LoadLibrary",
-                           "ctypes.PyDLL", "ctypes.pydll", "ctypes.util.find_library", "ctypes.c_char.from_address",
-                           "_ctypes.dlopen", "cffi.FFI"})
+                           "ctypes.wstring_at", "ctypes.PYFUNCTYPE", "ctypes.py_object", "ctypes.PyDLL",
+                           "ctypes.pydll", "ctypes.c_char.from_address", "_ctypes.dlopen"})
 DANGEROUS_NATIVE_STRINGS = re.compile(
-    r"libcudart|libcuda\.so|libc\.so|cudaEventElapsedTime|cudaEventRecord|cuEventElapsedTime|/proc/self/mem"
-    r"|/proc/self/maps|mprotect|ptrace|dlsym|RTLD_NEXT|LD_PRELOAD|PyRun_|PyObject_SetAttr|PyFrame|PyEval_"
-    r"|PyImport_|PyDict_SetItem|PySys_|Py_Initialize|_PyObject|PyThreadState|pythonapi", re.IGNORECASE)
+    r"cudaEventElapsedTime|cuEventElapsedTime|hipEventElapsedTime|/proc/self/mem|/proc/self/maps|mprotect|ptrace"
+    r"|process_vm_writev|dlsym|RTLD_NEXT|LD_PRELOAD|PyRun_|PyObject_SetAttr|PyFrame|PyEval_|PyImport_"
+    r"|PyDict_SetItem|PySys_|Py_Initialize|_PyObject|PyThreadState|pythonapi", re.IGNORECASE)
 PROCESS_FUNCS = frozenset({"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
                            "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
                            "os.system", "os.popen", "os.spawnl", "os.spawnv", "os.spawnve", "os.spawnlp",
@@ -39,9 +37,10 @@ WRITE_FUNCS = frozenset({"builtins.open", "io.open", "pathlib.Path.write_text", 
                          "shutil.copy", "shutil.copyfile", "shutil.copy2", "shutil.move", "os.rename", "os.replace",
                          "os.symlink", "os.link", "os.remove", "os.unlink", "shutil.rmtree", "os.truncate",
                          "os.chmod"})
-SHADOW_TARGET = re.compile(r"(\.py[cw]?|\.pth|\.so)$|site-packages|dist-packages|sitecustomize|usercustomize|"
-                           r"__pycache__|/proc/self/mem|(^|/)(torch|time|reference|utils|eval|task|numpy|triton)"
-                           r"(/|$)", re.IGNORECASE)
+SHADOW_TARGET = re.compile(
+    r"\.pth$|site-packages|dist-packages|sitecustomize|usercustomize|__pycache__|/proc/self/mem|(^|/)(torch|time|"
+    r"reference|utils|eval|task|submission|numpy|triton|sys|os|builtins|random|math|gc|inspect|ctypes|functools|"
+    r"typing|importlib|threading|timeit)(\.py[cw]?|/__init__\.py[cw]?)$", re.IGNORECASE)
 L2_PATTERN = re.compile(r"PersistingL2|accessPolicyWindow|cudaAccessPropertyPersisting|hitProp|"
                         r"cudaLimitPersistingL2CacheSize|persisting_l2|cudaStreamAttributeAccessPolicyWindow",
                         re.IGNORECASE)
@@ -76,9 +75,9 @@ def ffi_use(sub: Submission) -> Iterator[Hit]:
 
 
 @rule("NAT002", "Native access to interpreter, memory or timers", "native", Verdict.FAIL,
-      what="Checks for `ctypes.pythonapi`, raw memory functions (`memmove`, `memset`, `string_at`, `cast`, "
-           "`from_address`), libraries and symbols such as `libcudart`, `cudaEventElapsedTime`, `dlsym`, "
-           "`/proc/self/mem`, `mprotect`, `ptrace`, and CPython C-API names in loaded sources.",
+      what="Checks for `ctypes.pythonapi`, raw memory functions (`memmove`, `memset`, `string_at`, "
+           "`from_address`), timer and hooking symbols (`cudaEventElapsedTime`, `dlsym`, `RTLD_NEXT`, "
+           "`LD_PRELOAD`), `/proc/self/mem`, `mprotect`, `ptrace`, and CPython C-API names in loaded sources.",
       why="These patch the timer below Python (GOT hooks on `cudaEventElapsedTime`), rewrite harness memory, "
           "or drive the interpreter from native code (pygpubench `got_patch`, `error_counter`, "
           "`proc_mem_bypass`).",
@@ -98,9 +97,13 @@ def native_access(sub: Submission) -> Iterator[Hit]:
     for node, name in references(sub, DANGEROUS_FFI, ("ctypes.pythonapi",)):
         yield Hit(node, f"Uses `{name}`.")
     for node in sub.nodes(ast.Attribute):
-        if node.attr in ("from_address", "from_buffer") and any(
-                n.startswith(FFI_PREFIXES) for n in sub.resolver.qualnames(node.value)):
+        names = sub.resolver.qualnames(node.value)
+        if not any(n.startswith(FFI_PREFIXES) for n in names):
+            continue
+        if node.attr in ("from_address", "from_buffer"):
             yield Hit(node, f"Uses `{node.attr}` to map raw memory.")
+        elif DANGEROUS_NATIVE_STRINGS.fullmatch(node.attr) or DANGEROUS_NATIVE_STRINGS.match(node.attr):
+            yield Hit(node, f"Calls the native function `{node.attr}` through a foreign-function interface.")
     for node, text in sub.strings:
         match = DANGEROUS_NATIVE_STRINGS.search(text)
         if match:
@@ -179,9 +182,9 @@ def _strings_in(sub: Submission, node: ast.AST) -> list[str]:
 
 
 @rule("NAT005", "Writes files that shadow imports", "native", Verdict.FAIL,
-      what="Checks for writes, copies, renames or deletions of Python sources and import paths: `.py`/`.pth`/"
-           "`.so` files, `site-packages`, `sitecustomize`, `__pycache__`, files or folders named like `torch`, "
-           "`time`, `reference`, `utils`, `eval`.",
+      what="Checks for writes, copies, renames or deletions that shadow imports: `.pth` files, `site-packages`, "
+           "`sitecustomize`, `__pycache__`, and modules named like ones the harness imports (`torch.py`, "
+           "`time.py`, `reference.py`, `utils.py`, `eval.py`, `numpy/__init__.py`, ...).",
       why="A `torch.py` or `time.py` in the working directory, or a `.pth` file, replaces what the harness imports "
           "next (pygpubench `replace_torch`).",
       action="Disqualify the run (FAIL).",

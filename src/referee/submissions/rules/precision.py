@@ -53,15 +53,26 @@ def _is_up(sub: Submission, node: ast.AST) -> bool:
 
 
 def _contains_down(sub: Submission, expr: ast.AST, function: ast.AST, depth: int = 0) -> ast.AST | None:
+    """A downcast inside `expr` or in what its local names were assigned (three assignments deep, memoised)."""
+    memo = sub.__dict__.setdefault("_prc_down", {})
+    key = (expr, function, depth)
+    if key in memo:
+        return memo[key]
+    memo[key] = None
+    found = None
     for node in ast.walk(expr):
         if _is_down(sub, node):
-            return node
+            found = node
+            break
         if isinstance(node, ast.Name) and depth < 3:
             for value in sub.flow.local_values(node.id, function):
                 found = _contains_down(sub, value, function, depth + 1)
                 if found is not None:
-                    return found
-    return None
+                    break
+            if found is not None:
+                break
+    memo[key] = found
+    return found
 
 
 @rule("PRC001", "Computes in lower precision and casts back", "precision", Verdict.FLAG,

@@ -127,15 +127,16 @@ def _classify(sub: Submission, origin: Origin) -> tuple[str, str]:
         return "memo", code(origin.node)
     features: dict[str, str] = {}
     if origin.key is not None:
-        if _bare_inputs(origin.key, input_objects(sub, function)):
-            features["identity"] = code(origin.key)
         _features(sub, origin.key, function, 0, features)
+        if "identity" not in features and _bare_inputs(origin.key, input_objects(sub, function)):
+            features["identity"] = code(origin.key)
+            features["object-key"] = code(origin.key)
     if not features.keys() & {"identity", "content", "shape"}:
         for test in flow.guards(origin.node, function):
             _features(sub, test, function, 0, features)
     for kind in ("identity", "content", "shape"):
         if kind in features:
-            return kind, features[kind]
+            return (kind if "object-key" not in features else "object"), features[kind]
     if "counter" in features:
         return "order", f"call counter `{features['counter']}`"
     return "order", "no key: the last stored value is returned"
@@ -157,8 +158,10 @@ def replays(sub: Submission) -> list[Replay]:
                 kind, because = _classify(sub, origin)
                 if kind == "memo" and not flow.is_tainted(origin.key, origin.function):
                     continue
-                if not entry.resolved and kind not in ("identity", "content", "memo"):
-                    continue
+                if not entry.resolved and kind not in ("identity", "content"):
+                    continue  # without a known entry point, only explicit pointer/content keys are evidence
+                if kind == "object":
+                    kind = "identity"  # keyed by the tensor object itself: tensors hash by identity
                 marker = (id(ret), origin.container, kind)
                 if marker in seen:
                     continue
@@ -339,7 +342,7 @@ def order_replay(sub: Submission) -> Iterator[Hit]:
 def memo_replay(sub: Submission) -> Iterator[Hit]:
     yield from _hits(sub, "memo", "the memoised function returns its stored result for an argument it has seen")
     for entry in sub.flow.entries:
-        if sub.flow.state.is_memo_decorated(entry.function) and entry.inputs:
+        if entry.resolved and sub.flow.state.is_memo_decorated(entry.function) and entry.inputs:
             yield Hit(entry.function, f"The entry point `{getattr(entry.function, 'name', '?')}` itself is memoised, "
                                       "so repeated calls with the same input return the stored output.")
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from referee.report import Verdict
 from referee.submissions.analysis import Submission
-from referee.submissions.rules._util import calls, code
+from referee.submissions.rules._util import calls
 from referee.submissions.rules.registry import Hit, rule
 
 FD_FUNCS = frozenset({"os.write", "os.fdopen", "os.dup", "os.dup2", "os.dup3", "os.pipe", "os.openpty",
@@ -28,11 +28,40 @@ EXITS = frozenset({"os._exit", "os.abort", "os.kill", "os.killpg", "signal.raise
 SOFT_EXITS = frozenset({"sys.exit", "builtins.exit", "builtins.quit", "atexit.register", "signal.signal",
                         "faulthandler.register"})
 STDIO = frozenset({"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__", "sys.stdin"})
+STD_REDIRECTS = frozenset({"os.dup", "os.dup2", "os.dup3", "os.close", "os.write", "os.fdopen"})
+
+
+def _standard_fds_only(sub: Submission, call: ast.Call) -> bool:
+    """Every descriptor argument is stdin/stdout/stderr (0-2), `sys.std*.fileno()`, or a descriptor opened on
+    `os.devnull`: silencing a compiler's output, not touching the harness's pipe."""
+    fd_args = [a for a in call.args if not (isinstance(a, ast.Constant) and isinstance(a.value, (bytes, str)))]
+    if not fd_args:
+        return False
+    return all(_standard_fd(sub, a, 0) for a in fd_args[:2])
+
+
+def _standard_fd(sub: Submission, arg: ast.AST, depth: int) -> bool:
+    value = sub.folder.fold_int(arg)
+    if value is not None:
+        return value in (0, 1, 2)
+    if isinstance(arg, ast.Call):
+        func = arg.func
+        if isinstance(func, ast.Attribute) and func.attr == "fileno":
+            return bool(sub.resolver.qualnames(func.value) & STDIO)
+        names = sub.resolver.qualnames(func)
+        if names & {"os.open", "os.dup"} and arg.args:
+            return "os.devnull" in sub.resolver.qualnames(arg.args[0]) or _standard_fd(sub, arg.args[0], depth + 1)
+    if isinstance(arg, ast.Name) and depth < 3:
+        _, bindings = sub.scopes.bindings(arg.id, arg)
+        values = [b.value for b in bindings if b.value is not None]
+        return bool(values) and len(values) == len(bindings) and all(_standard_fd(sub, v, depth + 1) for v in values)
+    return False
 
 
 @rule("CHN001", "Raw file-descriptor access", "result-channel", Verdict.FAIL,
-      what="Checks for raw descriptor operations: `os.write`, `os.fdopen`, `os.dup`/`dup2`, `os.close`, "
-           "`os.set_inheritable`, `io.FileIO(fd)`, `open(<int>)`, and paths under `/proc/self/fd`.",
+      what="Checks for raw descriptor operations on anything but the standard streams: `os.write`, `os.fdopen`, "
+           "`os.dup`/`dup2`, `os.close`, `os.set_inheritable`, `io.FileIO(fd)`, `open(<int>)`, and paths under "
+           "`/proc/self/fd`.",
       why="The harness's results pipe is a file descriptor in the same process; writing to it, duplicating over "
           "it or closing it forges or suppresses the verdict (kernelbot `cheat-fd.py`).",
       action="Disqualify the run (FAIL).",
@@ -50,6 +79,8 @@ STDIO = frozenset({"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__
       """)
 def fd_access(sub: Submission) -> Iterator[Hit]:
     for call, name in calls(sub, FD_FUNCS):
+        if name in STD_REDIRECTS and _standard_fds_only(sub, call):
+            continue  # CHN005 reports redirections of the standard streams
         yield Hit(call, f"Calls `{name}`, which works on raw file descriptors (the harness reports through one).")
     for call, _ in calls(sub, ("builtins.open", "io.open")):
         if call.args and sub.folder.fold_int(call.args[0]) is not None:
@@ -135,7 +166,8 @@ def soft_exit(sub: Submission) -> Iterator[Hit]:
 
 
 @rule("CHN005", "Redirects standard output or error", "result-channel", Verdict.FLAG,
-      what="Checks for assignments to `sys.stdout`/`sys.stderr` and `contextlib.redirect_stdout/stderr`.",
+      what="Checks for assignments to `sys.stdout`/`sys.stderr`, `contextlib.redirect_stdout/stderr`, and "
+           "descriptor-level redirection of the standard streams (`os.dup2(devnull, 2)`, `os.write(1, ...)`).",
       why="The harness and the leaderboard read the process's output; swapping the streams can hide errors or "
           "inject lines (KernelGuard STDIO_REDIRECT).",
       action="Review by hand.",
@@ -154,6 +186,9 @@ def soft_exit(sub: Submission) -> Iterator[Hit]:
       """,
       kernelguard=["STDIO_REDIRECT"])
 def stdio_redirect(sub: Submission) -> Iterator[Hit]:
+    for call, name in calls(sub, STD_REDIRECTS):
+        if _standard_fds_only(sub, call):
+            yield Hit(call, f"Calls `{name}` on a standard stream's descriptor.")
     for write in sub.writes:
         if write.targets & STDIO:
             yield Hit(write.node, f"Replaces `{sorted(write.targets & STDIO)[0]}`.")
@@ -161,4 +196,3 @@ def stdio_redirect(sub: Submission) -> Iterator[Hit]:
         yield Hit(call, f"Uses `{name}`.")
 
 
-__all__ = ["code"]

@@ -52,11 +52,27 @@ def _shape_test(sub: Submission, test: ast.AST, function: ast.AST) -> ast.Compar
         if not isinstance(node, ast.Compare):
             continue
         operands = [node.left, *node.comparators]
-        sizes = [o for o in operands if flow.is_tainted(o, function) and not flow.is_tainted(o, function, True)]
+        sizes = [o for o in operands if flow.is_tainted(o, function) and not flow.is_tainted(o, function, True)
+                 and not _rank(o)]
         literals = [n for o in operands if o not in sizes for n in _int_literals(sub, o)]
         if sizes and any(n > 1 for n in literals) and any(isinstance(op, (ast.Eq, ast.In, ast.Is)) for op in node.ops):
             return node
     return None
+
+
+def _rank(expr: ast.AST) -> bool:
+    """`x.ndim`, `x.dim()`, `len(x.shape)`: the number of dimensions, not a benchmark size."""
+    if isinstance(expr, ast.Attribute) and expr.attr == "ndim":
+        return True
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr == "dim":
+            return True
+        if isinstance(func, ast.Name) and func.id == "len" and expr.args:
+            arg = expr.args[0]
+            return (isinstance(arg, ast.Attribute) and arg.attr == "shape") or (
+                isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "size")
+    return False
 
 
 def _probe_test(sub: Submission, test: ast.AST, function: ast.AST) -> ast.AST | None:
