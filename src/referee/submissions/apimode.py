@@ -20,11 +20,19 @@ CLASSIFICATION = {Verdict.FAIL: "hacked", Verdict.FLAG: "suspicious", Verdict.PA
 SEVERITY = {Verdict.FAIL: "critical", Verdict.FLAG: "medium", Verdict.PASS: "low", Verdict.DEGRADED: "low"}
 
 
+def _kernelguard_names(data: dict[str, Any]) -> list[str]:
+    """KernelGuard's own pattern names for a finding (static rules record them), so existing filters keep working."""
+    names = data.get("kernelguard") if isinstance(data, dict) else None
+    return [str(n) for n in names] if isinstance(names, list | tuple) else []
+
+
 def kernelguard_result(report: Report, code: str) -> dict[str, Any]:
     """One JSON object in KernelGuard's api-mode shape, plus referee's verdict and findings."""
     verdict = report.verdict
-    patterns = [{"pattern": f.rule, "severity": SEVERITY[f.verdict], "evidence": f.message[:500], "field": "code",
-                 "line": f.line, "verdict": f.verdict.value} for f in report.findings]
+    patterns = [{"pattern": _kernelguard_names(f.data)[0] if _kernelguard_names(f.data) else f.rule,
+                 "rule": f.rule, "kernelguard": _kernelguard_names(f.data), "severity": SEVERITY[f.verdict],
+                 "evidence": f.message[:500], "field": "code", "line": f.line, "verdict": f.verdict.value}
+                for f in report.findings]
     should_filter = verdict is Verdict.FAIL
     return {
         "matched_patterns": patterns,
