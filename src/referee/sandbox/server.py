@@ -57,13 +57,13 @@ def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | 
         try:
             result = driver(payload, channel)
             code = result if _type(result) is _int else 0
-        except BaseException as exc:  # noqa: BLE001 - mirror the interpreter's exit status
+        except BaseException as exc:
             try:
                 code = _exit_status(exc)
-            except BaseException:  # noqa: BLE001 - the job broke traceback printing
+            except BaseException:
                 code = 1
         _finish(code if _type(code) is _int else 1)
-    except BaseException:  # noqa: BLE001 - any escape ends the child, never the server
+    except BaseException:
         pass
     finally:
         try:
@@ -245,7 +245,7 @@ class Server:
         if handler_cls is not None:  # built after the fork: nothing it holds is ever in the child's memory
             try:
                 handler = handler_cls(payload)
-            except Exception as exc:  # noqa: BLE001 - reported in the result, the job is killed
+            except Exception as exc:
                 handler_error = f"handler failed to start: {exc!r}"
                 self._kill_group(pid)
         result = self._supervise(pid, start, out_r, err_r, parent_sock, limits, handler, workdir, job)
