@@ -26,6 +26,8 @@ lint: venv
 bench: venv
 	$(BIN)/python benchmarks/grade_throughput.py
 	$(BIN)/python benchmarks/audit_speed.py
+	$(BIN)/python benchmarks/static_rules_speed.py
+	$(BIN)/python benchmarks/service_load.py
 	$(BIN)/python benchmarks/bench_audit_scale.py
 
 clean:
