@@ -83,6 +83,10 @@ class _Where:
 
 _TOP = _Where()
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+#: the only node types any rule below can fire on (definitions, bindings, calls, raises, imports, attributes);
+#: the rules are not even called on the rest, which is most of a tree (names, operators, constants, literals)
+_RULE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.alias, ast.Assign, ast.AnnAssign, ast.AugAssign,
+               ast.NamedExpr, ast.Call, ast.ImportFrom, ast.Attribute, ast.Raise)
 
 
 class _Visitor:
@@ -131,7 +135,7 @@ class _Visitor:
                 self.docstrings.add(id(first.value))
         if isinstance(node, ast.ImportFrom) and node.module == "atexit":
             self.atexit_imported = True
-        if isinstance(node, ast.Name | ast.Load | ast.Store | ast.expr_context | ast.operator):
+        if not isinstance(node, _RULE_NODES):
             return
         self.hits.extend(_run_tests(node))
         self.hits.extend(_eq_override(node, where))

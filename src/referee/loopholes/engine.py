@@ -9,6 +9,7 @@ measure flags C and D.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 import weakref
@@ -129,9 +130,12 @@ class Grader:
             duration_s=round(time.monotonic() - start, 6), details=details)
 
     def _payload(self, plan: TestPlan, code: str, **extra: Any) -> dict[str, Any]:
-        return {"plan_key": plan.key, "setup_key": plan.setup_key, "setup": plan.setup_code,
-                "inputs": plan.args_sources, "kinds": plan.kinds, "cls": plan.class_name, "method": plan.method,
-                "code": code, **extra}
+        """The job request. Everything in it reaches the child (it is in the fork server when it forks), so it
+        holds no expected value; the per-run nonce is in it for that reason too: the child must know it before
+        any completion code runs, and the relay checks every frame against it (see `relay`)."""
+        return {"nonce": secrets.token_hex(16), "plan_key": plan.key, "setup_key": plan.setup_key,
+                "setup": plan.setup_code, "inputs": plan.args_sources, "kinds": plan.kinds,
+                "cls": plan.class_name, "method": plan.method, "code": code, **extra}
 
     def _run_main(self, plan: TestPlan, code: str, mode: EnvMode) -> graders.Observation:
         token = self.service.register(plan, mode)

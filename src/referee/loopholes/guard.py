@@ -164,9 +164,13 @@ def install_guard(report: Callable[[str], Any], _add: Any = sys.addaudithook, _t
     _add(hook)
 
 
-def block_signals(_mask: Any = signal.pthread_sigmask, _valid: Any = signal.valid_signals) -> None:
+#: computed once at import (the fork server pre-imports this module): `valid_signals()` builds ~60 enum members
+_BLOCKABLE = frozenset(int(s) for s in signal.valid_signals()) - {int(signal.SIGKILL), int(signal.SIGSTOP)}
+
+
+def block_signals(_mask: Any = signal.pthread_sigmask, _signals: frozenset[int] = _BLOCKABLE) -> None:
     """Block every blockable signal, so no Python-level handler runs inside the harness."""
     try:
-        _mask(signal.SIG_BLOCK, _valid() - {signal.SIGKILL, signal.SIGSTOP})
+        _mask(signal.SIG_BLOCK, _signals)
     except (OSError, ValueError):
         pass

@@ -3,9 +3,10 @@
 Runs inside the sandboxed child (`grade_main`, `probe_main` are sandbox drivers); the relay handler in the fork
 server (`relay`) and the verdict service in the grading process (`verdict`) are the other two ends.
 
-1. Before any completion code: take the per-run nonce, build a *sealed channel* (C-level JSON encoder and
-   scanner, `os.read`/`os.write` and the identity of fd 3, all captured now), run the problem's trusted setup
-   code, build every test input with the setup helpers, block signals and install the guard (`guard`).
+1. Before any completion code: take the per-run nonce (from the payload), build a *sealed channel* (C-level JSON
+   encoder and scanner, `os.read`/`os.write` and the identity of fd 3, all captured now), run the problem's
+   trusted setup code (its leading imports already ran in the fork server, `warm`), build every test input
+   with the setup helpers, block signals and install the guard (`guard`).
 2. Load the completion as module ``solution`` (never ``__main__``) in its own namespace; in run_tests mode the
    grader's real ``run_tests`` is bound first (in builtins, so a def, an assignment, ``globals()[...]`` or a
    builtins rebinding in the completion all redefine it). An exception while
@@ -45,32 +46,59 @@ _C_SLOTS = (types.WrapperDescriptorType, types.MethodWrapperType, types.BuiltinF
             types.MethodDescriptorType)
 
 
-# ── compile cache, warmed in the fork server before the fork (trusted setup code only) ─────────────────────
+# ── compile cache, warmed in the fork server (setup code is compiled there; only its imports run there) ───────
 def warm(payload: dict[str, Any]) -> None:
-    """Compile the setup code and input builder once per fork server and import the modules it imports."""
-    for key, source, mode in _sources(payload):
+    """Prepare the setup code and input builder once per fork server (see `_setup_entry`).
+
+    Called by the relay in the fork server for every job, so a hit must cost next to nothing: the keys are
+    looked up before any source text is built."""
+    for index, key in enumerate(_source_keys(payload)):
         if key in _CACHE:
             continue
+        source, mode = _source(payload, index)
         try:
-            _CACHE[key] = compile(source, "<setup>", mode)
+            _CACHE[key] = _setup_entry(source) if index == 0 else compile(source, "<setup>", mode)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        if key.startswith("s:"):
-            _import_modules(source)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
 
 
-def _import_modules(source: str) -> None:
+def _setup_entry(source: str) -> tuple[types.ModuleType | None, types.CodeType]:
+    """(prelude module or None, code the child runs) for one setup code, built in the fork server.
+
+    The setup code's leading import statements (`import x`, `from typing import *`, ...) run here once, into a
+    module `solution` that every later child of this server adopts as is; the child then runs only the rest.
+    The child gets the module copy-on-write, so it no longer takes a reference to each of the ~300 imported
+    names - the page copies that cost about half a millisecond per job. Only import statements run here,
+    never a definition of the problem (the server already imported every module a setup code names)."""
+    import ast
+
+    tree = ast.parse(source)
+    lead = 0
+    for node in tree.body:
+        if not (isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level
+                                                  and node.module != "__future__")):
+            break
+        lead += 1
+    _import_modules(tree.body[lead:])
+    if lead == 0:
+        return None, compile(tree, "<setup>", "exec")
+    module = _new_module()
+    try:
+        exec(compile(ast.Module(body=tree.body[:lead], type_ignores=[]), "<setup>", "exec"), module.__dict__)
+    except Exception:  # the child runs the whole setup code and reports the failure as a setup error
+        return None, compile(tree, "<setup>", "exec")
+    return module, compile(ast.Module(body=tree.body[lead:], type_ignores=[]), "<setup>", "exec")
+
+
+def _import_modules(nodes: list[Any]) -> None:
+    """Import the modules named by import statements further down the setup code (they run in the child)."""
     import ast
     import importlib
 
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return
     names: set[str] = set()
-    for node in tree.body:
+    for node in nodes:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -82,17 +110,30 @@ def _import_modules(source: str) -> None:
             continue
 
 
-def _sources(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _source_keys(payload: dict[str, Any]) -> list[str]:
+    """Cache keys of the setup code, the input builder and the two `run_tests()` call forms."""
     key = str(payload.get("plan_key", ""))
     cls = str(payload.get("cls", "Solution"))
-    return [(f"s:{payload.get('setup_key', key)}", payload.get("setup") or "", "exec"),
-            (f"i:{key}", "[" + ",".join(f"__pack__({a})" for a in payload.get("inputs", [])) + "]", "eval"),
-            (f"r:{cls}", f"{TEST_FUNC}()", "eval"), (f"m:{cls}", f"{cls}().{TEST_FUNC}()", "eval")]
+    return [f"s:{payload.get('setup_key', key)}", f"i:{key}", f"r:{cls}", f"m:{cls}"]
 
 
-def _compiled(key: str, source: str, mode: str) -> Any:
-    code = _CACHE.get(key)
-    return code if code is not None else compile(source, "<setup>", mode)
+def _source(payload: dict[str, Any], index: int) -> tuple[str, str]:
+    """(source, compile mode) of the `index`-th entry of `_source_keys`; built only on a cache miss."""
+    if index == 0:
+        return payload.get("setup") or "", "exec"
+    if index == 1:
+        return "[" + ",".join(f"__pack__({a})" for a in payload.get("inputs", [])) + "]", "eval"
+    cls = str(payload.get("cls", "Solution"))
+    return (f"{TEST_FUNC}()" if index == 2 else f"{cls}().{TEST_FUNC}()"), "eval"
+
+
+def _compiled(payload: dict[str, Any], keys: list[str], index: int) -> Any:
+    """The compiled input builder or call form `index` (1-3) of `_source_keys`."""
+    code = _CACHE.get(keys[index])
+    if code is None:
+        source, mode = _source(payload, index)
+        code = compile(source, "<setup>", mode)
+    return code
 
 
 def _pack(*args: Any, **kwargs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -267,32 +308,44 @@ def _write_result_file(_open: Any = os.open, _write: Any = os.write, _close: Any
 
 
 # ── drivers ─────────────────────────────────────────────────────────────────────────────────────────────
-def _nonce(payload: dict[str, Any], channel: Any) -> str:
+def _nonce(payload: dict[str, Any], channel: Any = None) -> str:
+    """The run's nonce, put in the payload by the grading process; taken out of it before any completion code
+    runs (an empty nonce makes the relay refuse every frame: the run then pays nothing)."""
     nonce = payload.pop("nonce", None)
-    if not isinstance(nonce, str):  # the handler was built after the fork: ask it (no completion code ran yet)
-        channel.send({"t": "hello"})
-        nonce = str(channel.recv().get("nonce", ""))
-    return nonce
+    return nonce if isinstance(nonce, str) else ""
 
 
 def _setup(payload: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
     """Run the trusted setup code and build every test input (before any completion code exists)."""
-    (skey, ssrc, smode), (ikey, isrc, imode) = _sources(payload)[:2]
-    namespace = _module_namespace()
-    exec(_compiled(skey, ssrc, smode), namespace)
+    keys = _source_keys(payload)
+    entry = _CACHE.get(keys[0])
+    if entry is None:  # first job of this setup code on this fork server: nothing prepared yet
+        entry = (None, compile(payload.get("setup") or "", "<setup>", "exec"))
+    prelude, code = entry
+    namespace = _module_namespace(module=prelude)
+    exec(code, namespace)
     namespace["__pack__"] = _pack
     try:
-        return namespace, eval(_compiled(ikey, isrc, imode), namespace)
+        return namespace, eval(_compiled(payload, keys, 1), namespace)
     finally:
         del namespace["__pack__"]
 
 
-def _module_namespace(base: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The namespace of a fresh module `solution`, registered in sys.modules as a real import would be
-    (dataclasses, typing and pickle look a class's module up there)."""
+def _new_module() -> types.ModuleType:
     module = types.ModuleType("solution")
-    module.__dict__.update(base or {})
     module.__dict__.update({"__name__": "solution", "__builtins__": builtins, "__file__": "solution.py"})
+    return module
+
+
+def _module_namespace(base: dict[str, Any] | None = None,
+                      module: types.ModuleType | None = None) -> dict[str, Any]:
+    """The namespace of a module `solution` (a fresh one holding `base`, or the prepared `module`, which this
+    process owns alone once forked), registered in sys.modules as a real import would be (dataclasses, typing
+    and pickle look a class's module up there)."""
+    if module is None:
+        module = _new_module()
+        module.__dict__.update(base or {})
+        module.__dict__.update({"__name__": "solution", "__builtins__": builtins, "__file__": "solution.py"})
     sys.modules["solution"] = module
     return module.__dict__
 
@@ -327,7 +380,8 @@ def grade_main(payload: dict[str, Any], channel: Any, _write: Any = os.write, _t
     list_node, tree_node = namespace.get("list_node"), namespace.get("tree_node")
     verdict: list[bool | None] = [None]
     own_rt = _real_run_tests(verdict)
-    calls = tuple(_compiled(key, source, kind) for key, source, kind in _sources(payload)[2:])
+    keys = _source_keys(payload)
+    calls = (_compiled(payload, keys, 2), _compiled(payload, keys, 3))
     if mode == "run_tests":  # in builtins, so a def, an assignment or a builtins rebinding all override it
         builtins.__dict__[TEST_FUNC] = own_rt
     block_signals()

@@ -4,22 +4,24 @@ A sandbox handler (`Relay`) lives in the fork server, which is forked for every 
 when it forks, the child inherits and could read (`gc`, frame walking). So the relay never holds the expected
 values. It:
 
-- gives the child a fresh per-run nonce before any completion code runs (in the payload when the server
-  builds the handler before forking, else in answer to the child's `hello`); every frame must carry it, and a
-  frame without it, out of order or repeated, marks the run *tampered*. (Code that reads the harness's own
-  memory can find the nonce either way; what it protects against is frames written blindly to the channel.);
+- checks every frame against the run's nonce: a fresh random string the grading process puts in the job's
+  payload, which the harness takes before any completion code runs. A frame without it, out of order or
+  repeated, marks the run *tampered*. (Code that reads the harness's own memory can find the nonce wherever it
+  came from - the payload or a reply on the channel -, so carrying it in the payload costs no security and saves
+  a round trip; what it protects against is frames written blindly to the channel.);
 - forwards the single oracle frame to the verdict service in the grading process (a Unix socket that only the
   fork servers can use) and passes back only what the child may know after its outputs are committed: the
   verdict bit, and in eq_override mode the expected values of its non-plain outputs;
 - records the mode signals (run_tests returned, eq results, sentinel) and the `done` frame for the grader.
 
-It also warms the compile cache of `referee.loopholes.harness` before the fork (trusted setup code only).
+It also warms the compile cache of `referee.loopholes.harness` in the fork server (compiling the setup code
+and the input builder, importing the modules the setup code names; nothing of a problem is executed there), so
+the following jobs of the same problem start with compiled code.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import socket
 import struct
 from typing import Any
@@ -61,10 +63,9 @@ class Relay:
         self.mode = payload.get("mode")
         self.token = payload.get("token")
         self.service = payload.get("svc")
-        self.nonce = secrets.token_hex(16)
-        self.helloed = False
-        if isinstance(payload, dict):
-            payload["nonce"] = self.nonce
+        nonce = payload.get("nonce")
+        #: None refuses every frame: a run without a nonce cannot tell its harness's frames from forged ones
+        self.nonce = nonce if isinstance(nonce, str) and len(nonce) >= 16 else None
         self.tampered: list[str] = []
         self.frames: dict[str, Any] = {}
         self.probes: dict[str, dict[str, Any]] = {}
@@ -77,13 +78,7 @@ class Relay:
             pass
 
     def on_message(self, message: Any) -> Any:
-        if isinstance(message, dict) and message.get("t") == "hello" and set(message) == {"t"}:
-            if self.helloed or self.frames:
-                self._tamper("late hello")
-                return None
-            self.helloed = True
-            return {"nonce": self.nonce}
-        if not isinstance(message, dict) or message.get("n") != self.nonce:
+        if not isinstance(message, dict) or self.nonce is None or message.get("n") != self.nonce:
             self._tamper("frame without the run's nonce")
             return None
         kind = message.get("t")
