@@ -33,6 +33,8 @@ from pathlib import Path
 
 import httpx
 
+from referee.client import wait_until_healthy
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REFEREE = str(Path(sys.executable).with_name("referee"))
@@ -144,17 +146,9 @@ def main() -> int:
                                  stdout=(scratch / "serve.log").open("w"), stderr=subprocess.STDOUT,
                                  start_new_session=True)
         procs.append(serve)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if serve.poll() is not None or time.monotonic() > deadline:
-                print((scratch / "serve.log").read_text()[-2000:], file=sys.stderr)
-                return 3
-            time.sleep(0.1)
+        if not wait_until_healthy(url, timeout=60, alive=lambda: serve.poll() is None):
+            print((scratch / "serve.log").read_text()[-2000:], file=sys.stderr)
+            return 3
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as admin:
             if task not in {t["name"] for t in admin.get("/admin/tasks").json()["tasks"]}:
                 admin.post("/admin/tasks", json={"name": task, "files": {

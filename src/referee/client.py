@@ -260,3 +260,23 @@ class AuditClient:
             log.warning("referee audit service at %s is reachable again after %.0fs; delivering %d waiting "
                         "submission(s)", self.base_url, time.monotonic() - self._down_since, self.pending)
             self._down_since = None
+
+
+def wait_until_healthy(url: str, *, timeout: float = 60.0, alive: Callable[[], bool] | None = None,
+                       interval: float = 0.1) -> bool:
+    """Poll `GET {url}/healthz` until it answers 200; False on timeout or once `alive()` says the server died.
+
+    For scripts that start `referee serve` themselves (the demo, the load benchmark) and must not race it.
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url.rstrip("/") + "/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        if (alive is not None and not alive()) or time.monotonic() > deadline:
+            return False
+        time.sleep(interval)

@@ -15,11 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from referee.client import wait_until_healthy
 
 REFEREE = str(Path(sys.executable).with_name("referee"))
 
@@ -55,17 +56,9 @@ def run_demo(*, keep: bool = False, echo: Any = print) -> int:
     server = subprocess.Popen([REFEREE, "serve", "--port", str(port), "--log-level", "warning"], env=env,
                               start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                echo("referee serve did not start")
-                return 3
-            time.sleep(0.2)
+        if not wait_until_healthy(url, timeout=60, alive=lambda: server.poll() is None, interval=0.2):
+            echo("referee serve did not start")
+            return 3
         examples = example_submissions()
         echo(f"== submitting {len(examples)} bundled example submissions through referee.client")
         ids: dict[tuple[str, str], int] = {}
