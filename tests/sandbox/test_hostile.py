@@ -228,3 +228,21 @@ def test_rebinding_every_referee_callable_and_builtins_still_ends_the_job(sandbo
     failing = sandbox.run_code(code + "raise ValueError('after patching')\n")
     assert failing.status == "error" and failing.exit_code == 1 and failing.duration_s < 2
     assert sandbox.run_code("print('server fine')").stdout == b"server fine\n"
+
+
+def test_a_child_that_never_reads_replies_cannot_stall_the_server(sandbox):
+    result = sandbox.run(Job(driver="tests_sandbox_helpers:deaf_flood_driver", handler="tests_sandbox_helpers:Doubler",
+                             payload={}, limits=Limits(wall_seconds=3, cpu_seconds=2)))
+    assert result.status in {"ok", "timeout"}, result.error
+    assert result.duration_s < 8
+    assert sandbox.run_code("print('server fine')").stdout == b"server fine\n"
+
+
+def test_last_frames_survive_a_late_supervisor(sandbox):
+    """Frames written just before exit are all delivered, even when many arrive at once."""
+    code = ("import os, struct, json\n"
+            "for i in range(300):\n"
+            "    data = json.dumps({'i': i}).encode()\n"
+            "    os.write(3, struct.pack('>I', len(data)) + data)\n")
+    results = sandbox.map([Job(code=code) for _ in range(20)])
+    assert all(len(r.messages) == 300 for r in results)

@@ -48,3 +48,10 @@ class SecretHolder:
 
     def finish(self, result):
         return {"child_saw_secret": self.found}
+
+
+def deaf_flood_driver(payload, channel):
+    """Ask for thousands of replies and never read one."""
+    for i in range(20_000):
+        channel.send({"n": i, "pad": "x" * 200})
+    return 0

@@ -39,6 +39,9 @@ LOCK_DIR = "/run/referee-sandbox" if os.path.isdir("/run") and os.access("/run",
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+_DEAF: set[int] = set()  # channel fds of the current job whose child stopped reading replies
+
+
 def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None, in_r: int, out_w: int,
                err_w: int, channel_fd: int, driver: Any, payload: Any, *, _exit: Any = os._exit,
                _kill: Any = os.kill, _getpid: Any = os.getpid, _sigkill: int = signal.SIGKILL,
@@ -273,55 +276,64 @@ class Server:
         exited_at: float | None = None
         status = 0
         usage = None
-        channel_open = True
+
+        def read_ready(target: Any) -> None:
+            """Consume what one ready descriptor holds; unregister it at EOF."""
+            if target is sock:
+                try:
+                    data = sock.recv(1 << 16)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    data = b""
+                if not data:
+                    sel.unregister(sock)
+                    return
+                chan_buf.extend(data)
+                if len(chan_buf) > limits.max_message_bytes:
+                    result.error = "channel message over the size limit"
+                    sel.unregister(sock)
+                    self._kill_group(pid)
+                    return
+                self._drain_frames(chan_buf, result, handler, sock, deadline)
+                return
+            fd = int(target)
+            try:
+                data = os.read(fd, 1 << 16)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not data:
+                sel.unregister(fd)
+                return
+            totals[fd] += len(data)
+            room = limits.max_output_bytes - len(buffers[fd])
+            if room > 0:
+                buffers[fd] += data[:room]
+
         while True:
             now = time.monotonic()
             if exited_at is None and now >= deadline:
                 timed_out = True
                 self._kill_group(pid)
-            if exited_at is not None and (now - exited_at > 0.2 or len(sel.get_map()) <= 1):
+            if exited_at is not None and (now - exited_at > 0.2 or not sel.get_map()):
                 break
             timeout = max(0.0, (deadline if exited_at is None else exited_at + 0.2) - now)
             for key, _ in sel.select(timeout):
-                target = key.fileobj
-                if target == pidfd:
+                if key.fileobj == pidfd:
                     _, status, usage = os.wait4(pid, 0)
                     exited_at = time.monotonic()
                     sel.unregister(pidfd)
                     self._kill_group(pid)
-                elif target is sock:
-                    try:
-                        data = sock.recv(1 << 16)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError:
-                        data = b""
-                    if not data:
-                        sel.unregister(sock)
-                        channel_open = False
-                        continue
-                    chan_buf += data
-                    if len(chan_buf) > limits.max_message_bytes:
-                        result.error = "channel message over the size limit"
-                        sel.unregister(sock)
-                        channel_open = False
-                        self._kill_group(pid)
-                        continue
-                    self._drain_frames(chan_buf, result, handler, sock)
                 else:
-                    fd = int(target)  # type: ignore[arg-type]
-                    try:
-                        data = os.read(fd, 1 << 16)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    if not data:
-                        sel.unregister(fd)
-                        continue
-                    totals[fd] += len(data)
-                    room = limits.max_output_bytes - len(buffers[fd])
-                    if room > 0:
-                        buffers[fd] += data[:room]
-        del channel_open
+                    read_ready(key.fileobj)
+        # The job is dead and its group killed: whatever it wrote is already buffered in the kernel. Drain it all,
+        # however late this process got the CPU back (a loaded machine must not cost a job its last frames).
+        for _ in range(4096):
+            ready = [key.fileobj for key, _ in sel.select(0) if key.fileobj != pidfd]
+            if not ready:
+                break
+            for target in ready:
+                read_ready(target)
         sel.close()
         if exited_at is None:
             _, status, usage = os.wait4(pid, 0)
@@ -330,6 +342,7 @@ class Server:
         self._sweep_uid(limits.max_processes > 1)
         for fd in (out_r, err_r):
             os.close(fd)
+        _DEAF.discard(sock.fileno())
         sock.close()
         result.duration_s = time.monotonic() - start
         result.stdout = bytes(buffers[out_r])
@@ -348,7 +361,7 @@ class Server:
         return result
 
     @staticmethod
-    def _drain_frames(buf: bytearray, result: RunResult, handler: Any, sock: socket.socket) -> None:
+    def _drain_frames(buf: bytearray, result: RunResult, handler: Any, sock: socket.socket, deadline: float) -> None:
         import json
 
         while len(buf) >= 4:
@@ -365,13 +378,13 @@ class Server:
                 result.messages.append(message)
                 continue
             reply = handler.on_message(message)
-            if reply is not None:
+            if reply is not None and sock.fileno() not in _DEAF:
                 data = json.dumps(reply, separators=(",", ":")).encode()
-                try:
-                    sock.setblocking(True)
+                try:  # bounded by the job's wall clock: a child that never reads cannot stall the server
+                    sock.settimeout(max(0.01, deadline - time.monotonic()))
                     sock.sendall(struct.pack(">I", len(data)) + data)
                 except OSError:
-                    pass
+                    _DEAF.add(sock.fileno())  # stop answering a child that does not read
                 finally:
                     sock.setblocking(False)
 

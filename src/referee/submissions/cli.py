@@ -77,7 +77,9 @@ def audit(
         _fail(f"{submission}: {exc}")
     task_obj = _task(task)
     options = AuditOptions(dynamic=not no_dynamic, llm=llm, filename=submission.name, timeout_s=timeout, seed=seed)
-    report = _audit_once(data, task_obj, options)
+    from referee.submissions.apimode import audit_once
+
+    report = audit_once(data, task_obj, options)
     if json_out:
         typer.echo(report.to_json())
     elif sarif:
@@ -91,41 +93,10 @@ def audit(
     raise typer.Exit(report.exit_code)
 
 
-def _audit_once(code: str | bytes, task: Any, options: Any) -> Any:
-    """One audit with a one-worker sandbox of its own (a single audit needs one fork server, not one per core)."""
-    from referee.submissions.audit import audit_submission
-
-    if not (options.dynamic and task is not None):
-        return audit_submission(code, task, options=options)
-    from referee.submissions.probes import make_sandbox
-
-    try:
-        sandbox = make_sandbox(workers=1, timeout_s=options.timeout_s, memory_mb=options.memory_mb)
-    except Exception as exc:  # no sandbox on this machine: the audit says so instead of crashing
-        report = audit_submission(code, task, options=_without_probes(options))
-        report.degraded = True
-        report.notes.append(f"dynamic probes could not start the sandbox: {type(exc).__name__}: {exc}")
-        return report
-    try:
-        return audit_submission(code, task, options=options, sandbox=sandbox)
-    finally:
-        sandbox.close()
-
-
-def _without_probes(options: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(options, dynamic=False)
-
-
 def _api_mode(code: str, task: Any, options: Any) -> None:
-    from referee.report import Verdict
-    from referee.submissions.apimode import kernelguard_result
+    from referee.submissions.apimode import write_api_result
 
-    report = _audit_once(code, task, options)
-    sys.stdout.write(json.dumps(kernelguard_result(report, code)) + "\n")
-    sys.stdout.flush()
-    raise typer.Exit(EXIT_CANNOT_AUDIT if report.verdict is Verdict.DEGRADED else 0)
+    raise typer.Exit(write_api_result(code, task, options))
 
 
 def audit_batch(

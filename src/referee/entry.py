@@ -1,0 +1,24 @@
+"""Console entry point of `referee`.
+
+`referee audit --api-mode` is what a leaderboard runs once per submission (the KernelGuard contract), so it takes a
+path that skips the Typer app; every other invocation goes through `referee.cli`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from referee.submissions.apimode import fast_api_mode
+
+    status = fast_api_mode(sys.argv[1:])
+    if status is not None:
+        sys.exit(status)
+    from referee.cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
