@@ -10,11 +10,13 @@ import sys
 
 
 def main() -> None:
-    from referee.submissions.apimode import fast_api_mode
+    argv = sys.argv[1:]
+    if argv[:1] == ["audit"] and "--api-mode" in argv:  # checked before importing: other commands pay nothing
+        from referee.submissions.apimode import fast_api_mode
 
-    status = fast_api_mode(sys.argv[1:])
-    if status is not None:
-        sys.exit(status)
+        status = fast_api_mode(argv)
+        if status is not None:
+            sys.exit(status)
     from referee.cli import main as cli_main
 
     cli_main()

@@ -112,7 +112,7 @@ def finish(code: int, _exit: Any = os._exit) -> None:
     """End the job the way an interpreter would: atexit handlers, flushed streams, then the exit status."""
     try:
         atexit._run_exitfuncs()
-    except BaseException:
+    except BaseException:  # hostile atexit handlers must not change how we exit
         pass
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -100,12 +100,3 @@ def apply_ruleset(ruleset_fd: int | None) -> bool:
         return False
     return _libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) == 0
 
-
-def restrict_writes(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",)) -> bool:
-    """Build and apply in one go (for callers without a prepared ruleset)."""
-    ruleset_fd = build_ruleset(writable_dirs, abi, writable_files)
-    try:
-        return apply_ruleset(ruleset_fd)
-    finally:
-        if ruleset_fd is not None:
-            os.close(ruleset_fd)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import gc
+import glob
 import importlib
+import json
 import os
 import pickle
 import selectors
@@ -39,9 +42,6 @@ LOCK_DIR = "/run/referee-sandbox" if os.path.isdir("/run") and os.access("/run",
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-_DEAF: set[int] = set()  # channel fds of the current job whose child stopped reading replies
-
-
 def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None, in_r: int, out_w: int,
                err_w: int, channel_fd: int, driver: Any, payload: Any, *, _exit: Any = os._exit,
                _kill: Any = os.kill, _getpid: Any = os.getpid, _sigkill: int = signal.SIGKILL,
@@ -60,13 +60,13 @@ def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | 
         try:
             result = driver(payload, channel)
             code = result if _type(result) is _int else 0
-        except BaseException as exc:
+        except BaseException as exc:  # mirror the interpreter's exit status
             try:
                 code = _exit_status(exc)
             except BaseException:
                 code = 1
         _finish(code if _type(code) is _int else 1)
-    except BaseException:
+    except BaseException:  # any escape ends the child, never the server
         pass
     finally:
         try:
@@ -132,20 +132,15 @@ class Server:
         self.isolation["mountns"] = self.uid is not None and self._private_mounts()
         # One job at a time per server, in a private tmpfs: allowing writes beneath the server's root is the same
         # as allowing the job's own directory, and lets every child reuse one prepared ruleset.
-        import glob
-
         gpu_nodes = tuple(sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri/*")))
         self.ruleset_fd = build_ruleset([self.root], self.isolation["landlock_abi"], ("/dev/null", *gpu_nodes))
         self.isolation["gpu_device_nodes"] = len(gpu_nodes)
         self.isolation["landlock"] = self.ruleset_fd is not None
-        self.handlers: dict[str, Any] = {}
         for name in preload:
             try:
                 importlib.import_module(name)
-            except Exception as exc:
+            except Exception as exc:  # reported; the jobs that need the module fail clearly
                 self.isolation.setdefault("preload_errors", {})[name] = repr(exc)
-        import gc
-
         gc.collect()
         gc.freeze()  # keep the preloaded heap out of the collector so children don't copy-on-write it
 
@@ -248,7 +243,7 @@ class Server:
         if handler_cls is not None:  # built after the fork: nothing it holds is ever in the child's memory
             try:
                 handler = handler_cls(payload)
-            except Exception as exc:
+            except Exception as exc:  # a handler bug is reported in the result, not raised into the pool
                 handler_error = f"handler failed to start: {exc!r}"
                 self._kill_group(pid)
         result = self._supervise(pid, start, out_r, err_r, parent_sock, limits, handler, workdir, job)
@@ -276,9 +271,11 @@ class Server:
         exited_at: float | None = None
         status = 0
         usage = None
+        can_reply = True  # False once a reply could not be delivered: a child that does not read gets no more
 
         def read_ready(target: Any) -> None:
             """Consume what one ready descriptor holds; unregister it at EOF."""
+            nonlocal can_reply
             if target is sock:
                 try:
                     data = sock.recv(1 << 16)
@@ -295,7 +292,7 @@ class Server:
                     sel.unregister(sock)
                     self._kill_group(pid)
                     return
-                self._drain_frames(chan_buf, result, handler, sock, deadline)
+                can_reply = self._drain_frames(chan_buf, result, handler, sock, deadline, can_reply)
                 return
             fd = int(target)
             try:
@@ -342,7 +339,6 @@ class Server:
         self._sweep_uid(limits.max_processes > 1)
         for fd in (out_r, err_r):
             os.close(fd)
-        _DEAF.discard(sock.fileno())
         sock.close()
         result.duration_s = time.monotonic() - start
         result.stdout = bytes(buffers[out_r])
@@ -361,13 +357,13 @@ class Server:
         return result
 
     @staticmethod
-    def _drain_frames(buf: bytearray, result: RunResult, handler: Any, sock: socket.socket, deadline: float) -> None:
-        import json
-
+    def _drain_frames(buf: bytearray, result: RunResult, handler: Any, sock: socket.socket, deadline: float,
+                      can_reply: bool) -> bool:
+        """Decode every complete frame in `buf`; returns whether replies can still be delivered."""
         while len(buf) >= 4:
             (size,) = struct.unpack(">I", buf[:4])
             if len(buf) < 4 + size:
-                return
+                return can_reply
             raw = bytes(buf[4:4 + size])
             del buf[:4 + size]
             try:
@@ -378,15 +374,16 @@ class Server:
                 result.messages.append(message)
                 continue
             reply = handler.on_message(message)
-            if reply is not None and sock.fileno() not in _DEAF:
+            if reply is not None and can_reply:
                 data = json.dumps(reply, separators=(",", ":")).encode()
                 try:  # bounded by the job's wall clock: a child that never reads cannot stall the server
                     sock.settimeout(max(0.01, deadline - time.monotonic()))
                     sock.sendall(struct.pack(">I", len(data)) + data)
                 except OSError:
-                    _DEAF.add(sock.fileno())  # stop answering a child that does not read
+                    can_reply = False
                 finally:
                     sock.setblocking(False)
+        return can_reply
 
     @staticmethod
     def _classify(result: RunResult, status: int, timed_out: bool, limits: Limits) -> None:
@@ -476,7 +473,7 @@ class Server:
                 break
             try:
                 reply = self.run_job(job)
-            except Exception as exc:
+            except Exception as exc:  # the server survives any single job
                 reply = RunResult(status="crashed", error=f"sandbox server error: {exc!r}")
             write_frame(wfd, reply)
         shutil.rmtree(self.root, ignore_errors=True)

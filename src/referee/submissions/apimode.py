@@ -87,7 +87,7 @@ def write_api_result(code: str, task: Any, options: Any) -> int:
     report = audit_once(code, task, options)
     sys.stdout.write(json.dumps(kernelguard_result(report, code)) + "\n")
     sys.stdout.flush()
-    return 3 if report.verdict is Verdict.DEGRADED else 0
+    return Verdict.DEGRADED.exit_code if report.verdict is Verdict.DEGRADED else 0
 
 
 _VALUE_FLAGS = {"--task", "-t", "--profile", "--config"}
@@ -124,6 +124,6 @@ def fast_api_mode(argv: list[str]) -> int | None:
             task = resolve_task(task_spec)
         except (TaskError, OSError) as exc:
             sys.stderr.write(f"referee: --task {task_spec}: {exc}\n")
-            return 3
+            return Verdict.DEGRADED.exit_code
     code = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     return write_api_result(code, task, AuditOptions(dynamic=task is not None))
