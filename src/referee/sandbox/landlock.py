@@ -64,10 +64,10 @@ def _write_access(abi: int) -> int:
 
 
 def build_ruleset(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",),
-                  readable: list[str] | None = None) -> int | None:
+                  readable: list[str] | None = None, listable: tuple[str, ...] | list[str] = ()) -> int | None:
     """A ruleset fd allowing writes only beneath `writable_dirs` (plus /dev/null), reads only beneath `readable`
-    (when given), denying TCP and outside signals where the ABI supports it. Built once per fork server; each
-    child only has to apply it."""
+    (when given; `listable` folders may be listed, not read), denying TCP and outside signals where the ABI
+    supports it. Built once per fork server; each child only has to apply it."""
     if abi <= 0:
         return None
     write = _write_access(abi)
@@ -86,6 +86,7 @@ def build_ruleset(writable_dirs: list[str], abi: int, writable_files: tuple[str,
     targets = [(path, handled) for path in writable_dirs]
     targets += [(path, _WRITE_FILE | _TRUNCATE * (abi >= 3) | (reads & ~_READ_DIR)) for path in writable_files]
     targets += [(path, READ_ACCESS) for path in readable or ()]
+    targets += [(path, _READ_DIR) for path in listable if readable is not None]
     for path, access in targets:
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)

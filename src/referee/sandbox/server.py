@@ -183,11 +183,12 @@ class Server:
         self.seccomp = Filter(deny_ipc=not self.ipc_ns) if seccomp_supported() and "seccomp" not in off else None
         self._layer("seccomp", self.seccomp is not None, "off by request" if "seccomp" in off else "not x86_64")
         abi = abi_version()
+        self.listable: list[str] = []
         readable = None if "landlock_read" in off else self._readable(package_dir, list(extra_paths), gpu_nodes)
         # the view is mounted read-only; the child adds a layer that allows writes only in its own directories
         self.writable_files = ("/dev/null", *gpu_nodes)
         writable = [self.jobs_dir, *([self.view_root] if self.view_root else [])]
-        self.ruleset_fd = build_ruleset(writable, abi, self.writable_files, readable) \
+        self.ruleset_fd = build_ruleset(writable, abi, self.writable_files, readable, self.listable) \
             if "landlock" not in off else None
         self._layer("landlock", self.ruleset_fd is not None, "kernel has no Landlock" if abi == 0 else "off",
                     abi=abi, reads=readable is not None and self.ruleset_fd is not None)
@@ -223,7 +224,9 @@ class Server:
                           if not os.path.realpath(package_dir).startswith(os.path.join(path, n))]
             else:
                 paths.append(path)
-        return paths + package_read_paths(package_dir)
+        folders, files = package_read_paths(package_dir)
+        self.listable = folders
+        return paths + files
 
     def _private_mounts(self) -> bool:
         """Own mount namespace: a tmpfs for this server's work, and the interpreter reachable by the job uid.

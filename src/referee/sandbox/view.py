@@ -156,13 +156,16 @@ class View:
             _libc.umount2(self.root.encode(), 2)
 
 
-def package_read_paths(package_dir: str) -> list[str]:
-    """Without a view: the package's modules one by one (and their folders), so data folders stay unreadable."""
+def package_read_paths(package_dir: str) -> tuple[list[str], list[str]]:
+    """Without a view: the package's folders (to list) and its modules and their compiled copies (to read), one
+    by one, so the files of its data folders stay unreadable (a Landlock rule on a folder covers all beneath)."""
     package_dir = os.path.realpath(package_dir)
     files = [os.path.join(package_dir, rel) for rel in package_files(package_dir)]
     folders = sorted({os.path.dirname(f) for f in files} | {package_dir})
-    pycache = [os.path.join(f, "__pycache__") for f in folders if os.path.isdir(os.path.join(f, "__pycache__"))]
-    return folders + pycache + files
+    compiled = [c for f in folders for c in glob.glob(os.path.join(f, "__pycache__", "*.pyc"))
+                if os.path.basename(c).split(".")[0] + ".py" in {os.path.basename(x) for x in files
+                                                                 if os.path.dirname(x) == f}]
+    return folders, files + compiled
 
 
 def enter(view_root: str, job_dir: str, tmp_dir: str, *, ipc: bool) -> None:
