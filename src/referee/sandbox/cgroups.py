@@ -89,7 +89,8 @@ class JobCgroup:
             self._try_v2(name, own.get("", "/"))
         if not self.version and self.why_off is None:
             self.why_off = "no writable cgroup with memory, pids and cpu accounting (v1 or v2)"
-        self._cpu_start = 0
+        self._cpu_start = self._oom_start = self._oom_next = 0
+        self._cpu_next: int | None = None
         self._memory_mb: int | None = None
         self._pids: int | None = None
 
@@ -142,8 +143,10 @@ class JobCgroup:
             self._pids = max_processes
         if self.version == 1:
             _write(os.path.join(self.dirs["memory"], "memory.max_usage_in_bytes"), "0")
-        self._oom_start = self._oom_count()
-        self._cpu_start = self._cpu_ns()
+        if self._cpu_next is None:  # the counters only move while a job runs: the last job's end is this start
+            self._oom_next, self._cpu_next = self._oom_count(), self._cpu_ns()
+        self._oom_start, self._cpu_start = self._oom_next, self._cpu_next
+        self._cpu_next = None
 
     def attach_fds(self) -> list[int]:
         """Descriptors of `cgroup.procs`, opened by the server; the child writes "0" to each to join."""
@@ -169,12 +172,14 @@ class JobCgroup:
         return max(0, self._cpu_ns() - self._cpu_start) / 1e9 if self.on else 0.0
 
     def usage(self) -> dict[str, Any]:
+        """After the job (all its processes are dead): its CPU time, peak memory and whether it hit the limit."""
         if not self.on:
             return {}
         name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
         peak = _read_int(os.path.join(self.dirs["memory"], name))
-        return {"cpu_s": self.cpu_seconds(), "memory_peak_mb": (peak or 0) >> 20,
-                "memory_limit_hit": self._oom_count() > self._oom_start}
+        self._cpu_next, self._oom_next = self._cpu_ns(), self._oom_count()
+        return {"cpu_s": max(0, self._cpu_next - self._cpu_start) / 1e9, "memory_peak_mb": (peak or 0) >> 20,
+                "memory_limit_hit": self._oom_next > self._oom_start}
 
     def _close_dirs(self) -> None:
         for path in set(self.dirs.values()):

@@ -23,7 +23,6 @@ import struct
 import sys
 import tempfile
 import time
-import types
 from typing import Any
 
 from referee.sandbox import child as child_mod
@@ -31,6 +30,7 @@ from referee.sandbox import jobdir
 from referee.sandbox.cgroups import JobCgroup
 from referee.sandbox.landlock import abi_version, build_ruleset
 from referee.sandbox.limits import Limits, RunResult
+from referee.sandbox.pidns import JobNamespace
 from referee.sandbox.seccomp import Filter
 from referee.sandbox.seccomp import supported as seccomp_supported
 from referee.sandbox.supervise import Watch, collect
@@ -38,13 +38,9 @@ from referee.sandbox.view import DEV_NODES, SYSTEM_PATHS, View, package_read_pat
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
-CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_CHILD_SUBREAPER = 36
-PR_SET_PDEATHSIG = 1
-#: what PID 1 of a job's namespace reports: the job's wait status, its user and system CPU in microseconds
-STATUS_FORMAT = "=iqq"
 UID_BASE = 61000
 UID_SLOTS = 512
 LOCK_DIR = "/run/referee-sandbox" if os.path.isdir("/run") and os.access("/run", os.W_OK) else tempfile.gettempdir()
@@ -82,36 +78,6 @@ def _run_child(plan: child_mod.Plan, in_r: int, out_w: int, err_w: int, channel_
             _exit(code if _type(code) is _int else 1)
         finally:
             _kill(_getpid(), _sigkill)
-
-
-def _pid1(plan: child_mod.Plan, fds: tuple[int, int, int, int], driver: Any, payload: Any, status_w: int) -> None:
-    """PID 1 of the job's fresh namespace: forks the job, reaps whatever is orphaned to it, and reports the job's
-    own wait status and CPU time to the server on `status_w`, then exits, which kills everything left in the
-    namespace. The job is not PID 1 itself, so signals it sends itself (`os.kill(os.getpid(), SIGSEGV)`) act
-    as they do outside; it cannot signal this process (another uid, and init ignores its namespace's signals)."""
-    reported = False
-    try:
-        os.setsid()
-        for fd in plan.cgroup_fds:  # join the job's cgroup before the job exists
-            os.write(fd, b"0")
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        try:
-            job = os.fork()
-        except OSError:
-            _report_setup_failure(fds[2])
-            raise
-        if job == 0:
-            _run_child(plan, *fds, driver, payload)
-        os.closerange(0, status_w)  # hold nothing of the job's (its stdin's write end would never close)
-        os.closerange(status_w + 1, 65536)
-        while True:
-            pid, status, usage = os.wait4(-1, 0)
-            if pid == job:
-                break
-        os.write(status_w, struct.pack(STATUS_FORMAT, status, int(usage.ru_utime * 1e6), int(usage.ru_stime * 1e6)))
-        reported = True
-    finally:
-        os._exit(0 if reported else 125)  # unreported: the job never ran, a setup failure
 
 
 def _report_setup_failure(err_w: int) -> None:
@@ -166,33 +132,6 @@ def _claim_uid() -> tuple[int | None, Any]:
     return None, None
 
 
-def _try_pidns() -> int | None:
-    """A descriptor of our own PID namespace when jobs can get fresh ones (unshare, then setns back)."""
-    try:
-        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    if _libc.unshare(CLONE_NEWPID) != 0 or _libc.setns(own, CLONE_NEWPID) != 0:
-        os.close(own)
-        return None
-    return own
-
-
-def _job_status(status_r: int, watch: Watch) -> None:
-    """The job's own status as its PID 1 saw it (nothing when PID 1 itself was killed: a limit or a timeout)."""
-    try:
-        os.set_blocking(status_r, False)
-        data = os.read(status_r, 64)
-    except OSError:
-        data = b""
-    finally:
-        os.close(status_r)
-    if len(data) == struct.calcsize(STATUS_FORMAT):
-        status, utime, stime = struct.unpack(STATUS_FORMAT, data)
-        watch.status = status
-        watch.usage = types.SimpleNamespace(ru_utime=utime / 1e6, ru_stime=stime / 1e6)
-
-
 class Server:
     def __init__(self, preload: list[str], off: frozenset[str] = frozenset(),
                  extra_paths: tuple[str, ...] = ()) -> None:
@@ -221,8 +160,9 @@ class Server:
         self.view_root = self.view.root if view_on and self.view is not None else None
         self.ipc_ns = view_on and "ipcns" not in off
         self._layer("ipcns", self.ipc_ns, "needs the view (entered together)" if "ipcns" not in off else "off")
-        self.pidns_fd = _try_pidns() if self.uid is not None and "pidns" not in off else None
-        self._layer("pidns", self.pidns_fd is not None, "needs root" if "pidns" not in off else "off by request")
+        self.pidns = JobNamespace() if self.uid is not None and "pidns" not in off else None
+        self._layer("pidns", self.pidns is not None and self.pidns.on,
+                    "needs root" if "pidns" not in off else "off by request")
         self.cgroup = JobCgroup(f"referee-sbx-{self.uid if self.uid is not None else os.getpid()}") \
             if os.geteuid() == 0 and "cgroup" not in off else None
         self._layer("cgroup", self.cgroup is not None and self.cgroup.on, "off by request" if "cgroup" in off else (
@@ -241,10 +181,11 @@ class Server:
             if "landlock" not in off else None
         self._layer("landlock", self.ruleset_fd is not None, "kernel has no Landlock" if abi == 0 else "off",
                     abi=abi, reads=readable is not None and self.ruleset_fd is not None)
+        pidns_on = self.pidns is not None and self.pidns.on
         self.isolation: dict[str, Any] = {
             "netns": netns, "setuid": self.uid is not None, "nproc": self.uid is not None, "uid": self.uid,
             "landlock_abi": abi, "landlock": self.ruleset_fd is not None, "mountns": mountns, "view": view_on,
-            "pidns": self.pidns_fd is not None, "ipcns": self.ipc_ns, "seccomp": self.seccomp is not None,
+            "pidns": pidns_on, "ipcns": self.ipc_ns, "seccomp": self.seccomp is not None,
             "cgroup": self.cgroup.version if self.cgroup is not None else 0, "gpu_device_nodes": len(gpu_nodes),
             "layers": self.layers}
         self.reseed = tuple(m for m in ("numpy.random",) if m in preload or "numpy" in preload)
@@ -347,20 +288,13 @@ class Server:
             if not removed and self.retire is None:
                 self.retire = "a job directory could not be removed"
 
-    def _fork(self, plan: child_mod.Plan, fds: tuple[int, int, int, int], driver: Any, payload: Any,
-              status_w: int | None) -> int:
-        """Fork the job; in a fresh PID namespace (under a PID 1 of its own) when available, then back to ours."""
-        fresh_pidns = status_w is not None and _libc.unshare(CLONE_NEWPID) == 0
-        try:
-            pid = os.fork()
-        finally:
-            if fresh_pidns and pid != 0 and _libc.setns(self.pidns_fd, CLONE_NEWPID) != 0:
-                self.retire = "could not return to the server's PID namespace"
+    @staticmethod
+    def _fork(plan: child_mod.Plan, fds: tuple[int, int, int, int], driver: Any, payload: Any) -> int:
+        """Fork the job (into the jobs' PID namespace, which the server entered for its children at start)."""
+        pid = os.fork()
         if pid == 0:  # the job: never returns into the server loop, whatever the job patched
             exit_now, kill, getpid, sigkill = os._exit, os.kill, os.getpid, signal.SIGKILL
             try:
-                if fresh_pidns and status_w is not None:
-                    _pid1(plan, fds, driver, payload, status_w)
                 _run_child(plan, *fds, driver, payload)
             finally:
                 try:
@@ -380,16 +314,15 @@ class Server:
         parent_sock, child_sock = socket.socketpair()
         if self.cgroup is not None:
             # PID 1 of the job's namespace is in the group too
-            self.cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes + (self.pidns_fd is not None))
+            self.cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes)
         plan = child_mod.Plan(directory.work, directory.tmp, limits, self.uid, self.ruleset_fd, self.view_root,
                               self.ipc_ns, self.seccomp, self.cgroup_fds, self.reseed,
                               self.isolation["landlock_abi"], self.writable_files)
-        status_r, status_w = os.pipe() if self.pidns_fd is not None else (None, None)
         start = time.monotonic()
         try:
-            pid = self._fork(plan, (in_r, out_w, err_w, child_sock.fileno()), driver, payload, status_w)
+            pid = self._fork(plan, (in_r, out_w, err_w, child_sock.fileno()), driver, payload)
         finally:
-            for fd in (out_w, err_w, in_r, *([status_w] if status_w is not None else [])):
+            for fd in (out_w, err_w, in_r):
                 os.close(fd)
             child_sock.close()
         self._feed_stdin(in_w, job.get("stdin") or b"")
@@ -410,9 +343,7 @@ class Server:
             watch.kill()
             if watch.exited_at is None:
                 _, watch.status, watch.usage = os.wait4(pid, 0)
-            self._sweep_uid(limits.max_processes > 1 and self.pidns_fd is None)
-            if status_r is not None:
-                _job_status(status_r, watch)
+            self._sweep(limits.max_processes > 1)
             for fd in (out_r, err_r):
                 os.close(fd)
             parent_sock.close()
@@ -439,9 +370,13 @@ class Server:
         finally:
             os.close(in_w)
 
-    def _sweep_uid(self, needed: bool) -> None:
-        """Kill whatever the job left behind under its uid (double-forked daemons escape the process group).
-        With a PID namespace the kernel already did: the namespace dies with its first process."""
+    def _sweep(self, needed: bool) -> None:
+        """Kill whatever the job left behind (double-forked daemons escape the process group): everything in the
+        jobs' PID namespace, or else everything under the slot's uid."""
+        if needed and self.pidns is not None and self.pidns.on:
+            if not self.pidns.sweep():
+                self.retire = "leftover processes of a job could not be killed"
+            needed = False
         if self.uid is not None and needed:
             sweeper = os.fork()
             if sweeper == 0:
@@ -484,6 +419,8 @@ class Server:
             self.close()
 
     def close(self) -> None:
+        if self.pidns is not None:
+            self.pidns.close()
         if self.cgroup is not None:
             self.cgroup.close()
         if self.view is not None:
