@@ -34,7 +34,7 @@ from referee.sandbox.pidns import JobNamespace
 from referee.sandbox.seccomp import Filter
 from referee.sandbox.seccomp import supported as seccomp_supported
 from referee.sandbox.supervise import Watch, collect
-from referee.sandbox.view import DEV_NODES, SYSTEM_PATHS, View, package_read_paths, python_paths
+from referee.sandbox.view import DEV_NODES, SYSTEM_PATHS, View, package_read_paths, private_mounts, python_paths
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
@@ -145,7 +145,7 @@ class Server:
         self._layer("setuid", self.uid is not None, "not root: jobs keep the caller's uid, RLIMIT_NPROC unused")
         self.root = os.path.join(tempfile.gettempdir(), "referee-sbx-" + secrets.token_hex(12))
         os.mkdir(self.root, 0o711)
-        mountns = self.uid is not None and self._private_mounts()
+        mountns = self.uid is not None and private_mounts(self.root)
         self._layer("mountns", mountns, "needs root (mount namespace and per-job tmpfs)")
         self.jobs_dir = os.path.join(self.root, "jobs")
         os.mkdir(self.jobs_dir, 0o711)
@@ -217,46 +217,6 @@ class Server:
         folders, files = package_read_paths(package_dir)
         self.listable = folders
         return paths + files
-
-    def _private_mounts(self) -> bool:
-        """Own mount namespace: a tmpfs for this server's work, and the interpreter reachable by the job uid.
-
-        When Python lives under a folder the job uid cannot enter (pyenv under root's 0700 home), that folder is
-        replaced, in this namespace only, by an empty tmpfs holding read-only binds of just the paths the
-        interpreter needs, so the job can import the stdlib but sees nothing else of that home.
-        """
-        if _libc.unshare(CLONE_NEWNS) != 0:
-            return False
-        if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            return False
-        _libc.mount(b"tmpfs", self.root.encode(), b"tmpfs", 0, b"mode=0711,size=1m")
-        needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable),
-                                                os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
-        blocked: dict[str, list[str]] = {}
-        for path in sorted(needed):
-            parts = path.split("/")
-            for depth in range(2, len(parts)):
-                ancestor = "/".join(parts[:depth])
-                if not os.stat(ancestor).st_mode & 0o001:
-                    blocked.setdefault(ancestor, []).append(path)
-                    break
-        for ancestor, paths in blocked.items():
-            stages = []
-            for path in paths:
-                stage = os.path.join(self.root, "stage-" + secrets.token_hex(6))
-                os.mkdir(stage)
-                if _libc.mount(path.encode(), stage.encode(), None, MS_BIND | MS_REC, None) != 0:
-                    return False
-                stages.append((stage, path))
-            if _libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", 0, b"mode=0711,size=1m") != 0:
-                return False
-            for stage, path in stages:
-                os.makedirs(path, exist_ok=True)
-                _libc.mount(stage.encode(), path.encode(), None, MS_BIND | MS_REC, None)
-                _libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
-                _libc.umount2(stage.encode(), MNT_DETACH)
-                os.rmdir(stage)
-        return True
 
     @staticmethod
     def _resolve(path: str) -> Any:

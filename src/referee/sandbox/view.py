@@ -18,12 +18,14 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import secrets
 import shutil
 import sys
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
+MS_PRIVATE, MNT_DETACH = 1 << 18, 2
 #: system directories every job may read (merged-usr links are recreated as links)
 SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys")
 DEV_NODES = ("null", "zero", "full", "random", "urandom")
@@ -166,6 +168,47 @@ def package_read_paths(package_dir: str) -> tuple[list[str], list[str]]:
                 if os.path.basename(c).split(".")[0] + ".py" in {os.path.basename(x) for x in files
                                                                  if os.path.dirname(x) == f}]
     return folders, files + compiled
+
+
+def private_mounts(root: str) -> bool:
+    """Own mount namespace: a tmpfs for this server's work, and the interpreter reachable by the job uid.
+
+    When Python lives under a folder the job uid cannot enter (pyenv under root's 0700 home), that folder is
+    replaced, in this namespace only, by an empty tmpfs holding read-only binds of just the paths the
+    interpreter needs, so the job can import the stdlib but sees nothing else of that home.
+    """
+    if _libc.unshare(CLONE_NEWNS) != 0:
+        return False
+    if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return False
+    _libc.mount(b"tmpfs", root.encode(), b"tmpfs", 0, b"mode=0711,size=1g")
+    needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable),
+                                            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
+    blocked: dict[str, list[str]] = {}
+    for path in sorted(needed):
+        parts = path.split("/")
+        for depth in range(2, len(parts)):
+            ancestor = "/".join(parts[:depth])
+            if not os.stat(ancestor).st_mode & 0o001:
+                blocked.setdefault(ancestor, []).append(path)
+                break
+    for ancestor, paths in blocked.items():
+        stages = []
+        for path in paths:
+            stage = os.path.join(root, "stage-" + secrets.token_hex(6))
+            os.mkdir(stage)
+            if _libc.mount(path.encode(), stage.encode(), None, MS_BIND | MS_REC, None) != 0:
+                return False
+            stages.append((stage, path))
+        if _libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", 0, b"mode=0711,size=1m") != 0:
+            return False
+        for stage, path in stages:
+            os.makedirs(path, exist_ok=True)
+            _libc.mount(stage.encode(), path.encode(), None, MS_BIND | MS_REC, None)
+            _libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
+            _libc.umount2(stage.encode(), MNT_DETACH)
+            os.rmdir(stage)
+    return True
 
 
 def enter(view_root: str, job_dir: str, tmp_dir: str, *, ipc: bool) -> None:
