@@ -1,8 +1,8 @@
 """Code that runs inside a freshly forked job process, before and around the untrusted code.
 
 Order matters: the child first detaches (own session and process group), joins the job's cgroup, enters its own
-mount and IPC namespaces and the filesystem view (it already is PID 1 of a fresh PID namespace), applies
-Landlock, rewires its standard streams, closes every inherited descriptor, moves into its empty work directory
+IPC namespace (when it may fork) and the filesystem view (`chroot`; it is already in the jobs' PID namespace),
+applies Landlock, rewires its standard streams, closes every inherited descriptor, moves into its empty work directory
 and scrubs its environment; then it sets rlimits while still root, drops to the slot's unprivileged uid so that
 the limits can no longer be raised and RLIMIT_NPROC is enforced, and loads the seccomp filter last (it refuses
 the mount and namespace calls made above). It reseeds the random state it inherited from the server. Only after
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from referee.sandbox import view
-from referee.sandbox.landlock import apply_ruleset, restrict_writes
+from referee.sandbox.landlock import apply_ruleset
 from referee.sandbox.limits import Limits
 
 CHANNEL_FD = 3
@@ -92,8 +92,6 @@ class Plan:
     seccomp: Any = None
     cgroup_fds: tuple[int, ...] = ()
     reseed: tuple[str, ...] = ()
-    landlock_abi: int = 0
-    writable_files: tuple[str, ...] = ("/dev/null",)
 
 
 def _env(home: str, tmp: str) -> dict[str, str]:
@@ -129,12 +127,11 @@ def isolate(plan: Plan, stdin_fd: int, stdout_fd: int, stderr_fd: int, channel_f
         os.write(fd, b"0")
     workdir, tmpdir = plan.workdir, plan.tmpdir
     if plan.view_root is not None:
-        view.enter(plan.view_root, workdir, tmpdir, ipc=plan.ipc_ns)
+        view.enter(plan.view_root, ipc=plan.ipc_ns)
         workdir, tmpdir = view.JOB_DIR, "/tmp"
-    own_dirs = (workdir, tmpdir, *(("/dev/shm",) if plan.view_root else ()))
-    # reads only in the view (first layer), writes only beneath this job's own directories (second layer)
-    if apply_ruleset(plan.ruleset_fd) and not restrict_writes(own_dirs, plan.writable_files, plan.landlock_abi):
-        raise OSError("could not confine writes to the job's directories")
+    # reads only in the view; writes only beneath the view (read-only but for this job's own directories) or,
+    # without a view, beneath the server's job directories (which hold only this job's)
+    apply_ruleset(plan.ruleset_fd)
     os.dup2(stdin_fd, 0)
     os.dup2(stdout_fd, 1)
     os.dup2(stderr_fd, 2)

@@ -113,18 +113,3 @@ def apply_ruleset(ruleset_fd: int | None) -> bool:
     if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
     return _libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) == 0
-
-
-
-def restrict_writes(dirs: tuple[str, ...], files: tuple[str, ...], abi: int) -> bool:
-    """A second, per-job layer: writes only beneath this job's own directories (called in the child).
-
-    The prepared ruleset cannot name them: a job's directories are bind mounts made after the fork, and Landlock
-    matches a bind by the inode of its source, never by the mount point it covers."""
-    ruleset_fd = build_ruleset(list(dirs), abi, files)
-    if ruleset_fd is None:
-        return False
-    try:
-        return apply_ruleset(ruleset_fd)
-    finally:
-        os.close(ruleset_fd)

@@ -15,6 +15,8 @@ import os
 import select
 import signal
 
+from referee.sandbox.view import mount_proc
+
 CLONE_NEWPID = 0x20000000
 PR_SET_PDEATHSIG = 1
 SWEEP_TIMEOUT_S = 10.0
@@ -31,11 +33,13 @@ def _reap_all() -> None:
             return
 
 
-def _reaper(cmd_r: int, ack_w: int) -> None:
+def _reaper(cmd_r: int, ack_w: int, proc_at: str | None) -> None:
     """PID 1: reap orphans as they die; on b"k" kill everything else in the namespace, reap it, answer b"d"."""
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         os.setsid()
+        # the view's /proc shows the namespace of whoever mounts it: this one (first answer: mounted or not)
+        os.write(ack_w, b"p" if proc_at is None or mount_proc(os.path.dirname(proc_at)) else b"n")
         wake_r, wake_w = os.pipe()
         for fd in range(0, 1024):
             if fd not in (cmd_r, ack_w, wake_r, wake_w):
@@ -72,7 +76,7 @@ def _reaper(cmd_r: int, ack_w: int) -> None:
 class JobNamespace:
     """Created in the server before it preloads anything (the reaper is a copy of a small process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, proc_at: str | None = None) -> None:
         self.pid: int | None = None
         cmd_r, cmd_w = os.pipe()
         ack_r, ack_w = os.pipe()
@@ -84,10 +88,13 @@ class JobNamespace:
         if pid == 0:
             os.close(cmd_w)
             os.close(ack_r)
-            _reaper(cmd_r, ack_w)
+            _reaper(cmd_r, ack_w, proc_at)
         os.close(cmd_r)
         os.close(ack_w)
         self.pid, self._cmd_w, self._ack_r = pid, cmd_w, ack_r
+        ready, _, _ = select.select([ack_r], [], [], SWEEP_TIMEOUT_S)
+        if not ready or os.read(ack_r, 1) != b"p":
+            self.close()
 
     @property
     def on(self) -> bool:

@@ -27,6 +27,7 @@ from typing import Any
 
 from referee.sandbox import child as child_mod
 from referee.sandbox import jobdir
+from referee.sandbox import view as view_mod
 from referee.sandbox.cgroups import JobCgroup
 from referee.sandbox.landlock import abi_version, build_ruleset
 from referee.sandbox.limits import Limits, RunResult
@@ -34,7 +35,15 @@ from referee.sandbox.pidns import JobNamespace
 from referee.sandbox.seccomp import Filter
 from referee.sandbox.seccomp import supported as seccomp_supported
 from referee.sandbox.supervise import Watch, collect
-from referee.sandbox.view import DEV_NODES, SYSTEM_PATHS, View, package_read_paths, private_mounts, python_paths
+from referee.sandbox.view import (
+    DEV_NODES,
+    SYSTEM_PATHS,
+    View,
+    mount_proc,
+    package_read_paths,
+    private_mounts,
+    python_paths,
+)
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
@@ -160,7 +169,10 @@ class Server:
         self.view_root = self.view.root if view_on and self.view is not None else None
         self.ipc_ns = view_on and "ipcns" not in off
         self._layer("ipcns", self.ipc_ns, "needs the view (entered together)" if "ipcns" not in off else "off")
-        self.pidns = JobNamespace() if self.uid is not None and "pidns" not in off else None
+        self.pidns = JobNamespace(os.path.join(self.view_root, "proc") if self.view_root else None) \
+            if self.uid is not None and "pidns" not in off else None
+        if self.view_root and not (self.pidns is not None and self.pidns.on):
+            mount_proc(self.view_root)
         self._layer("pidns", self.pidns is not None and self.pidns.on,
                     "needs root" if "pidns" not in off else "off by request")
         self.cgroup = JobCgroup(f"referee-sbx-{self.uid if self.uid is not None else os.getpid()}") \
@@ -170,11 +182,13 @@ class Server:
             version=self.cgroup.version if self.cgroup else 0)
         self.cgroup_fds = tuple(self.cgroup.attach_fds()) if self.cgroup is not None and self.cgroup.on else ()
         self.seccomp = Filter(deny_ipc=not self.ipc_ns) if seccomp_supported() and "seccomp" not in off else None
+        # a job that cannot fork has no use for SysV IPC: refused, it needs no IPC namespace of its own
+        self.seccomp_single = Filter(deny_ipc=True) if self.seccomp is not None else None
         self._layer("seccomp", self.seccomp is not None, "off by request" if "seccomp" in off else "not x86_64")
         abi = abi_version()
         self.listable: list[str] = []
         readable = None if "landlock_read" in off else self._readable(package_dir, list(extra_paths), gpu_nodes)
-        # the view is mounted read-only; the child adds a layer that allows writes only in its own directories
+        # the view is mounted read-only but for the job's own directories, bound onto it per job
         self.writable_files = ("/dev/null", *gpu_nodes)
         writable = [self.jobs_dir, *([self.view_root] if self.view_root else [])]
         self.ruleset_fd = build_ruleset(writable, abi, self.writable_files, readable, self.listable) \
@@ -239,9 +253,13 @@ class Server:
                     handle.write(data)
                 if self.uid is not None:
                     os.chown(target, self.uid, self.uid)
+            if self.view_root:
+                view_mod.bind_job(self.view_root, directory.work, directory.tmp)
             return self._fork_and_supervise(directory, limits, driver, payload, handler_cls, job)
         finally:
             try:
+                if self.view_root:
+                    view_mod.unbind_job(self.view_root)
                 removed = jobdir.remove(directory)
             except Exception as exc:  # the verdict is kept; this server is not trusted with another job
                 removed, self.retire = False, f"job directory removal failed: {exc!r}"
@@ -272,12 +290,15 @@ class Server:
             for fd in (out_w, err_w, in_r):
                 os.fchown(fd, self.uid, self.uid)
         parent_sock, child_sock = socket.socketpair()
-        if self.cgroup is not None:
-            # PID 1 of the job's namespace is in the group too
-            self.cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes)
+        # One process (RLIMIT_NPROC = 1 under the slot's uid: no fork, no thread) is bounded by its rlimits alone:
+        # the cgroup and the IPC namespace (with their kernel work per job) serve jobs that may fork.
+        single = limits.max_processes <= 1 and self.uid is not None
+        cgroup = None if single or self.cgroup is None or not self.cgroup.on else self.cgroup
+        if cgroup is not None:
+            cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes)
         plan = child_mod.Plan(directory.work, directory.tmp, limits, self.uid, self.ruleset_fd, self.view_root,
-                              self.ipc_ns, self.seccomp, self.cgroup_fds, self.reseed,
-                              self.isolation["landlock_abi"], self.writable_files)
+                              self.ipc_ns and not single, self.seccomp_single if single else self.seccomp,
+                              self.cgroup_fds if cgroup is not None else (), self.reseed)
         start = time.monotonic()
         try:
             pid = self._fork(plan, (in_r, out_w, err_w, child_sock.fileno()), driver, payload)
@@ -286,7 +307,7 @@ class Server:
                 os.close(fd)
             child_sock.close()
         self._feed_stdin(in_w, job.get("stdin") or b"")
-        watch = Watch(pid, start, out_r, err_r, parent_sock, limits, None, self.cgroup)
+        watch = Watch(pid, start, out_r, err_r, parent_sock, limits, None, cgroup)
         handler_error = None
         try:
             if handler_cls is not None:  # built after the fork: nothing it holds is ever in the child's memory

@@ -4,10 +4,11 @@ In the server's private mount namespace a read-only tmpfs becomes the job's `/`.
 the system directories (`/usr`, `/etc`, merged-usr links), the interpreter and the site-packages directories
 on the server's `sys.path`, a *copy* of referee's Python modules (no data folders, no examples, no checkout
 around them), a minimal `/dev` (null, zero, full, random, urandom, the GPU nodes), and empty mount points for
-`/proc`, `/tmp`, `/dev/shm` and the work directory `/job`. Each child then takes its own mount (and IPC)
-namespace, binds its job directory and private tmp onto those mount points, mounts a `/proc` of its own PID
-namespace and `chroot`s into the view. It cannot see the checkout, databases, other jobs, other `/tmp`
-content or unix sockets outside, and every path outside its job is read-only.
+`/proc` (mounted once by the jobs' PID namespace), `/tmp`, `/dev/shm` and the work directory `/job`. Before each
+fork the server binds the job's directory and private tmp onto those mount points (and unmounts them after);
+the child `chroot`s into the view (and takes an IPC namespace of its own when it may fork). It cannot see the
+checkout, databases, other jobs, other `/tmp` content or unix sockets outside, and every path outside its job
+is read-only (no mount namespace of its own is needed: it cannot mount, and seccomp refuses `mount` anyway).
 
 Landlock read rights back this up (and stand alone when there is no mount namespace, i.e. not root): the job
 may read and execute only beneath the view (or the same host paths), and write only in its job directories.
@@ -211,15 +212,33 @@ def private_mounts(root: str) -> bool:
     return True
 
 
-def enter(view_root: str, job_dir: str, tmp_dir: str, *, ipc: bool) -> None:
-    """In the child (root, before dropping privileges): own mount (+IPC) namespace, job binds, /proc, chroot."""
-    flags = CLONE_NEWNS | (CLONE_NEWIPC if ipc else 0)
-    if _libc.unshare(flags) != 0:
-        raise OSError(ctypes.get_errno(), "unshare for the job")
-    for source, point in ((job_dir, "job"), (tmp_dir, "tmp"), (tmp_dir, "dev/shm")):
+JOB_POINTS = ("job", "tmp", "dev/shm")
+
+
+def mount_proc(view_root: str) -> bool:
+    """The view's /proc, mounted once by a process of the jobs' PID namespace (its reaper), so it shows only
+    that namespace; without one, by the server (the host's processes stay visible: the layer is off)."""
+    return _mount("proc", os.path.join(view_root, "proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
+def bind_job(view_root: str, job_dir: str, tmp_dir: str) -> None:
+    """In the server, before the fork: this job's directories onto the view's mount points (one job at a time
+    per server, so binding in the server's namespace costs three mounts instead of a namespace per job)."""
+    for source, point in zip((job_dir, tmp_dir, tmp_dir), JOB_POINTS, strict=True):
         if not _mount(source, os.path.join(view_root, point), None, MS_BIND):
             raise OSError(ctypes.get_errno(), f"bind {point}")
-    if not _mount("proc", os.path.join(view_root, "proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC):
-        raise OSError(ctypes.get_errno(), "mount /proc")
+
+
+def unbind_job(view_root: str) -> None:
+    for point in JOB_POINTS:
+        target = os.path.join(view_root, point).encode()
+        while _libc.umount2(target, MNT_DETACH) == 0:  # a bind left over by a failed job would hide the next
+            pass
+
+
+def enter(view_root: str, *, ipc: bool) -> None:
+    """In the child (root, before dropping privileges): its own IPC namespace when it may fork, then the view."""
+    if ipc and _libc.unshare(CLONE_NEWIPC) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWIPC) for the job")
     os.chroot(view_root)
     os.chdir(JOB_DIR)
