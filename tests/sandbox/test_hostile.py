@@ -294,3 +294,11 @@ def test_last_frames_survive_a_late_supervisor(sandbox):
             "    os.write(3, struct.pack('>I', len(data)) + data)\n")
     results = sandbox.map([Job(code=code) for _ in range(20)])
     assert all(len(r.messages) == 300 for r in results)
+
+
+def test_killing_the_parent_is_refused_not_turned_on_the_job(sandbox):
+    """In the jobs' PID namespace getppid() is 0; kill(0) would hit the job's own group. It gets EPERM instead."""
+    result = sandbox.run_code("import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+                              "except PermissionError:\n    print('refused')")
+    assert result.status == "ok", result.summary()
+    assert result.stdout == b"refused\n"

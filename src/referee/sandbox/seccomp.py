@@ -53,6 +53,7 @@ IPC_CALLS = {"shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67, "semget": 64,
              "semtimedop": 220, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240}
 _CLONE = 56
 _CLONE3 = 435
+_KILL = 62
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -65,8 +66,12 @@ def _ins(code: int, jt: int, jf: int, k: int) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k)
 
 
-def build_program(deny_ipc: bool) -> bytes:
-    """The filter as raw `sock_filter` instructions."""
+def build_program(deny_ipc: bool, deny_kill_zero: bool = True) -> bytes:
+    """The filter as raw `sock_filter` instructions.
+
+    `deny_kill_zero`: in the jobs' PID namespace the job's parent is outside, so `getppid()` is 0 and
+    "kill my parent" (`kill(getppid(), ...)`) would signal the job's own process group; refusing pid 0 gives it
+    the EPERM it gets outside."""
     denied = sorted({*DENIED.values(), *(IPC_CALLS.values() if deny_ipc else ())})
     errno = _RET_ERRNO | _EPERM
     body: list[bytes] = [_ins(_LD_W_ABS, 0, 0, _OFF_ARCH), _ins(_JEQ_K, 1, 0, _AUDIT_ARCH_X86_64),
@@ -76,6 +81,9 @@ def build_program(deny_ipc: bool) -> bytes:
     body += [_ins(_JEQ_K, 0, 1, _CLONE3), _ins(_RET_K, 0, 0, _RET_ERRNO | _ENOSYS)]
     body += [_ins(_JEQ_K, 0, 3, _CLONE), _ins(_LD_W_ABS, 0, 0, _OFF_ARG0), _ins(_JSET_K, 0, 1, CLONE_NEW_MASK),
              _ins(_RET_K, 0, 0, errno), _ins(_LD_W_ABS, 0, 0, _OFF_NR)]
+    if deny_kill_zero:
+        body += [_ins(_JEQ_K, 0, 3, _KILL), _ins(_LD_W_ABS, 0, 0, _OFF_ARG0), _ins(_JEQ_K, 0, 1, 0),
+                 _ins(_RET_K, 0, 0, errno), _ins(_LD_W_ABS, 0, 0, _OFF_NR)]
     for index, number in enumerate(denied):
         # each test jumps to the shared ERRNO return at the end when it matches
         remaining = len(denied) - index - 1
@@ -87,8 +95,8 @@ def build_program(deny_ipc: bool) -> bytes:
 class Filter:
     """A prepared filter; `load()` installs it in the calling process (needs no_new_privs, which Landlock sets)."""
 
-    def __init__(self, deny_ipc: bool) -> None:
-        self.program = build_program(deny_ipc)
+    def __init__(self, deny_ipc: bool, deny_kill_zero: bool = True) -> None:
+        self.program = build_program(deny_ipc, deny_kill_zero)
         self._buf = ctypes.create_string_buffer(self.program, len(self.program))
         self._prog = _SockFprog(len(self.program) // 8, ctypes.addressof(self._buf))
         self._prctl = _libc.prctl

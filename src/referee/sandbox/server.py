@@ -171,7 +171,8 @@ class Server:
         self._layer("ipcns", self.ipc_ns, "needs the view (entered together)" if "ipcns" not in off else "off")
         self.pidns = JobNamespace(os.path.join(self.view_root, "proc") if self.view_root else None) \
             if self.uid is not None and "pidns" not in off else None
-        if self.view_root and not (self.pidns is not None and self.pidns.on):
+        pidns_on = self.pidns is not None and self.pidns.on
+        if self.view_root and not pidns_on:
             mount_proc(self.view_root)
         self._layer("pidns", self.pidns is not None and self.pidns.on,
                     "needs root" if "pidns" not in off else "off by request")
@@ -181,9 +182,10 @@ class Server:
             self.cgroup.why_off if self.cgroup is not None else "needs root"),
             version=self.cgroup.version if self.cgroup else 0)
         self.cgroup_fds = tuple(self.cgroup.attach_fds()) if self.cgroup is not None and self.cgroup.on else ()
-        self.seccomp = Filter(deny_ipc=not self.ipc_ns) if seccomp_supported() and "seccomp" not in off else None
+        kill_zero = pidns_on  # getppid() is 0 in the jobs' namespace: see seccomp.build_program
+        self.seccomp = Filter(not self.ipc_ns, kill_zero) if seccomp_supported() and "seccomp" not in off else None
         # a job that cannot fork has no use for SysV IPC: refused, it needs no IPC namespace of its own
-        self.seccomp_single = Filter(deny_ipc=True) if self.seccomp is not None else None
+        self.seccomp_single = Filter(True, kill_zero) if self.seccomp is not None else None
         self._layer("seccomp", self.seccomp is not None, "off by request" if "seccomp" in off else "not x86_64")
         abi = abi_version()
         self.listable: list[str] = []
@@ -195,7 +197,6 @@ class Server:
             if "landlock" not in off else None
         self._layer("landlock", self.ruleset_fd is not None, "kernel has no Landlock" if abi == 0 else "off",
                     abi=abi, reads=readable is not None and self.ruleset_fd is not None)
-        pidns_on = self.pidns is not None and self.pidns.on
         self.isolation: dict[str, Any] = {
             "netns": netns, "setuid": self.uid is not None, "nproc": self.uid is not None, "uid": self.uid,
             "landlock_abi": abi, "landlock": self.ruleset_fd is not None, "mountns": mountns, "view": view_on,
