@@ -135,30 +135,36 @@ def test_writes_outside_the_work_dir_are_refused(sandbox, tmp_path):
         assert not os.path.exists(target)
 
 
-def _job_dirs(sb: Sandbox) -> list[str]:
-    """Job directories of the pool's servers, seen through each server's own mount namespace."""
+def _job_files(sb: Sandbox) -> list[str]:
+    """What the pool's job directories hold, seen through each server's own mount namespace."""
     found = []
     for server in sb._all:
         jobs = f"/proc/{server.proc.pid}/root{server.root}/jobs"
-        found += os.listdir(jobs) if os.path.isdir(jobs) else []
+        for top in os.listdir(jobs) if os.path.isdir(jobs) else []:
+            for sub in ("w", "t"):
+                folder = os.path.join(jobs, top, sub)
+                found += os.listdir(folder) if os.path.isdir(folder) else []
     return found
 
 
-def test_work_dir_is_fresh_and_removed():
+def test_work_dir_is_fresh_and_emptied():
     with Sandbox(workers=1) as sb:
-        first = sb.run_code("import os\nprint(os.listdir('.'))\nopen('left.txt', 'w').write('x')")
+        first = sb.run_code("import os\nprint(os.listdir('.'))\nopen('left.txt', 'w').write('x')\n"
+                            "open(os.environ['TMPDIR'] + '/left.tmp', 'w').write('x')\nos.chmod('.', 0o777)")
         assert first.stdout == b"[]\n"
-        second = sb.run_code("import os\nprint(os.listdir('.'), os.listdir(os.environ['TMPDIR']))")
-        assert second.stdout == b"[] []\n"
-        running = threading.Thread(target=sb.run_code, args=("import time\ntime.sleep(1.5)",))
+        second = sb.run_code("import os\nprint(os.listdir('.'), os.listdir(os.environ['TMPDIR']), "
+                             "oct(os.stat('.').st_mode & 0o777))")
+        assert second.stdout == b"[] [] 0o700\n"
+        running = threading.Thread(target=sb.run_code,
+                                   args=("import time\nopen('marker', 'w').close()\ntime.sleep(1.5)",))
         running.start()
         seen, deadline = [], time.monotonic() + 5
         while not seen and time.monotonic() < deadline:
-            seen = _job_dirs(sb)
+            seen = _job_files(sb)
             time.sleep(0.02)
         running.join()
-        assert len(seen) == 1  # the check below can see a job directory: it is empty because it was removed
-        assert _job_dirs(sb) == []
+        assert seen == ["marker"]  # the check below can see a job's files: they are gone because they were removed
+        assert _job_files(sb) == []
 
 
 def test_sockets_have_no_network(sandbox):

@@ -4,11 +4,11 @@ In the server's private mount namespace a read-only tmpfs becomes the job's `/`.
 the system directories (`/usr`, `/etc`, merged-usr links), the interpreter and the site-packages directories
 on the server's `sys.path`, a *copy* of referee's Python modules (no data folders, no examples, no checkout
 around them), a minimal `/dev` (null, zero, full, random, urandom, the GPU nodes), and empty mount points for
-`/proc` (mounted once by the jobs' PID namespace), `/tmp`, `/dev/shm` and the work directory `/job`. Before each
-fork the server binds the job's directory and private tmp onto those mount points (and unmounts them after);
-the child `chroot`s into the view (and takes an IPC namespace of its own when it may fork). It cannot see the
-checkout, databases, other jobs, other `/tmp` content or unix sockets outside, and every path outside its job
-is read-only (no mount namespace of its own is needed: it cannot mount, and seccomp refuses `mount` anyway).
+`/proc` (mounted once by the jobs' PID namespace), `/tmp`, `/dev/shm` and the work directory `/job`, onto which
+the server binds, once, the directories its jobs use one after the other (emptied after each job); the child
+`chroot`s into the view (and takes an IPC namespace of its own when it may fork). It cannot see the checkout,
+databases, other jobs, other `/tmp` content or unix sockets outside, and every path outside its job is
+read-only (it needs no mount namespace of its own: it cannot mount, and seccomp refuses `mount` anyway).
 
 Landlock read rights back this up (and stand alone when there is no mount namespace, i.e. not root): the job
 may read and execute only beneath the view (or the same host paths), and write only in its job directories.
@@ -222,18 +222,11 @@ def mount_proc(view_root: str) -> bool:
 
 
 def bind_job(view_root: str, job_dir: str, tmp_dir: str) -> None:
-    """In the server, before the fork: this job's directories onto the view's mount points (one job at a time
-    per server, so binding in the server's namespace costs three mounts instead of a namespace per job)."""
+    """In the server, once: the jobs' directories onto the view's mount points (one job at a time per server,
+    so binding in the server's namespace needs no mount namespace per job)."""
     for source, point in zip((job_dir, tmp_dir, tmp_dir), JOB_POINTS, strict=True):
         if not _mount(source, os.path.join(view_root, point), None, MS_BIND):
             raise OSError(ctypes.get_errno(), f"bind {point}")
-
-
-def unbind_job(view_root: str) -> None:
-    for point in JOB_POINTS:
-        target = os.path.join(view_root, point).encode()
-        while _libc.umount2(target, MNT_DETACH) == 0:  # a bind left over by a failed job would hide the next
-            pass
 
 
 def enter(view_root: str, *, ipc: bool) -> None:
