@@ -24,7 +24,7 @@ class Limits:
     #: memory of the whole job (all its processes, tmpfs files included) where cgroups exist; None = memory_mb.
     #: Set it when memory_mb is raised only for address space (CUDA reserves terabytes of it).
     rss_mb: int | None = None
-    #: size of the job's own tmpfs (work dir + private /tmp) where the server can mount one
+    #: size of the tmpfs holding the job's work dir and private /tmp (as root: the server's tmpfs is resized to it)
     disk_mb: int = 1024
 
     def replace(self, **changes: Any) -> Limits:
