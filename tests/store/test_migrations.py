@@ -16,7 +16,7 @@ from referee.store.db import Store, database_url, default_database_url
 from referee.store.migrate import current_revision, downgrade, head_revision, upgrade
 from referee.store.models import Base
 
-TABLES = {"tasks", "code_blobs", "submissions", "audits", "reviews", "alembic_version"}
+TABLES = {"tasks", "code_blobs", "submissions", "audits", "reviews", "health_probe", "alembic_version"}
 
 
 def _schema_diff(store: Store) -> list:

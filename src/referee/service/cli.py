@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -31,6 +32,22 @@ def _settings(command: str) -> Any:
         raise typer.Exit(2) from None
 
 
+URL_FILE_HELP = ("File holding the database URL (overrides REFEREE_DATABASE_URL). The URL holds the password, so "
+                 "it is never taken on the command line, where every local process can read it.")
+
+
+def _database_url_from(path: Path | None, refused: str | None, command: str) -> None:
+    """`--database-url-file` wins over the environment; the old `--database-url URL` is refused, clearly."""
+    if refused:
+        typer.echo(f"referee {command}: --database-url is no longer accepted: a URL on the command line shows its "
+                   "password to every local process (/proc/*/cmdline). Set REFEREE_DATABASE_URL, or put the URL "
+                   "in a file and pass --database-url-file FILE (or set REFEREE_DATABASE_URL_FILE).", err=True)
+        raise typer.Exit(2)
+    if path is not None:
+        os.environ.pop("REFEREE_DATABASE_URL", None)
+        os.environ["REFEREE_DATABASE_URL_FILE"] = str(path.resolve())
+
+
 def parse_options(pairs: list[str]) -> dict[str, object]:
     """KEY=VALUE pairs; VALUE is read as JSON when it parses (false, 3, "x", [..]), else kept as text."""
     options: dict[str, object] = {}
@@ -49,7 +66,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
     port: int = typer.Option(8000, min=0, max=65535, help="TCP port."),
     workers: int = typer.Option(1, min=1, max=64, help="Web server processes (not audit workers)."),
-    database_url: str = typer.Option(None, "--database-url", help="Overrides REFEREE_DATABASE_URL."),
+    database_url_file: Path = typer.Option(None, "--database-url-file", help=URL_FILE_HELP, dir_okay=False),
+    database_url: str = typer.Option(None, "--database-url", hidden=True, help="Refused: see --database-url-file."),
     log_level: str = typer.Option("info", help="debug, info, warning, error."),
 ) -> None:
     """Run the audit service's HTTP API and review page (uvicorn)."""
@@ -59,8 +77,7 @@ def serve(
     from referee.store.db import Store, redact
 
     _logging(log_level)
-    if database_url:
-        os.environ["REFEREE_DATABASE_URL"] = database_url
+    _database_url_from(database_url_file, database_url, "serve")
     settings = _settings("serve")
     try:
         store = Store(settings.database_url)
@@ -88,19 +105,19 @@ def worker(
     option: list[str] = typer.Option(None, "--option", "-o",
                                      help="Default audit option KEY=VALUE (JSON value), e.g. dynamic=false; "
                                           "options stored with an audit (backfill) take precedence."),
-    database_url: str = typer.Option(None, "--database-url", help="Overrides REFEREE_DATABASE_URL."),
+    database_url_file: Path = typer.Option(None, "--database-url-file", help=URL_FILE_HELP, dir_okay=False),
+    database_url: str = typer.Option(None, "--database-url", hidden=True, help="Refused: see --database-url-file."),
     name: str = typer.Option(None, help="Worker name recorded on its leases (default host:pid)."),
     log_level: str = typer.Option("info", help="debug, info, warning, error."),
 ) -> None:
     """Run audit workers: claim pending audits, run them in the sandbox, store verdicts."""
     from referee.service.app import prepare
-    from referee.service.auditing import engine_status, load_auditor, make_engine_sandbox
+    from referee.service.auditing import load_auditor, make_engine_sandbox
     from referee.service.worker import Worker
     from referee.store.db import Store
 
     _logging(log_level)
-    if database_url:
-        os.environ["REFEREE_DATABASE_URL"] = database_url
+    _database_url_from(database_url_file, database_url, "worker")
     try:
         defaults = parse_options(option or [])
     except ValueError as exc:
@@ -111,11 +128,6 @@ def worker(
     except Exception as exc:
         typer.echo(f"referee worker: cannot load --auditor {auditor}: {exc}", err=True)
         raise typer.Exit(3) from None
-    if auditor is None:
-        ok, why = engine_status()
-        if not ok:
-            typer.echo(f"referee worker: no audit engine: {why}", err=True)
-            raise typer.Exit(3)
     settings = _settings("worker")
     try:
         store = Store(settings.database_url)
@@ -130,7 +142,8 @@ def worker(
     wants_sandbox = auditor is None and defaults.get("dynamic", True) is not False
     runner = Worker(store, concurrency=concurrency, lease_s=lease_seconds, poll_s=poll_seconds, auditor=audit_fn,
                     sandbox_factory=make_engine_sandbox if wants_sandbox else None, name=name,
-                    max_audits=max_audits, drain=drain, retry_base_s=retry_seconds, default_options=defaults)
+                    max_audits=max_audits, drain=drain, retry_base_s=retry_seconds, default_options=defaults,
+                    secrets=settings.secrets())
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger("referee.worker").info("signal %d: finishing the audits in hand, then exiting", signum)
