@@ -43,8 +43,8 @@ def prepare_sqlite_file(path: Path) -> None:
     An unwritable `-shm` (left by another user, a read-only mount) is refused here with its name: SQLite maps that
     file into memory, and a process that runs on with a mapping it cannot back dies of SIGBUS instead of an error.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
         os.close(fd)
     except FileExistsError:
