@@ -142,7 +142,7 @@ def test_idempotency_key(server):
     ({"task": "no_such_task", "code": "x = 1"}, 422, "unknown task 'no_such_task'"),
     ({"task": "vectoradd_py", "code": "x" * 300_000}, 413, "the limit is 262144"),
     ({"task": "vectoradd_py", "code": "x = 1\u0000"}, 422, "NUL"),
-    ({"task": "vectoradd_py", "code": "   \n"}, 422, "code is empty"),
+    ({"task": "vectoradd_py", "code": "   \n"}, 422, "code: must not be blank"),
     ({"task": "vectoradd_py"}, 422, "code"),
     ({"task": "vectoradd_py", "code": "x", "extra": 1}, 422, "extra"),
     ({"task": "vectoradd_py", "code": 5}, 422, "string"),
@@ -271,9 +271,10 @@ def test_task_registration(server):
         changed = admin.post("/admin/tasks", json={"name": name, "files": {**files, "task.py": "Input = list"}})
         assert changed.json()["outcome"] == "updated" and changed.json()["task"]["version"] == 2
         bad_cases = [
-            ({"name": "../etc", "files": files}, "task name"),
-            ({"name": "ok_name", "files": {}}, "at least one file"),
-            ({"name": "ok_name", "files": {"../reference.py": REFERENCE, "task.yml": TASK_YML}}, "bad file name"),
+            ({"name": "../etc", "files": files}, "name: must be 1-100 letters"),
+            ({"name": "ok_name", "files": {}}, "files: Dictionary should have at least 1 item"),
+            ({"name": "ok_name", "files": {"../reference.py": REFERENCE, "task.yml": TASK_YML}},
+             "must be a plain file name"),
             ({"name": "ok_name", "files": {"task.yml": TASK_YML}}, "reference.py is missing"),
             ({"name": "ok_name", "files": {"task.yml": "tests: [", "reference.py": REFERENCE}}, "not valid YAML"),
             ({"name": "ok_name", "files": {"task.yml": TASK_YML, "reference.py": "x = 1"}}, "does not define"),

@@ -13,16 +13,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from referee import __version__
 from referee.service import docs
 from referee.service.auditing import bundled_tasks
 from referee.service.routes import admin, public, ui
+from referee.service.schemas import PATTERN_HINTS
 from referee.service.settings import Settings
 from referee.store import repository
 from referee.store.db import Store, redact
@@ -115,6 +118,9 @@ def _field_message(error: dict[str, Any]) -> str:
     message = _printable(str(error.get("msg", "")))
     if error.get("type") == "missing" and field:
         message = "required"
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if error.get("type") == "string_pattern_mismatch" and pattern in PATTERN_HINTS:
+        message = PATTERN_HINTS[pattern]
     return f"{field}: {message}" if field else message
 
 
@@ -160,6 +166,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         errors = [{"loc": list(err.get("loc", ())), "msg": _field_message(err), "type": err.get("type", "")}
                   for err in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI answers a body it cannot decode (bytes that are not UTF-8 JSON) with 400; every other invalid
+        body is a 422 here, so that one is too, in the same shape."""
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            return JSONResponse({"detail": [{"loc": ["body"], "msg": "body: not valid JSON text (UTF-8)",
+                                             "type": "json_invalid"}]}, status_code=422)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 def storable(value: str) -> str:
@@ -24,6 +24,17 @@ def storable(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(storable)]
 Label = Annotated[str, Field(max_length=200), AfterValidator(storable)]
+# The same rules as `auditing.validate_task`, stated in the schema so clients (and fuzzers) know them up front.
+TaskName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", description="Letters, digits, '_', "
+                                        "'.', '-'; starts with a letter or digit; at most 100 characters.")]
+FileName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")]
+# What a pattern means, for 422 messages ("code: must not be blank" rather than the regular expression).
+PATTERN_HINTS = {
+    r"\S": "must not be blank",
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$": "must be 1-100 letters, digits, '_', '.', '-', starting with a letter or "
+                                          "digit",
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$": "must be a plain file name (letters, digits, '_', '.', '-'; no folders)",
+}
 
 
 class SubmissionIn(BaseModel):
@@ -32,7 +43,7 @@ class SubmissionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: Label = Field(description="Registered task name (GET /admin/tasks).")
-    code: Text = Field(description="The submission's source code.")
+    code: Annotated[Text, Field(min_length=1, pattern=r"\S", description="The submission's source code (not blank).")]
     user_id: Label | None = None
     leaderboard: Label | None = None
     file_name: Annotated[str, Field(max_length=300), AfterValidator(storable)] | None = None
@@ -62,8 +73,9 @@ class ReviewIn(BaseModel):
 class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Label
-    files: dict[Label, Text] = Field(description="File name to text: task.yml, reference.py, task.py, ...")
+    name: TaskName
+    files: dict[FileName, Text] = Field(min_length=1, description="File name to text: task.yml, reference.py, "
+                                                                  "task.py, ...")
 
 
 class BackfillIn(BaseModel):
@@ -75,10 +87,10 @@ class BackfillIn(BaseModel):
     leaderboard: Label | None = None
     verdict: Label | None = Field(None, description="Current verdict(s), e.g. 'FAIL,FLAG'; 'none' = never audited.")
     since: datetime | None = None
-    submission_ids: list[int] | None = Field(None, max_length=100_000)
-    limit: int = Field(1000, ge=1, le=100_000)
+    submission_ids: list[Annotated[StrictInt, Field(ge=1, le=2**62)]] | None = Field(None, max_length=100_000)
+    limit: StrictInt = Field(1000, ge=1, le=100_000)
     options: dict[str, Any] = Field(default_factory=dict, description="Audit options for the engine.")
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 # --- responses -----------------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep],
 AuditId = Annotated[int, Path(ge=1, le=2**62)]
 Status = Literal["pending", "running", "done", "error"]
 VERDICTS = {"PASS", "FLAG", "FAIL", "DEGRADED"}
+_ONE = "(PASS|FLAG|FAIL|DEGRADED|pass|flag|fail|degraded)"
+VERDICT_LIST = rf"^( *{_ONE}( *, *{_ONE})* *)?$"  # empty: not given (an HTML form's blank field)
 
 
 def _blank_is_unset(value: Any) -> Any:
@@ -45,7 +47,8 @@ Limit = Annotated[int, Field(ge=1, le=500)]
 @router.get("/audits", response_model=AuditListOut, responses=error_responses(422))
 def list_audits(
     store: StoreDep,
-    verdict: Annotated[str | None, Query(max_length=100, description="PASS, FLAG, FAIL, DEGRADED; comma list")] = None,
+    verdict: Annotated[str | None, Query(max_length=100, pattern=VERDICT_LIST,
+                                                description="PASS, FLAG, FAIL, DEGRADED; comma list")] = None,
     reviewed: Annotated[bool | None, Blank, Query()] = None,
     task: Annotated[str | None, Query(max_length=200)] = None,
     status_: Annotated[Status | None, Blank, Query(alias="status")] = None,
