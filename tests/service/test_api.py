@@ -367,6 +367,7 @@ def test_database_outage_is_a_503_not_a_crash(tmp_path, pg_service_url):
                 response = admin.request(method, path, json=body)
                 assert response.status_code == 503, (path, response.text)
                 assert "database unavailable" in response.text
+                assert int(response.headers["retry-after"]) > 0
             health = admin.get("/healthz")
             assert health.status_code == 503 and health.json()["status"] == "error"
         assert srv.proc.poll() is None

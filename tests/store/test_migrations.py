@@ -87,7 +87,8 @@ def test_database_url_defaults_and_normalisation(tmp_path, monkeypatch):
     assert url.startswith("sqlite:///") and url.endswith("referee/referee.sqlite3")
     assert str(tmp_path / "data") in url
     monkeypatch.setenv("REFEREE_DATABASE_URL", "postgres://u:p@h/db")
-    assert database_url() == "postgresql+psycopg://u:p@h/db"
+    assert database_url() == default_database_url()  # the store reads no environment: the service's Settings do
+    assert database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
     assert database_url("sqlite:///x.db") == "sqlite:///x.db"
 
