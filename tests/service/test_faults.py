@@ -19,14 +19,18 @@ from referee.store.db import Store
 
 
 def test_sqlite_database_file_is_created_readable_by_its_owner_only(tmp_path):
-    store = Store(sqlite_url(tmp_path))
-    store.migrate()
-    store.dispose()
-    for name in ("referee.sqlite3", "referee.sqlite3-wal", "referee.sqlite3-shm"):
-        path = tmp_path / name
-        if path.exists():  # SQLite gives its side files the database file's mode
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600, (name, oct(path.stat().st_mode))
-    assert (tmp_path / "referee.sqlite3").exists()
+    old_umask = os.umask(0o022)  # the usual umask, which would leave a plain new file world-readable
+    try:
+        store = Store(sqlite_url(tmp_path))
+        store.migrate()
+        with store.engine.connect() as conn:  # an open connection keeps the -wal and -shm files in place
+            conn.exec_driver_sql("SELECT count(*) FROM tasks").scalar()
+            modes = {name: stat.S_IMODE((tmp_path / name).stat().st_mode)
+                     for name in ("referee.sqlite3", "referee.sqlite3-wal", "referee.sqlite3-shm")}
+        store.dispose()
+    finally:
+        os.umask(old_umask)
+    assert modes == dict.fromkeys(modes, 0o600), {k: oct(v) for k, v in modes.items()}
 
 
 def _as_other_user() -> list[str]:
