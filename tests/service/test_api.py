@@ -35,6 +35,7 @@ def test_health_docs_and_bundled_tasks(server):
         health = admin.get("/healthz").json()
         assert health["status"] == "ok" and health["database"] == "sqlite" and health["schema"] == health["schema_head"]
         assert health["writes"] == "ok"
+        assert admin.get("/livez").json() == {"status": "ok", "version": health["version"]}
         paths = admin.get("/openapi.json").json()["paths"]
         for path in ("/submissions", "/audits/{audit_id}", "/admin/audits", "/admin/audits/{audit_id}/reviewed",
                      "/admin/tasks", "/admin/backfill", "/healthz", "/metrics"):

@@ -255,6 +255,11 @@ class BackfillOut(BaseModel):
     audit_ids_truncated: bool
 
 
+class LiveOut(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "error"]
     database: str

@@ -10,7 +10,15 @@ from fastapi.responses import PlainTextResponse
 from referee import __version__
 from referee.service.deps import SettingsDep, StoreDep, SubmitterDep
 from referee.service.metrics import render_metrics
-from referee.service.schemas import AuditPublic, ErrorOut, HealthOut, SubmissionAccepted, SubmissionIn, error_responses
+from referee.service.schemas import (
+    AuditPublic,
+    ErrorOut,
+    HealthOut,
+    LiveOut,
+    SubmissionAccepted,
+    SubmissionIn,
+    error_responses,
+)
 from referee.store import repository
 from referee.store.migrate import current_revision, head_revision
 
@@ -68,6 +76,12 @@ def get_audit(audit_id: AuditId, store: StoreDep) -> AuditPublic:
     if audit is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no audit {audit_id}")
     return AuditPublic(**{**{key: audit[key] for key in PUBLIC_FIELDS}, "error": public_error(audit)})
+
+
+@router.get("/livez", tags=["ops"], response_model=LiveOut)
+def livez() -> LiveOut:
+    """Liveness only: the process answers (no database work). Readiness, with a write probe, is /healthz."""
+    return LiveOut(version=__version__)
 
 
 @router.get("/healthz", tags=["ops"], response_model=HealthOut, responses={503: {"model": HealthOut}})
