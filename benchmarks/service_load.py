@@ -1,7 +1,7 @@
 """Load test of the audit service: N submissions from concurrent clients against `referee serve` + 2 workers.
 
     .venv/bin/python benchmarks/service_load.py                      # 1,000 submissions, SQLite default
-    .venv/bin/python benchmarks/service_load.py --database-url postgresql://postgres@127.0.0.1:55432/postgres
+    REFEREE_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres .venv/bin/python benchmarks/service_load.py
     .venv/bin/python benchmarks/service_load.py --audit full         # the real engine with its dynamic probes
 
 Everything runs on loopback as separate processes, as in production: one `referee serve` (uvicorn), two
@@ -129,13 +129,13 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=2, help="`referee worker` processes")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temp dir")
+    # The database comes from REFEREE_DATABASE_URL, never from the command line (where its password would show).
     parser.add_argument("--audit", choices=["static", "full", "standin"], default="static")
     parser.add_argument("--drain-timeout", type=float, default=1800.0)
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="referee-load-"))
-    db_url = args.database_url or f"sqlite:///{scratch / 'referee.sqlite3'}"
+    db_url = os.environ.get("REFEREE_DATABASE_URL") or f"sqlite:///{scratch / 'referee.sqlite3'}"
     task, codes = _corpus()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
