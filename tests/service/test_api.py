@@ -390,3 +390,11 @@ def test_repository_view_matches_the_api(server):
         assert repository.get_audit(store, audit_id, full=True) == api
     finally:
         store.dispose()
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(server):
+    with server.client(admin=True) as admin:
+        for method, path, allowed in (("OPTIONS", "/admin/tasks", "GET, POST"), ("DELETE", "/submissions", "POST"),
+                                      ("PUT", "/admin/audits/1/reviewed", "POST")):
+            response = admin.request(method, path)
+            assert response.status_code == 405 and response.headers["allow"] == allowed, (method, path)

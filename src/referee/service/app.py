@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from referee import __version__
@@ -174,6 +175,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             return JSONResponse({"detail": [{"loc": ["body"], "msg": "body: not valid JSON text (UTF-8)",
                                              "type": "json_invalid"}]}, status_code=422)
+        if exc.status_code == 405:  # Starlette names the methods of one route; a path may have several
+            allowed = [method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+                       if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                              for route in app.router.routes)]
+            return JSONResponse({"detail": f"Method Not Allowed; allowed: {', '.join(allowed)}"}, status_code=405,
+                                headers={"Allow": ", ".join(allowed)})
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(OperationalError)
