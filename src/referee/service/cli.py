@@ -16,6 +16,10 @@ from typing import Any
 
 import typer
 
+# Exit codes of serve and worker (the generic CLI contract may renumber usage errors; keep these names in step).
+EXIT_CONFIG = 2  # a bad setting or option: fix the configuration
+EXIT_UNAVAILABLE = 3  # the database, the auditor or the sandbox cannot be used
+
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
@@ -29,7 +33,7 @@ def _settings(command: str) -> Any:
         return Settings.from_env()
     except ValueError as exc:
         typer.echo(f"referee {command}: bad configuration: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 URL_FILE_HELP = ("File holding the database URL (overrides REFEREE_DATABASE_URL). The URL holds the password, so "
@@ -42,7 +46,7 @@ def _database_url_from(path: Path | None, refused: str | None, command: str) -> 
         typer.echo(f"referee {command}: --database-url is no longer accepted: a URL on the command line shows its "
                    "password to every local process (/proc/*/cmdline). Set REFEREE_DATABASE_URL, or put the URL "
                    "in a file and pass --database-url-file FILE (or set REFEREE_DATABASE_URL_FILE).", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_CONFIG)
     if path is not None:
         os.environ.pop("REFEREE_DATABASE_URL", None)
         os.environ["REFEREE_DATABASE_URL_FILE"] = str(path.resolve())
@@ -85,7 +89,7 @@ def serve(
         store.dispose()
     except Exception as exc:
         typer.echo(f"referee serve: cannot use the database: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
     admin = "enabled" if settings.admin_token else "DISABLED (set REFEREE_ADMIN_TOKEN)"
     typer.echo(f"referee serve: http://{host}:{port}  database {redact(settings.database_url)}  admin API {admin}",
                err=True)
@@ -122,19 +126,19 @@ def worker(
         defaults = parse_options(option or [])
     except ValueError as exc:
         typer.echo(f"referee worker: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_CONFIG) from None
     try:
         audit_fn = load_auditor(auditor)
     except Exception as exc:
         typer.echo(f"referee worker: cannot load --auditor {auditor}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
     settings = _settings("worker")
     try:
         store = Store(settings.database_url)
         prepare(store, register_bundled=settings.register_bundled)
     except Exception as exc:
         typer.echo(f"referee worker: cannot use the database: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
 
     # The real engine's dynamic probes get one warm sandbox for the life of the process (started now, so a broken
     # sandbox fails here, not on the first audit). Static-only workers and custom auditors start none; should a
@@ -155,7 +159,7 @@ def worker(
         stats = runner.run()
     except Exception as exc:  # the sandbox could not start: say so instead of a traceback
         typer.echo(f"referee worker: cannot start: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
     finally:
         store.dispose()
     typer.echo(f"referee worker: done {stats.done}, failed attempts {stats.failed}, lost leases {stats.lost}",
