@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from referee.service.auditing import Auditor, report_to_result, run_audit
+from referee.service.auditing import Auditor, report_to_result, run_audit, scrub
 from referee.store import queue
 from referee.store.db import Store
 from referee.store.models import Audit
@@ -47,7 +47,8 @@ class Worker:
                  poll_s: float = 1.0, auditor: Auditor = run_audit,
                  sandbox_factory: Callable[[int], Any] | None = None, name: str | None = None,
                  max_audits: int | None = None, drain: bool = False, max_audit_s: float = 1800.0,
-                 retry_base_s: float = 5.0, default_options: dict[str, Any] | None = None) -> None:
+                 retry_base_s: float = 5.0, default_options: dict[str, Any] | None = None,
+                 secrets: list[str] | None = None) -> None:
         self.store = store
         self.concurrency = max(1, concurrency)
         self.lease_s = max(1.0, lease_s)
@@ -60,6 +61,7 @@ class Worker:
         self.max_audit_s = max_audit_s
         self.retry_base_s = retry_base_s
         self.default_options = dict(default_options or {})
+        self.secrets = list(secrets or [])  # scrubbed from every stored text (report, error)
         self.stats = WorkerStats()
         self.sandbox: Any = None
         self._stop = threading.Event()
@@ -189,15 +191,16 @@ class Worker:
             options = {"filename": claimed.submission.get("file_name") or "submission.py", **self.default_options,
                        **claimed.options}
             report = self.auditor(claimed.code, claimed.task_name, claimed.task_files, options, sandbox=self.sandbox)
-            result = report_to_result(report)
+            result = report_to_result(report, self.secrets)
         except Exception as exc:
             finished.set()
             beat.join()
-            detail = f"{type(exc).__name__}: {exc}"
+            detail = scrub(f"{type(exc).__name__}: {exc}", self.secrets)
             log.warning("audit %d: attempt %d failed: %s", lease.audit_id, lease.attempt, detail)
             log.debug("%s", traceback.format_exc())
-            status = self._retrying(lambda: queue.fail(self.store, lease, detail + "\n" + traceback.format_exc(),
-                                                           backoff_base_s=self.retry_base_s))
+            trace = scrub(traceback.format_exc(), self.secrets)
+            status = self._retrying(lambda: queue.fail(self.store, lease, detail + "\n" + trace,
+                                                       backoff_base_s=self.retry_base_s))
             with self._lock:
                 self.stats.failed += 1
                 self.stats.errors.append(detail)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, text, update
+from sqlalchemy import ColumnElement, String, cast, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from referee.store.db import Store
@@ -66,23 +67,28 @@ def backoff_s(attempt: int, base_s: float = 5.0) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-def _anything_due(store: Store) -> bool:
+def _anything_due(store: Store, where: Sequence[ColumnElement[bool]] = ()) -> bool:
     """Cheap read-only look first, so idle workers polling an empty queue never take the write lock."""
     with store.read() as session:
         return session.execute(
-            select(Audit.id).where(Audit.status == "pending", Audit.not_before <= db_now(session)).limit(1)
+            select(Audit.id).where(Audit.status == "pending", Audit.not_before <= db_now(session), *where).limit(1)
         ).first() is not None
 
 
-def claim(store: Store, owner: str, lease_s: float = DEFAULT_LEASE_S) -> ClaimedAudit | None:
-    """Take the next due pending audit, or None when there is nothing to do."""
-    if not _anything_due(store):
+def claim(store: Store, owner: str, lease_s: float = DEFAULT_LEASE_S, *,
+          where: Sequence[ColumnElement[bool]] = ()) -> ClaimedAudit | None:
+    """Take the next due pending audit, or None when there is nothing to do.
+
+    `where` narrows which audits this worker may take (extra SQL conditions on `Audit`, ANDed), e.g. a GPU-only
+    filter for workers on GPU machines; new options go after the `*` as keywords, so callers never break.
+    """
+    if not _anything_due(store, where):
         return None
     with store.write() as session:
         now = db_now(session)
         audit_id = session.execute(
             select(Audit.id)
-            .where(Audit.status == "pending", Audit.not_before <= now)
+            .where(Audit.status == "pending", Audit.not_before <= now, *where)
             .order_by(Audit.priority, Audit.id)
             .limit(1)
             .with_for_update(skip_locked=True)
