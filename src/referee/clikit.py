@@ -1,0 +1,189 @@
+"""The contract every `referee` command keeps with scripts: exit codes, error messages, outputs, signals.
+
+Exit codes (docs/cli.md):
+
+    0 PASS   1 FLAG   2 FAIL   3 DEGRADED (the referee could not do its job: an internal error, a sandbox that
+    does not start, inputs it cannot read)   4 usage error (missing or wrong-kind file, bad option value, unknown
+    option)   5 I/O error (an output that cannot be written)   130 interrupted (Ctrl-C; finished records are kept)
+
+Verdict codes come from `Verdict.exit_code`; the others are named here so every part imports one set. A usage or
+I/O error never looks like a verdict, and no traceback reaches a user (`REFEREE_DEBUG=1` shows it).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+EXIT_PASS = 0
+EXIT_FLAG = 1
+EXIT_FAIL = 2
+EXIT_DEGRADED = 3
+EXIT_USAGE = 4
+EXIT_IO = 5
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C'd command
+
+EXIT_CODES = {EXIT_PASS: "PASS", EXIT_FLAG: "FLAG", EXIT_FAIL: "FAIL", EXIT_DEGRADED: "DEGRADED",
+              EXIT_USAGE: "usage error", EXIT_IO: "I/O error", EXIT_INTERRUPTED: "interrupted"}
+
+
+def say(message: str) -> None:
+    """One line on stderr, prefixed so it is clear which program speaks."""
+    typer.echo(f"referee: {message}", err=True)
+
+
+def usage_error(message: str) -> NoReturn:
+    say(f"error: {message}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def io_error(message: str) -> NoReturn:
+    say(f"error: {message}")
+    raise typer.Exit(EXIT_IO)
+
+
+def output_problem(path: Path) -> str | None:
+    """Why `path` cannot be written as an output file, or None when it can (checked before any work starts)."""
+    if path.is_dir():
+        return "is a directory"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        return f"folder {parent} does not exist"
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            return "is not writable"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        return f"folder {parent} is not writable"
+    return None
+
+
+def check_outputs(*outputs: tuple[str, Path | None]) -> None:
+    """Exit with EXIT_IO (before any work) when an output path given as (option, path) cannot be written."""
+    for option, path in outputs:
+        if path is None:
+            continue
+        problem = output_problem(path)
+        if problem is not None:
+            io_error(f"{option} {path}: {problem}")
+
+
+def write_outputs(outputs: Sequence[tuple[str, Path | None, Callable[[], str]]]) -> list[str]:
+    """Write every (option, path, render) output; a failure is reported and the others are still written.
+
+    Returns the failures (empty when all were written); the caller prints its report anyway and then exits
+    with EXIT_IO, so a computed report is never lost because one output could not be written.
+    """
+    failed = []
+    for option, path, render in outputs:
+        if path is None:
+            continue
+        try:
+            path.write_text(render(), encoding="utf-8")
+        except OSError as exc:
+            failed.append(f"{option} {path}: {exc.strerror or exc}")
+            say(f"error: could not write {option} {path}: {exc.strerror or exc}")
+    return failed
+
+
+def interrupted(written: int, out: Path | str | None, total: int | None = None) -> NoReturn:
+    """Say how much of an interrupted batch was kept, then exit EXIT_INTERRUPTED."""
+    of = f" of {total}" if total is not None else ""
+    where = f" to {out}" if out is not None else ""
+    say(f"interrupted: {written}{of} finished record(s) written{where}; unfinished work was cancelled")
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+class _PipeSafe(io.TextIOBase):
+    """stdout that goes quiet when the reader leaves (`referee ... | head`) instead of raising BrokenPipeError.
+
+    The command then finishes and exits with its verdict's code: a pipe closed early is the reader's choice, not a
+    failure of the audit.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._went_away()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._went_away()
+
+    def _went_away(self) -> None:
+        self.closed_by_reader = True
+        try:  # point the descriptor at /dev/null so the interpreter's final flush cannot fail either
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
+    def __getattr__(self, name: str) -> Any:  # encoding, isatty, fileno, buffer ...
+        return getattr(self._stream, name)
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    def writable(self) -> bool:
+        return True
+
+
+def _click_exceptions() -> Any:
+    try:  # Typer 0.2x vendors click; older releases use the click package
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - depends on the installed Typer
+        from click import exceptions
+    return exceptions
+
+
+def run(app: Any, argv: Sequence[str] | None = None) -> int:
+    """Run a Typer app under the contract and return the exit code (the console entry point exits with it)."""
+    click = _click_exceptions()
+    if not isinstance(sys.stdout, _PipeSafe) and sys.stdout is not None:
+        sys.stdout = _PipeSafe(sys.stdout)
+    try:
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False, prog_name="referee")
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except click.UsageError as exc:  # unknown option, missing file, bad value: click's own checks
+        exc.show()
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE if exc.exit_code == 2 else EXIT_DEGRADED
+    except (typer.Abort, KeyboardInterrupt):
+        say("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_PASS
+    except Exception as exc:  # a bug of ours: one line for the user, the traceback only when asked for
+        if os.environ.get("REFEREE_DEBUG"):
+            raise
+        say(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (set REFEREE_DEBUG=1 for the traceback)")
+        return EXIT_DEGRADED
+    return code if isinstance(code, int) else EXIT_PASS
