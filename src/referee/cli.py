@@ -9,8 +9,10 @@ from __future__ import annotations
 import typer
 
 from referee import __version__
+from referee.clikit import ContractGroup
 
 app = typer.Typer(
+    cls=ContractGroup,
     name="referee",
     help="Independent referee for AI-written code: PASS, FLAG or FAIL with evidence.",
     no_args_is_help=True,
@@ -108,12 +110,8 @@ _register_parts()
 
 
 def main() -> None:
-    """Console entry point: the app under the exit-code contract of `referee.clikit` (docs/cli.md)."""
-    import sys
-
-    from referee.clikit import run
-
-    sys.exit(run(app))
+    """Console entry point; the exit-code contract (docs/cli.md) lives in the app's `ContractGroup`."""
+    app()
 
 
 if __name__ == "__main__":

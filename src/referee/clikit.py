@@ -161,20 +161,30 @@ def _click_exceptions() -> Any:
     return exceptions
 
 
-def run(app: Any, argv: Sequence[str] | None = None) -> int:
-    """Run a Typer app under the contract and return the exit code (the console entry point exits with it)."""
+def guarded(call: Callable[[], Any]) -> int:
+    """Run a command under the contract (the Typer/click main in non-standalone mode) and return its exit code."""
     click = _click_exceptions()
-    if not isinstance(sys.stdout, _PipeSafe) and sys.stdout is not None:
+    original = sys.stdout
+    if sys.stdout is not None and not isinstance(sys.stdout, _PipeSafe):
         sys.stdout = _PipeSafe(sys.stdout)
     try:
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False, prog_name="referee")
+        return _outcome(call, click)
+    finally:
+        if isinstance(sys.stdout, _PipeSafe) and sys.stdout is not original:
+            sys.stdout.flush()
+            sys.stdout = original
+
+
+def _outcome(call: Callable[[], Any], click: Any) -> int:
+    try:
+        code = call()
     except typer.Exit as exc:
         code = exc.exit_code
     except click.UsageError as exc:  # unknown option, missing file, bad value: click's own checks
-        exc.show()
+        _show(exc)
         return EXIT_USAGE
     except click.ClickException as exc:
-        exc.show()
+        _show(exc)
         return EXIT_USAGE if exc.exit_code == 2 else EXIT_DEGRADED
     except (typer.Abort, KeyboardInterrupt):
         say("interrupted")
@@ -187,3 +197,36 @@ def run(app: Any, argv: Sequence[str] | None = None) -> int:
         say(f"internal error: {type(exc).__name__}: {str(exc)[:300]} (set REFEREE_DEBUG=1 for the traceback)")
         return EXIT_DEGRADED
     return code if isinstance(code, int) else EXIT_PASS
+
+
+def _show(exc: Any) -> None:
+    try:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+    except Exception:  # an older Typer without rich errors
+        exc.show()
+
+
+def _group_class() -> Any:
+    from typer.core import TyperGroup
+
+    class ContractGroup(TyperGroup):
+        """The root command group: its standalone `main` maps every outcome onto the documented exit codes.
+
+        Living in the group (not only in the console script) means `CliRunner` tests and `python -m referee.cli`
+        see the same codes as the installed `referee`.
+        """
+
+        def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+                 standalone_mode: bool = True, **extra: Any) -> Any:
+            parent = super().main
+            if not standalone_mode:
+                return parent(args, prog_name, complete_var, standalone_mode=False, **extra)
+            sys.exit(guarded(lambda: parent(args, prog_name or "referee", complete_var, standalone_mode=False,
+                                            **extra)))
+
+    return ContractGroup
+
+
+ContractGroup = _group_class()

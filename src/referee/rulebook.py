@@ -128,10 +128,10 @@ def unregister(rule_id: str) -> None:
 
 def load() -> None:
     """Import every part's catalogue so the rulebook is complete (each import registers its specs once)."""
-    import referee.bench.rules  # noqa: F401
-    import referee.loopholes.findings  # noqa: F401
-    import referee.submissions.catalog  # noqa: F401
-    import referee.submissions.probes.rules  # noqa: F401
+    import referee.bench.rules
+    import referee.loopholes.findings
+    import referee.submissions.catalog
+    import referee.submissions.probes.rules
     import referee.submissions.rules  # noqa: F401
 
 

@@ -26,12 +26,7 @@ entries feed `referee rules [ID] [--part P] [--json]`, the SARIF rule table of e
 An id is **three capital letters and three digits**, the layout of ruff and bandit. The letters name the family
 and tell which part owns the rule (a prefix never moves between parts); the digits number rules in the family.
 
-| Prefix | Part | Examples |
-|---|---|---|
-| `RPL` `REF` `PAT` `TAM` `INT` `INP` `HCA` `SHP` `STR` `LAZ` `UNI` `PRC` `CHN` `SNF` `NAT` `DYN` `SYN` `ENG` `AUD` `LLM` | submissions (static rules, audit findings) | `RPL001` |
-| `PRB` | probes (dynamic runs of a submission) | `PRB101` |
-| `BEV` `BBL` `BPA` `BBU` `BPR` `BHA` | bench (B + the research-note group: evidence, baseline, patch, bundle, profile, harness) | `BPA010` |
-| `LHG` `LHX` `LHS` | loopholes (grading, exploits per mode, self-check) | `LHX002` |
+{prefixes}
 
 **Old ids stay valid.** Bench rules were numbered `GROUP-NN[x]` after the research notes; their rulebook id is
 `B` + group + `NN*10` + the letter's place (`PA-01` = `BPA010`, `PA-01b` = `BPA012`, `HA-07` = `BHA070`), so
@@ -52,12 +47,26 @@ def _aliases_table() -> list[str]:
     return [*out, ""]
 
 
+_PART_NOTES = {"submissions": "static rules and audit findings", "probes": "dynamic runs of a submission",
+               "bench": "B + the research-note group: evidence, baseline, patch, bundle, profile, harness",
+               "loopholes": "grading, exploits per mode, self-check"}
+
+
+def _prefix_table() -> str:
+    rows = ["| Prefixes | Part | What |", "|---|---|---|"]
+    for part in rulebook.PARTS:
+        prefixes = " ".join(f"`{p}`" for p, owner in rulebook.PREFIXES.items() if owner == part)
+        rows.append(f"| {prefixes} | {part} | {_PART_NOTES[part]} |")
+    return "\n".join(rows)
+
+
 def render_markdown() -> str:
     specs = rulebook.specs()
-    out = [HEADER, "## Summary", ""]
+    out = [HEADER.replace("{prefixes}", _prefix_table()), "## Summary", ""]
     for part, title in rulebook.PARTS.items():
         chosen = [s for s in specs if s.part == part]
-        out += [f"### {title} ({len(chosen)})", "", "| Rule | Title | Verdict | Family | Old id |", "|---|---|---|---|---|"]
+        out += [f"### {title} ({len(chosen)})", "", "| Rule | Title | Verdict | Family | Old id |",
+                "|---|---|---|---|---|"]
         out += [f"| [{s.id}](#{s.id.lower()}) | {_cell(s.title)} | {s.verdict_text} | {_cell(s.family) or '-'} | "
                 f"{', '.join(f'`{a}`' for a in s.aliases) or '-'} |" for s in chosen]
         out.append("")
