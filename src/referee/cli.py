@@ -111,7 +111,13 @@ _register_parts()
 
 def main() -> None:
     """Console entry point; the exit-code contract (docs/cli.md) lives in the app's `ContractGroup`."""
-    app()
+    from referee.clikit import leave_if_interrupted
+
+    try:
+        app()
+    except SystemExit as exc:
+        leave_if_interrupted(exc.code)  # Ctrl-C: do not wait for sandboxed jobs that were already running
+        raise
 
 
 if __name__ == "__main__":

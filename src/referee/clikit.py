@@ -93,12 +93,39 @@ def write_outputs(outputs: Sequence[tuple[str, Path | None, Callable[[], str]]])
     return failed
 
 
+_leave_now = False
+
+
 def interrupted(written: int, out: Path | str | None, total: int | None = None) -> NoReturn:
-    """Say how much of an interrupted batch was kept, then exit EXIT_INTERRUPTED."""
+    """Say how much of an interrupted batch was kept, then exit EXIT_INTERRUPTED without waiting for work in flight.
+
+    Queued work is already cancelled by then; what is still running (a sandboxed job up to its wall limit) is
+    abandoned: the console entry point leaves at once (`leave_if_interrupted`) and each fork server, finding its
+    pipe closed, exits after its current job, whose limits it still enforces.
+    """
+    global _leave_now
     of = f" of {total}" if total is not None else ""
     where = f" to {out}" if out is not None else ""
     say(f"interrupted: {written}{of} finished record(s) written{where}; unfinished work was cancelled")
+    _leave_now = True
     raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def abandoning() -> bool:
+    """True once `interrupted` ran: cleanup that would wait for running work must be skipped."""
+    return _leave_now
+
+
+def leave_if_interrupted(code: object) -> None:
+    """Console entry point only: after an interrupt, exit now instead of joining worker threads still running."""
+    if not _leave_now:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code if isinstance(code, int) else EXIT_INTERRUPTED)
 
 
 class _PipeSafe(io.TextIOBase):

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from referee.clikit import check_outputs, interrupted, io_error, usage_error
+from referee.clikit import abandoning, check_outputs, interrupted, io_error, usage_error
 
 app = typer.Typer(name="loopholes", no_args_is_help=True, add_completion=False,
                   help="The multi-loophole coding environment: graders, strict oracle, detectors, reward.")
@@ -91,7 +91,8 @@ def grade(
     except OSError as exc:  # the output went away mid-run (disk full): what was written stays written
         io_error(f"--out {out}: {exc.strerror or exc}; {written[0]} record(s) written before it failed")
     finally:
-        executor.close()
+        if not abandoning():  # after Ctrl-C, closing would wait for the gradings still running
+            executor.close()
     elapsed = time.monotonic() - start
     summary = summarize(records)
     report = grade_report(str(completions), records, summary, elapsed, str(out))

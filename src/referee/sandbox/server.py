@@ -475,7 +475,10 @@ class Server:
                 reply = self.run_job(job)
             except Exception as exc:  # the server survives any single job
                 reply = RunResult(status="crashed", error=f"sandbox server error: {exc!r}")
-            write_frame(wfd, reply)
+            try:
+                write_frame(wfd, reply)
+            except BrokenPipeError:  # the pool's process left (Ctrl-C): nobody to answer, the job is finished
+                break
         shutil.rmtree(self.root, ignore_errors=True)
 
 

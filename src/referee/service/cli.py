@@ -15,6 +15,8 @@ from typing import Any
 
 import typer
 
+from referee.clikit import EXIT_USAGE
+
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
@@ -28,7 +30,7 @@ def _settings(command: str) -> Any:
         return Settings.from_env()
     except ValueError as exc:
         typer.echo(f"referee {command}: bad configuration: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def parse_options(pairs: list[str]) -> dict[str, object]:
@@ -43,6 +45,18 @@ def parse_options(pairs: list[str]) -> dict[str, object]:
         except json.JSONDecodeError:
             options[key.strip()] = value
     return options
+
+
+def check_option_names(options: dict[str, object]) -> None:
+    """A misspelt `-o` key (`dynamc=false`) is an error, not an option silently ignored by every audit."""
+    import dataclasses
+
+    from referee.submissions.audit import AuditOptions
+
+    known = {f.name for f in dataclasses.fields(AuditOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown --option {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
 def serve(
@@ -103,14 +117,16 @@ def worker(
         os.environ["REFEREE_DATABASE_URL"] = database_url
     try:
         defaults = parse_options(option or [])
+        if auditor is None:
+            check_option_names(defaults)
     except ValueError as exc:
         typer.echo(f"referee worker: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     try:
         audit_fn = load_auditor(auditor)
     except Exception as exc:
         typer.echo(f"referee worker: cannot load --auditor {auditor}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_USAGE) from None
     if auditor is None:
         ok, why = engine_status()
         if not ok:

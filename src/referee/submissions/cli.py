@@ -117,7 +117,7 @@ def audit_batch(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from referee.clikit import check_outputs, interrupted, io_error
+    from referee.clikit import abandoning, check_outputs, interrupted, io_error
     from referee.report import Verdict
     from referee.submissions.audit import AuditOptions
     from referee.submissions.batch import audit_paths, collect_with_skips
@@ -161,7 +161,7 @@ def audit_batch(
     except OSError as exc:
         io_error(f"--out {out}: {exc.strerror or exc}; {written[0]} record(s) written before it failed")
     finally:
-        if sandbox is not None:
+        if sandbox is not None and not abandoning():  # after Ctrl-C, closing would wait for running probes
             sandbox.close()
     worst = Verdict.worst(r.verdict for r in reports)
     if json_out:
