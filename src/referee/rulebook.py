@@ -5,6 +5,11 @@ bench rules an audit context, probes and loophole findings are raised by their e
 here. Everything a user reads about a rule comes from this one place: `referee rules`, `docs/rules.md`, the SARIF
 rule table of every command, the review page. The id scheme is in `referee.ruleids`.
 
+Evidence is shared (`report.Evidence`, carried by every `Finding`); the parts' `Hit` classes are not merged on
+purpose: a static `Hit` holds an AST node the engine turns into file:line and a snippet (its verdict is the
+rule's), a bench `Hit` carries its own verdict, action and threshold (bench rules grade PASS..FAIL). One class
+for both would change the positional signatures dozens of rule modules call, for no gain past `Finding`.
+
 Registration refuses a malformed spec (bad id, an id or alias already taken, a prefix owned by another part, an
 empty doc section, an unknown part): a broken rulebook fails at import time, never silently in production.
 """
