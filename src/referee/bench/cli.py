@@ -119,12 +119,16 @@ def rules_command(rule_id: str | None = typer.Argument(None, help="Show one rule
         console.print(f"[bold]{spec.id} {spec.name}[/bold]  scopes: {', '.join(spec.scopes)}\n")
         console.print(spec.doc, markup=False)
         return
+    chosen = [spec for spec in RULES.values() if scope is None or scope in spec.scopes]
+    if console.width < 100:  # compact: one line per rule, ids never folded (`referee rules ID` explains one)
+        for spec in chosen:
+            console.print(f"[bold]{spec.id}[/bold] {spec.name}  ({', '.join(spec.scopes)})", soft_wrap=True)
+        return
     table = Table()
     for column in ("id", "name", "scopes", "what it does"):
-        table.add_column(column, overflow="fold")
-    for spec in RULES.values():
-        if scope is None or scope in spec.scopes:
-            table.add_row(spec.id, spec.name, ", ".join(spec.scopes), spec.section("What it does"))
+        table.add_column(column, overflow="fold", no_wrap=column == "id")
+    for spec in chosen:
+        table.add_row(spec.id, spec.name, ", ".join(spec.scopes), spec.section("What it does"))
     console.print(table)
 
 
