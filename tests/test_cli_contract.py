@@ -25,8 +25,9 @@ CHEAT = rulebook.get("RPL001").example  # the rule's own documented cheat: fires
 STOP_LIMIT_S = 20  # a hang detector, not a timing: finishing the cancelled work would take minutes
 
 
-def referee(*args: object, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([REFEREE, *map(str, args)], capture_output=True, text=True, timeout=180, cwd=cwd,
+def referee(*args: object, cwd: Path | None = None, stdin: str | None = None,
+            **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([REFEREE, *map(str, args)], capture_output=True, text=True, timeout=180, cwd=cwd, input=stdin,
                           env={**os.environ, "REFEREE_LLM_API_KEY": "", "OPENROUTER_API_KEY": "", **env})
 
 
@@ -67,6 +68,14 @@ def test_usage_errors_have_their_own_code_and_no_traceback(folder, args):
     result = referee(*[a.replace("{folder}", str(folder)) for a in args], REFEREE_DATABASE_URL="sqlite://")
     assert result.returncode == clikit.EXIT_USAGE, (result.returncode, result.stderr[-2000:])
     assert result.stderr.strip() and "Traceback" not in result.stderr + result.stdout
+
+
+def test_api_mode_keeps_exit_0_for_verdicts_but_not_for_usage_errors():
+    cheat = referee("audit", "--api-mode", stdin=CHEAT)
+    assert cheat.returncode == 0 and json.loads(cheat.stdout.splitlines()[-1])["verdict"] == "FAIL"
+    for args in (["--task", "no_such_task"], ["--bogus"]):  # the fast path and the full CLI agree
+        wrong = referee("audit", "--api-mode", *args, stdin=CHEAT)
+        assert wrong.returncode == clikit.EXIT_USAGE and "Traceback" not in wrong.stderr, wrong.stderr
 
 
 def test_unwritable_outputs_are_refused_before_any_work(folder, tmp_path):

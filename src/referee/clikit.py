@@ -6,7 +6,8 @@ Exit codes (docs/cli.md):
     does not start, inputs it cannot read)   4 usage error (missing or wrong-kind file, bad option value, unknown
     option)   5 I/O error (an output that cannot be written)   130 interrupted (Ctrl-C; finished records are kept)
 
-Verdict codes come from `Verdict.exit_code`; the others are named here so every part imports one set. A usage or
+Verdict codes come from `Verdict.exit_code`; all of them are named in `referee.exitcodes` (Typer-free, for fast
+paths such as `audit --api-mode`) and re-exported here, so every part imports one set. A usage or
 I/O error never looks like a verdict, and no traceback reaches a user (`REFEREE_DEBUG=1` shows it).
 """
 
@@ -21,16 +22,16 @@ from typing import Any, NoReturn
 
 import typer
 
-EXIT_PASS = 0
-EXIT_FLAG = 1
-EXIT_FAIL = 2
-EXIT_DEGRADED = 3
-EXIT_USAGE = 4
-EXIT_IO = 5
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C'd command
-
-EXIT_CODES = {EXIT_PASS: "PASS", EXIT_FLAG: "FLAG", EXIT_FAIL: "FAIL", EXIT_DEGRADED: "DEGRADED",
-              EXIT_USAGE: "usage error", EXIT_IO: "I/O error", EXIT_INTERRUPTED: "interrupted"}
+from referee.exitcodes import (  # noqa: F401  (re-exported: parts import the codes from here or there)
+    EXIT_CODES,
+    EXIT_DEGRADED,
+    EXIT_FAIL,
+    EXIT_FLAG,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_PASS,
+    EXIT_USAGE,
+)
 
 
 def say(message: str) -> None:

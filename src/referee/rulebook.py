@@ -48,8 +48,10 @@ SPEC_VERDICTS = (Verdict.FLAG, Verdict.FAIL, Verdict.DEGRADED, None)
 class RuleSpec:
     """One rule and its documentation, in the ruff rule-docs layout.
 
-    `example` is code (or input) that triggers the rule; `honest` is the look-alike that must not; both are the
-    fixtures the docs show. `extra` keeps part-specific facts (scopes, KernelGuard names, threshold text).
+    `example` is code (or input) that triggers the rule and `honest` the look-alike that must not: they are the
+    rule's fixtures, shown in the docs and run by the tests (static rules carry both; bench, probe and loophole
+    rules are exercised by their parts' test suites on real inputs). `extra` keeps part-specific facts (scopes,
+    KernelGuard names, threshold text).
     """
 
     id: str
@@ -65,7 +67,6 @@ class RuleSpec:
     known_problems: str = ""
     family: str = ""
     aliases: tuple[str, ...] = ()
-    fixtures: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -82,7 +83,7 @@ class RuleSpec:
                 "verdict": self.verdict.value if self.verdict is not None else None, "action": self.action,
                 "what": self.what, "why": self.why, "example": self.example, "honest": self.honest, "fix": self.fix,
                 "known_problems": self.known_problems, "family": self.family, "aliases": list(self.aliases),
-                "fixtures": list(self.fixtures), **({"extra": self.extra} if self.extra else {})}
+                **({"extra": self.extra} if self.extra else {})}
 
 
 _SPECS: dict[str, RuleSpec] = {}
