@@ -117,7 +117,7 @@ def rules_command(rule_id: str | None = typer.Argument(None, help="Show one rule
         if spec is None:
             usage_error(f"unknown bench rule {rule_id!r}; `referee bench rules` lists them")
         console.print(f"[bold]{spec.id} {spec.name}[/bold]  scopes: {', '.join(spec.scopes)}\n")
-        console.print(spec.doc, markup=False)
+        console.print(spec.doc_text, markup=False)
         return
     chosen = [spec for spec in RULES.values() if scope is None or scope in spec.scopes]
     if console.width < 100:  # compact: one line per rule, ids never folded (`referee rules ID` explains one)

@@ -89,13 +89,17 @@ class RuleSpec:
             aliases=self.aliases, extra={"scopes": list(self.scopes), "threshold": threshold})
 
     def _text(self, heading: str) -> str:
-        """A doc section on one line, with other rules named by their rulebook ids (`PA-01` -> `BPA010`)."""
-        text = " ".join(self.section(heading).split())
-        return _LEGACY_MENTION.sub(lambda m: legacy_bench_id(m.group(0)) or m.group(0), text)
+        """A doc section on one line."""
+        return " ".join(self.section(heading).split())
+
+    @property
+    def doc_text(self) -> str:
+        """The doc with other rules named by their rulebook ids (`PA-01` -> `BPA010`), as every listing shows it."""
+        return modern_ids(self.doc)
 
     def section(self, heading: str) -> str:
-        """Text under one `## heading` of the rule's doc."""
-        parts = re.split(r"^## ", self.doc, flags=re.M)
+        """Text under one `## heading` of the rule's doc (rules named by their rulebook ids)."""
+        parts = re.split(r"^## ", self.doc_text, flags=re.M)
         for part in parts:
             if part.startswith(heading):
                 return part[len(heading):].strip()
@@ -153,6 +157,11 @@ def rule(rule_id: str, name: str, scopes: Iterable[str]) -> Callable[[RuleFunc],
         return func
 
     return register
+
+
+def modern_ids(text: str) -> str:
+    """`PA-01` -> `BPA010` in prose: docstrings written with research-note ids read like the rulebook."""
+    return _LEGACY_MENTION.sub(lambda m: legacy_bench_id(m.group(0)) or m.group(0), text)
 
 
 def _dedent(text: str) -> str:
