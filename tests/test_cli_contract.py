@@ -208,3 +208,20 @@ def test_sarif_locations_are_relative_to_the_stated_root(tmp_path):
         assert artifact == {"uri": "subs/cheat.py", "uriBaseId": "SRCROOT"}
         assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == tmp_path.resolve().as_uri() + "/"
         assert {r["id"] for r in run["tool"]["driver"]["rules"]} >= {"RPL001"}
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(capsys, monkeypatch):
+    def bug() -> int:
+        raise ZeroDivisionError("division by zero")
+
+    def disk() -> int:
+        raise OSError(28, "No space left on device", "/full/out.jsonl")
+
+    monkeypatch.delenv("REFEREE_DEBUG", raising=False)
+    assert clikit.guarded(bug) == clikit.EXIT_DEGRADED and clikit.guarded(disk) == clikit.EXIT_IO
+    err = capsys.readouterr().err
+    assert "internal error: ZeroDivisionError: division by zero (set REFEREE_DEBUG=1" in err
+    assert "I/O error: /full/out.jsonl: No space left on device" in err and "Traceback" not in err
+    monkeypatch.setenv("REFEREE_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        clikit.guarded(bug)

@@ -219,6 +219,12 @@ def _outcome(call: Callable[[], Any], click: Any) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_PASS
+    except OSError as exc:  # a file or device that failed under a command that did not expect it
+        if os.environ.get("REFEREE_DEBUG"):
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        say(f"I/O error:{where}: {exc.strerror or exc} (set REFEREE_DEBUG=1 for the traceback)")
+        return EXIT_IO
     except Exception as exc:  # a bug of ours: one line for the user, the traceback only when asked for
         if os.environ.get("REFEREE_DEBUG"):
             raise
