@@ -68,6 +68,7 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
         ctx.ref, ctx.cand = loaded.get("ref"), loaded.get("cand")
         report.timings["load_s"] = time.perf_counter() - started
         _load_claims(ctx, claims, discover)
+        ctx.claimed_metric = _claimed_metric(ctx)
         _check_inputs(ctx, report)
         rules_started = time.perf_counter()
         unreadable = [leg for leg in ctx.legs() if leg.read_error]
@@ -133,6 +134,22 @@ def _load_claims(ctx: AuditContext, claims: list[str | Path] | tuple[str | Path,
                         and all(c.path.resolve() != resolved for c in ctx.claims.files)):
                     ctx.claims.add(load_claim(path))
                     ctx.note(f"claim discovered: {path}")
+
+
+HEADLINE_KEYS = ("headline_metric", "gate_metric", "e2e_metric", "metric")
+
+
+def _claimed_metric(ctx: AuditContext) -> str | None:
+    """The metric the producer's claim headlines, if it names one."""
+    from referee.bench.context import metric_from_name
+
+    for claim in ctx.claims_of("integrate", "director_validation"):
+        for key in HEADLINE_KEYS:
+            metric = metric_from_name(claim.raw(key))
+            if metric is not None:
+                ctx.note(f"gating on {metric}, the metric {claim.path.name} headlines ({key})")
+                return metric
+    return None
 
 
 def _check_inputs(ctx: AuditContext, report: Report) -> None:

@@ -123,6 +123,8 @@ class LogFacts:
     contention: list[tuple[int, str]] = field(default_factory=list)
     crashes: list[tuple[int, str]] = field(default_factory=list)
     rebind_targets: list[tuple[int, str]] = field(default_factory=list)
+    overlay_failures: list[tuple[int, str]] = field(default_factory=list)
+    version: tuple[str, int] | None = None
     lines: int = 0
     error: str | None = None
 

@@ -69,12 +69,22 @@ def mad(values: np.ndarray) -> float:
     return float(np.median(np.abs(values - np.median(values))))
 
 
-def robust_z(values: np.ndarray) -> np.ndarray:
-    """hyperfine's modified z-score `(x - median) / MAD`; a zero MAD is replaced by machine epsilon."""
+def robust_z(values: np.ndarray, min_scale: float = 0.0) -> np.ndarray:
+    """hyperfine's modified z-score `(x - median) / MAD`. The scale never drops below `min_scale` (a raw MAD of
+    3-7 repeats is often near zero, which makes any honest wobble look like a 15-sigma outlier); a zero scale is
+    replaced by machine epsilon."""
     if values.size == 0:
         return values.astype(float)
-    spread = mad(values) or np.finfo(float).eps
+    spread = max(mad(values), min_scale) or np.finfo(float).eps
     return (values - np.median(values)) / spread
+
+
+def noise_floor_scale(values: np.ndarray, band_pct: float, threshold: float) -> float:
+    """The z-score scale at which a deviation of exactly `band_pct` of the median scores `threshold`: with it,
+    a deviation inside the noise band can never count as an outlier."""
+    if values.size == 0:
+        return 0.0
+    return abs(float(np.median(values))) * band_pct / 100.0 / threshold
 
 
 def summarize(values: np.ndarray) -> Summary:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from referee.bench.config import canonicalize
 from referee.bench.io import native, sglang, vllm
 from referee.bench.model import METRICS, NAN, num
 
@@ -85,6 +86,8 @@ class LineParser:
         self.last_sig: Any = object()
         self.last_tmpl: Template | None = None
         self.entries: tuple[list[Any], list[Any], list[Any] | None] = ([], [], None)
+        self._raw_server: Any = None
+        self._identity: Any = None
 
     def bad(self, line: int, reason: str, text: str) -> None:
         self.malformed_count += 1
@@ -199,6 +202,12 @@ class LineParser:
     def _track(self, workload: Any, basis: Any, server: Any, ln: int) -> None:
         w_entry = _distinct(self.workloads, workload, ln)
         b_entry = _distinct(self.bases, basis, ln)
+        if server is not None:
+            # a launch is identified by its canonical config only: runtime state (`internal_states`), ports and
+            # seeds differ on every line or every launch and say nothing about the conditions
+            if server is not self._raw_server:
+                self._raw_server, self._identity = server, canonicalize(server)
+            server = self._identity
         s_entry = _distinct(self.servers, server, ln) if server is not None else None
         self.entries = (w_entry, b_entry, s_entry)
 

@@ -106,7 +106,7 @@ def warmup_outlier(ctx: AuditContext) -> Iterator[Hit]:
         values, lines = ctx.values(leg)
         if values.size < 3:
             continue
-        z = stats.robust_z(values)
+        z = stats.robust_z(values, stats.noise_floor_scale(values, ctx.band, ctx.th.robust_z))
         slow = z[0] < 0 if ctx.higher_is_better else z[0] > 0
         rest = stats.spread_pct(values[1:])
         if slow and abs(z[0]) > ctx.th.robust_z and rest <= ctx.band:
@@ -134,13 +134,14 @@ def outlier_repeat(ctx: AuditContext) -> Iterator[Hit]:
     (`re_measure`).
 
     ## Known problems
-    With a zero MAD (identical repeats but one) any difference is an outlier, as in hyperfine.
+    The MAD of 3-7 repeats is unstable, so its scale is floored at the noise band: a repeat inside the band is
+    never an outlier, however tight the others are. Below 5 repeats the flag says so.
     """
     for leg in _legs(ctx):
         values, lines = ctx.values(leg)
         if values.size < 3:
             continue
-        z = stats.robust_z(values)
+        z = stats.robust_z(values, stats.noise_floor_scale(values, ctx.band, ctx.th.robust_z))
         idx = [int(i) for i in np.flatnonzero(np.abs(z) > ctx.th.robust_z) if i != 0]
         mean = float(values.mean())
         far = [int(i) for i in (int(np.argmin(values)), int(np.argmax(values)))
@@ -150,8 +151,11 @@ def outlier_repeat(ctx: AuditContext) -> Iterator[Hit]:
             s = ctx.summary(leg)
             assert s is not None
             evs = [ctx.run_ev(leg, lines[i], f"{ctx.metric}={values[i]:.6g}, z={z[i]:.1f}") for i in picked[:10]]
+            few = (f" With {values.size} repeats one value moves the MAD; >= {ctx.th.recommended_reps} repeats tell an "
+                   f"outlier from noise." if values.size < ctx.th.recommended_reps else "")
             yield flag(f"{leg.role} leg: {len(picked)} outlier repeat(s) (robust z up to "
-                       f"{np.abs(z[picked]).max():.1f}); check for contention and re-measure.", "re_measure",
+                       f"{np.abs(z[picked]).max():.1f}, deviations inside the {ctx.band}% band never count); check for "
+                       f"contention and re-measure.{few}", "re_measure",
                        {"robust_z": ctx.th.robust_z, "pyperf_minmax_pct": ctx.th.pyperf_minmax_pct}, evs,
                        leg=leg.role, outliers=len(picked), tukey_severe=[s.severe_low, s.severe_high])
 
