@@ -27,6 +27,7 @@ ALIASES: dict[str, str] = {
     "base_gpu_id": "base_gpu_id",
     # memory / KV
     "mem_fraction_static": "kv_mem_fraction", "gpu_memory_utilization": "kv_mem_fraction",
+    "mem_fraction": "kv_mem_fraction", "gpu": "gpu_ids",
     "kv_mem_fraction": "kv_mem_fraction",
     "max_total_num_tokens": "kv_budget_tokens", "kv_budget_tokens": "kv_budget_tokens",
     "page_size": "page_size", "block_size": "page_size",

@@ -77,8 +77,8 @@ class LineParser:
         self.malformed_count = 0
         self.warmups: list[int] = []
         self.co_tenant: list[tuple[int, float]] = []
-        self.stamp_min: tuple[Any, float, str] | None = None
-        self.stamp_max: tuple[Any, str] | None = None
+        self.win_start = array("d")  # per-repeat time windows (end stamp minus duration), where lines have one
+        self.win_end = array("d")
         self.lineno = 0
         self.si_pat: str | None = None
         self.si_null = ""
@@ -196,6 +196,7 @@ class LineParser:
         if stamp == stamp and stamp is not None:  # not NaN
             self._stamp(stamp, metrics[-1], name)
         if (name != "generic" and hasattr(adapter, "FAST") and len(self.templates) < MAX_TEMPLATES
+                and not any(k in obj for k in getattr(adapter, "SLOW_KEYS", ()))
                 and all(obj.keys() != t.keys for t in self.templates)):
             self.templates.append(Template(adapter, obj))
 
@@ -230,13 +231,12 @@ class LineParser:
         self.si_pat, self.si_null, self.si_obj = s[k:end], s[k:j] + "null", obj["server_info"]
 
     def _stamp(self, stamp: Any, duration: float, adapter: str) -> None:
-        try:
-            if self.stamp_min is None or stamp < self.stamp_min[0]:
-                self.stamp_min = (stamp, duration, adapter)
-            if self.stamp_max is None or stamp > self.stamp_max[0]:
-                self.stamp_max = (stamp, adapter)
-        except TypeError:
+        """One repeat's time window: its end stamp and, where the line has one, its duration."""
+        end = ADAPTER_BY_NAME[adapter].epoch(stamp)
+        if end != end:  # NaN: no usable stamp
             return
+        self.win_end.append(end)
+        self.win_start.append(end - duration if duration == duration and duration >= 0 else end)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray]:
         """All rows (fast-path templates and full-path lines) as one matrix, in line order."""
@@ -257,17 +257,13 @@ class LineParser:
         return all_lines[order], np.concatenate(blocks)[order]
 
     def result(self) -> dict[str, Any]:
-        span = None
-        if self.stamp_min is not None and self.stamp_max is not None:
-            first, duration, name = self.stamp_min
-            start = ADAPTER_BY_NAME[name].epoch(first)
-            start = start - duration if duration == duration else start
-            span = (start, ADAPTER_BY_NAME[self.stamp_max[1]].epoch(self.stamp_max[0]))
         lines, values = self.columns()
+        windows = np.column_stack([np.frombuffer(self.win_start, dtype=np.float64),
+                                   np.frombuffer(self.win_end, dtype=np.float64)]) if len(self.win_end) else None
         return {"lines": lines, "values": values, "workloads": self.workloads, "bases": self.bases,
                 "servers": self.servers, "formats": self.formats, "malformed": self.malformed,
                 "malformed_count": self.malformed_count, "warmups": self.warmups, "co_tenant": self.co_tenant,
-                "span": span, "total": self.lineno}
+                "windows": windows, "total": self.lineno}
 
 
 def _distinct(entries: list[list[Any]], value: Any, line: int) -> list[Any]:

@@ -176,7 +176,7 @@ def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
     offset = 0
     line_chunks, value_chunks = [], []
     merged: dict[str, list[Seen]] = {"workloads": [], "bases": [], "servers": []}
-    spans = []
+    windows = []
     for part in parts:
         line_chunks.append(part["lines"] + offset)
         value_chunks.append(part["values"])
@@ -191,15 +191,15 @@ def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
         table.malformed_count += part["malformed_count"]
         table.warmup_lines.extend(w + offset for w in part["warmups"])
         table.co_tenant.extend((line + offset, value) for line, value in part["co_tenant"])
-        if part["span"] is not None:
-            spans.append(part["span"])
+        if part["windows"] is not None:
+            windows.append(part["windows"])
         offset += part["total"]
     table.lines = np.concatenate(line_chunks) if line_chunks else np.zeros(0, np.int64)
     table.values = np.concatenate(value_chunks) if value_chunks else np.zeros((0, len(METRICS)))
     table.workloads, table.bases, table.servers = merged["workloads"], merged["bases"], merged["servers"]
-    finite = [s for s in spans if s[0] == s[0] and s[1] == s[1]]
-    if finite:
-        table.span = (min(s[0] for s in finite), max(s[1] for s in finite))
+    if windows:
+        table.windows = np.concatenate(windows)
+        table.span = (float(table.windows[:, 0].min()), float(table.windows[:, 1].max()))
     table.total_lines = offset
     return table
 

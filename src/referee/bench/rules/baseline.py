@@ -9,6 +9,7 @@ import numpy as np
 
 from referee.bench import stats
 from referee.bench.config import canonical_name, normalize
+from referee.bench.io.argv import parse_argv
 from referee.bench.context import AuditContext
 from referee.bench.model import Leg
 from referee.bench.rules.coherence import coherence_of
@@ -192,12 +193,31 @@ def _declared_invariants(ctx: AuditContext) -> list[tuple[str, object, Evidence]
     for key, value in ctx.options.invariants.items():
         declared.append((canonical_name(key), normalize(value), Evidence(detail=f"--invariant {key}={value}")))
     for claim in ctx.claims_of("director_setup"):
+        for key in SETUP_TOP_LEVEL:  # GEAK's Director setup puts `tp`, `model` ... at the top level
+            value = claim.raw(key)
+            if value is not None and not isinstance(value, dict | list):
+                declared.append((canonical_name(key), _invariant_value(key, value), claim.evidence(key)))
         for block in ("serving_invariant", "server_flags", "serving_config", "invariants"):
             raw = claim.raw(block)
+            argv = raw if isinstance(raw, list) else raw.get("extra") if isinstance(raw, dict) else None
+            if isinstance(argv, str):
+                argv = argv.split()
+            if isinstance(argv, list):  # `server_flags` as an argv list, or an `extra` argv string
+                for key, value in parse_argv([str(a) for a in argv]).items():
+                    declared.append((canonical_name(key), normalize(value), claim.evidence(block, f"{block}: --{key}")))
             if isinstance(raw, dict):
                 for key, value in raw.items():
-                    declared.append((canonical_name(key), normalize(value), claim.evidence(f"{block}.{key}")))
+                    if key != "extra":
+                        declared.append((canonical_name(key), normalize(value), claim.evidence(f"{block}.{key}")))
     return declared
+
+
+#: top-level Director-setup fields that are serving invariants (GEAK e2e_workflow/roles/director.md).
+SETUP_TOP_LEVEL = ("tp", "tp_size", "model", "mem_fraction", "mem_fraction_static", "kv_mem_fraction", "gpu")
+
+
+def _invariant_value(key: str, value: object) -> object:
+    return normalize(str(value)) if key == "gpu" else normalize(value)
 
 
 @rule("BL-06", "wrong-invariant", ("baseline", "patch", "bundle"))
@@ -282,19 +302,59 @@ def baseline_drift(ctx: AuditContext) -> Iterator[Hit]:
         yield ok(message + ".", threshold, evs, drift_pct=drift)
 
 
+#: vLLM stamps a run's end to the second and its start is end minus duration, so two back-to-back repeats
+#: (ABAB interleaving) can appear to touch by up to a second without having shared the GPU.
+WINDOW_SLACK_S = 1.0
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float] | None:
+    """First (ref index, cand index, seconds) where a cand repeat shared time with the ref repeats. Judged per
+    repeat, so interleaved A/B repeats (the recommended protocol) never count as contention. Every window is
+    shrunk by half the stamp resolution on both sides first, which absorbs the relative shift second-resolution
+    end stamps allow and nothing more."""
+    half = WINDOW_SLACK_S / 2
+    ra, rb = a[:, 0] + half, a[:, 1] - half
+    keep = rb > ra
+    if not keep.any():
+        return None
+    order = np.argsort(ra[keep], kind="stable")
+    starts, ends = ra[keep][order], rb[keep][order]
+    # union of the ref windows, as disjoint [u0, u1] with the covered length before each
+    reach = np.maximum.accumulate(ends)
+    new = np.r_[True, starts[1:] > reach[:-1]]
+    u0 = starts[new]
+    u1 = np.maximum.reduceat(ends, np.flatnonzero(new))
+    before = np.r_[0.0, np.cumsum(u1 - u0)[:-1]]
+
+    def covered(x: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(u0, x, side="right") - 1
+        kk = np.maximum(k, 0)
+        inside = np.clip(x - u0[kk], 0.0, u1[kk] - u0[kk])
+        return np.where(k >= 0, before[kk] + inside, 0.0)
+
+    cs, ce = b[:, 0] + half, b[:, 1] - half
+    shared = np.where(ce > cs, covered(ce) - covered(cs), 0.0)
+    j = int(np.argmax(shared))
+    if shared[j] <= 0:
+        return None
+    with_j = np.minimum(ce[j], a[:, 1] - half) - np.maximum(cs[j], a[:, 0] + half)
+    return int(np.argmax(with_j)), j, float(shared[j])
+
+
 @rule("BL-08", "contended-leg", ("baseline", "patch", "bundle"))
 def contended_leg(ctx: AuditContext) -> Iterator[Hit]:
     """
     ## What it does
     Looks for interference: co-tenant or lock-failure lines and process storms (`rocm_agent_enumerator`) in a
-    leg's server log, `host.co_tenant_procs`/`storm_markers` in native records, and legs whose time spans
-    overlap on the same GPU.
+    leg's server log, `host.co_tenant_procs`/`storm_markers` in native records, and a ref repeat whose time
+    window (end stamp minus duration) overlaps a cand repeat's on the same GPU.
 
     ## Why is this bad?
     A leg that shared its GPU measured the neighbour as much as the patch.
 
     ## Threshold
-    Any marker, or any overlap of leg time spans: FAIL (`re_measure`).
+    Any marker, or two repeats overlapping by more than 1 s (the stamp resolution): FAIL (`re_measure`).
+    Interleaved repeats (ABAB) whose whole-leg spans overlap are fine.
 
     ## Known problems
     Only sees what the logs and records say; a silent co-tenant is invisible to any log-based check.
@@ -311,15 +371,19 @@ def contended_leg(ctx: AuditContext) -> Iterator[Hit]:
             yield fail(f"{leg.role} leg ran contended ({len(evs)} marker(s)); re-run it uncontended.", "re_measure",
                        {"markers": 0}, evs, leg=leg.role)
     if ctx.ref is not None and ctx.cand is not None and ctx.ref.runs and ctx.cand.runs:
-        a, b = ctx.ref.runs.span, ctx.cand.runs.span
+        a, b = ctx.ref.runs.windows, ctx.cand.runs.windows
         same_gpu = ctx.ref.config.values.get("gpu_ids") == ctx.cand.config.values.get("gpu_ids")
-        if a and b and same_gpu and a[0] < b[1] and b[0] < a[1]:
+        hit = _overlap(a, b) if a is not None and b is not None and same_gpu else None
+        if hit is not None:
             found = True
-            yield fail("the two legs' run time spans overlap on the same GPU set; they measured each other.",
-                       "re_measure", {"overlap_s": 0},
-                       [ctx.run_ev(ctx.ref, None, f"ref span {a[0]:.0f}-{a[1]:.0f}"),
-                        ctx.run_ev(ctx.cand, None, f"cand span {b[0]:.0f}-{b[1]:.0f}")],
-                       overlap_s=min(a[1], b[1]) - max(a[0], b[0]))
+            i, j, seconds = hit
+            yield fail(f"a ref repeat and a cand repeat ran at the same time on the same GPU set ({seconds:.0f} s "
+                       f"overlap); they measured each other.", "re_measure", {"overlap_s": 0, "stamp_slack_s": WINDOW_SLACK_S},
+                       [ctx.run_ev(ctx.ref, ctx.ref.runs.lines[i] if i < ctx.ref.n else None,
+                                   f"ref repeat {a[i, 0]:.0f}-{a[i, 1]:.0f}"),  # type: ignore[index]
+                        ctx.run_ev(ctx.cand, ctx.cand.runs.lines[j] if j < ctx.cand.n else None,
+                                   f"cand repeat {b[j, 0]:.0f}-{b[j, 1]:.0f}")],  # type: ignore[index]
+                       overlap_s=seconds)
     if not found and ctx.measured():
         logs = [leg.role for leg in ctx.legs() if leg.log is not None]
         if logs:
