@@ -26,7 +26,8 @@ def test_sglang_lines_with_server_info_are_columns_with_exact_lines(tmp_path: Pa
     assert list(table.lines) == [2, 3, 5, 6, 7]
     assert list(table.column("output_throughput")) == [1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
     assert table.formats == {"sglang_bench_serving": 5}
-    assert len(table.servers) == 1 and table.servers[0].count == 5 and table.servers[0].value["tp"] == 1  # canonical identity
+    # launches are tracked by canonical config (tp_size -> tp)
+    assert len(table.servers) == 1 and table.servers[0].count == 5 and table.servers[0].value["tp"] == 1
     assert table.column("ttft_ms")[0] == pytest.approx(4280.9)
 
 

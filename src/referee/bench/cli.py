@@ -1,7 +1,8 @@
 """`referee bench SCOPE ...`: audit benchmark claims from raw runs; `referee bench rules` documents the rules.
 
-Exit codes: 0 PASS, 1 FLAG, 2 FAIL, 3 DEGRADED (the auditor could not do its job, including a request it cannot
-serve, such as a scope without its required leg).
+Exit codes: 0 PASS, 1 FLAG, 2 FAIL, 3 DEGRADED (the auditor could not do its job), 4 usage error (a scope without
+its required leg, a leg path that does not exist, a malformed option), 5 I/O error (an --html/--sarif path that
+cannot be written; the report is still printed).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ SCOPE_HELP = {
     "harness": "Validate an isolated op bench against the served leg (--ref served leg, --claims opbench=FILE).",
 }
 
+EXIT_USAGE = 4
+EXIT_IO = 5
+
 bench_app = typer.Typer(name="bench", no_args_is_help=True, add_completion=False,
                         help="Re-derive benchmark claims from raw runs: PASS, FLAG or FAIL with evidence.")
 
@@ -35,43 +39,90 @@ def _parse_invariants(items: list[str]) -> dict[str, str]:
 
 def _run(scope: str, ref: Path | None, cand: Path | None, claims: list[str], baseline_throughput: float | None,
          noise_band: float, metric: str, invariant: list[str], as_json: bool, html: Path | None, sarif: Path | None,
-         no_discover: bool, workers: int | None) -> None:
+         no_discover: bool, workers: int | None, require_parity: bool = False) -> None:
     from referee.bench.audit import UsageError, audit
     from referee.bench.context import AuditOptions
-    from referee.report import render_report, reports_to_sarif
+    from referee.report import render_report
 
+    for flag_name, leg in (("--ref", ref), ("--cand", cand)):
+        if leg is not None and not leg.exists() and not leg.is_symlink():
+            _fail(scope, f"{flag_name} {leg} does not exist", EXIT_USAGE)
+    for flag_name, out in (("--html", html), ("--sarif", sarif)):
+        problem = _unwritable(out)
+        if problem:  # checked before the audit, so a typo costs nothing
+            _fail(scope, f"cannot write {flag_name} {out}: {problem}", EXIT_IO)
     try:
         options = AuditOptions(noise_band_pct=noise_band, baseline_throughput=baseline_throughput, metric=metric,
-                               invariants=_parse_invariants(invariant), workers=workers)
+                               invariants=_parse_invariants(invariant), workers=workers, require_parity=require_parity)
         result = audit(scope, ref, cand, claims=claims, options=options, discover=not no_discover)
     except (UsageError, ValueError) as exc:
-        typer.echo(f"referee bench {scope}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        _fail(scope, str(exc), EXIT_USAGE)
     report = result.report
-    if html is not None:
-        from referee.bench.html import render_html
-
-        html.write_text(render_html(result), encoding="utf-8")
-    if sarif is not None:
-        import json
-
-        from referee.bench.rules import RULES
-
-        catalog = {r.id: {"title": r.name, "why": r.section("Why is this bad?"), "action": "see finding"}
-                   for r in RULES.values()}
-        sarif.write_text(json.dumps(reports_to_sarif([report], catalog), indent=2), encoding="utf-8")
+    write_errors = _write_outputs(result, html, sarif)
     if as_json:
         sys.stdout.write(report.to_json() + "\n")
     else:
         render_report(report)
-        if html is not None:
+        if html is not None and not any(w.startswith("--html") for w in write_errors):
             typer.echo(f"HTML report: {html}")
-    raise typer.Exit(report.exit_code)
+    for problem in write_errors:  # the report above is complete; only the file is missing
+        typer.echo(f"referee bench {scope}: {problem}", err=True)
+    raise typer.Exit(EXIT_IO if write_errors else report.exit_code)
+
+
+def _fail(scope: str, message: str, code: int) -> None:
+    typer.echo(f"referee bench {scope}: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _unwritable(path: Path | None) -> str | None:
+    """Why a report file cannot be written there, or None."""
+    import os
+
+    if path is None:
+        return None
+    if path.is_dir():
+        return "is a directory"
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return f"folder {parent} does not exist"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "not writable"
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"folder {parent} is not writable"
+    return None
+
+
+def _write_outputs(result, html: Path | None, sarif: Path | None) -> list[str]:
+    """Write the HTML / SARIF files; an OS error becomes a message, never a traceback or a lost report."""
+    import json
+
+    from referee.report import reports_to_sarif
+
+    errors = []
+    if html is not None:
+        from referee.bench.html import render_html
+
+        try:
+            html.write_text(render_html(result), encoding="utf-8")
+        except OSError as exc:
+            errors.append(f"--html {html}: {exc.strerror or exc}")
+    if sarif is not None:
+        from referee.bench.rules import RULES
+
+        catalog = {r.id: {"title": r.name, "why": r.section("Why is this bad?"), "action": "see finding"}
+                   for r in RULES.values()}
+        try:
+            sarif.write_text(json.dumps(reports_to_sarif([result.report], catalog), indent=2), encoding="utf-8")
+        except OSError as exc:
+            errors.append(f"--sarif {sarif}: {exc.strerror or exc}")
+    return errors
 
 
 def _make_command(scope: str):
     def command(
-        ref: Path | None = typer.Option(None, "--ref", help="Reference leg folder (or its bench_runs.jsonl)."),
+        ref: Path | None = typer.Option(None, "--ref", help="Reference leg folder (or its bench_runs.jsonl, or a "
+                                        "folder of per-run vLLM .json results)."),
         cand: Path | None = typer.Option(None, "--cand", help="Candidate leg folder (or its bench_runs.jsonl)."),
         claims: list[str] = typer.Option([], "--claims", "-c", help="Claim file, optionally KIND=FILE. Repeatable."),
         baseline_throughput: float | None = typer.Option(None, "--baseline-throughput",
@@ -85,9 +136,11 @@ def _make_command(scope: str):
         sarif: Path | None = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 here."),
         no_discover: bool = typer.Option(False, "--no-discover", help="Only use the claims given with --claims."),
         workers: int | None = typer.Option(None, "--workers", help="Processes for parsing large runs files."),
+        require_parity: bool = typer.Option(False, "--require-parity",
+                                            help="FLAG a patch whose legs carry no parity outputs."),
     ) -> None:
         _run(scope, ref, cand, claims, baseline_throughput, noise_band, metric, invariant, as_json, html, sarif,
-             no_discover, workers)
+             no_discover, workers, require_parity)
 
     command.__doc__ = SCOPE_HELP[scope]
     return command
@@ -111,7 +164,7 @@ def rules_command(rule_id: str | None = typer.Argument(None, help="Show one rule
         spec = RULES.get(rule_id.upper())
         if spec is None:
             typer.echo(f"unknown rule {rule_id}", err=True)
-            raise typer.Exit(3)
+            raise typer.Exit(EXIT_USAGE)
         console.print(f"[bold]{spec.id} {spec.name}[/bold]  scopes: {', '.join(spec.scopes)}\n")
         console.print(spec.doc, markup=False)
         return

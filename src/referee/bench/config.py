@@ -55,7 +55,6 @@ ALIASES: dict[str, str] = {
     "speculative_draft_model_path": "spec_draft_model",
     # overlay
     "overlay_pythonpath": "overlay_pythonpath",
-    "model_tag": "model_tag",
 }
 
 #: canonical keys whose engine flag means the opposite (`disable_cuda_graph=True` -> graphs_enabled False).
@@ -74,9 +73,10 @@ IGNORED = {
     "collect_tokens_histogram", "prompt_tokens_buckets", "env:PORT", "env:HOST", "env:MASTER_PORT",
     "env:CUDA_LAUNCH_BLOCKING_LOG", "env:PYTHONUNBUFFERED", "env:HF_HOME", "env:HOME", "env:PATH", "env:PWD",
     # per-launch or cosmetic values the engines dump with their config (SGLang server_info, vLLM Namespace)
-    "model_tag", "subparser", "config", "dispatch_function", "uvicorn_log_level", "allow_credentials",
+    "model_tag", "subparser", "config", "dispatch_function", "allow_credentials",
     "allowed_methods", "allowed_headers", "root_path", "middleware", "return_tokens_as_token_ids",
-    "disable_frontend_multiprocessing", "enable_request_id_headers", "tokenizer_worker_num", "gc_warning_threshold_secs",
+    "disable_frontend_multiprocessing", "enable_request_id_headers", "tokenizer_worker_num",
+    "gc_warning_threshold_secs",
     "enable_metrics_for_all_schedulers", "log_requests_format", "tool_call_parser", "reasoning_parser",
     "chat_template", "completion_template", "api_server_count", "headless", "data_parallel_rpc_port",
     "data_parallel_address", "zmq_port", "rpc_port", "dist_timeout", "nnodes", "node_rank", "label",

@@ -17,7 +17,6 @@ from referee.bench.model import HIGHER_IS_BETTER, Leg
 from referee.bench.thresholds import Thresholds
 from referee.report import Evidence
 
-
 DEFAULT_METRIC = "output_throughput"
 
 #: how claims name their headline metric -> the metric column it is.
@@ -123,8 +122,11 @@ class AuditContext:
 
     # ---- evidence ------------------------------------------------------------------------------------------
     def run_ev(self, leg: Leg, line: int | None, detail: str | None = None) -> Evidence:
-        """A raw repeat line of a leg's runs file."""
+        """A raw repeat line of a leg's runs file (for a folder of per-run results: that run's file)."""
         file = str(leg.runs_file) if leg.runs_file is not None else str(leg.path)
+        members = leg.runs.members if leg.runs is not None else None
+        if members and line is not None and 0 < int(line) <= len(members):
+            return Evidence(file=members[int(line) - 1], line=1, detail=detail)
         return Evidence(file=file, line=None if line is None else int(line), detail=detail)
 
     def extreme_evs(self, leg: Leg, metric: str | None = None) -> list[Evidence]:

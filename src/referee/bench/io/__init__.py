@@ -26,7 +26,24 @@ def find_runs_file(path: Path) -> Path | None:
     if candidate.exists() or candidate.is_symlink():
         return candidate
     others = sorted(path.glob("*.jsonl")) if path.is_dir() else []
-    return others[0] if len(others) == 1 else None
+    if len(others) == 1:
+        return others[0]
+    if not others and result_files(path):
+        return path  # `vllm bench serve --result-dir`: one .json per run, read as the leg's repeats
+    return None
+
+
+#: .json files in a leg folder that are not per-run results: claims, companions, vLLM's pytorch-format twin.
+NOT_RESULTS = ("integrate_result", "director_", "opbench", "lever_manifest", "served_shapes", "profile", "parity",
+               "bench_summary")
+
+
+def result_files(folder: Path) -> list[Path]:
+    """Per-run result objects in a folder (sorted by name, which for vLLM's names is by time)."""
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.glob("*.json")) if not p.name.endswith(".pytorch.json")
+            and not p.name.lower().startswith(NOT_RESULTS) and (p.is_file() or p.is_symlink())]
 
 
 def load_leg(path: Path | str, role: str, workers: int | None = None) -> Leg:

@@ -98,6 +98,9 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
     sizes: list[int | OSError] = []
     for path in paths:
         try:
+            if _is_result_dir(path):
+                sizes.append(0)  # a folder of per-run .json results, read file by file below
+                continue
             if not is_regular(path):
                 raise OSError(f"{path} is not a regular file")
             sizes.append(path.stat().st_size)
@@ -106,7 +109,7 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
     total = sum(s for s in sizes if isinstance(s, int))
     jobs: list[list[tuple[str, int, int]]] = []
     for path, size in zip(paths, sizes, strict=True):
-        if isinstance(size, OSError) or path.suffix == ".json":
+        if isinstance(size, OSError) or path.suffix == ".json" or _is_result_dir(path):
             jobs.append([])
             continue
         share = max(1, round(count * size / total)) if total else 1
@@ -129,6 +132,9 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
             results.append(size)
             continue
         try:
+            if _is_result_dir(path):
+                results.append(_read_result_dir(path))
+                continue
             if path.suffix == ".json":
                 mine = [_parse_json_file(path, size)]
             elif parts is not None:
@@ -169,6 +175,29 @@ def _parse_json_file(path: Path, size: int) -> dict[str, Any]:
         part.feed([json.dumps(item)])
     part.lineno = text.count("\n") + 1
     return part.result()
+
+
+def _is_result_dir(path: Path) -> bool:
+    """A folder given as a leg's runs (not a folder squatting on a runs-file name, which is an I/O error)."""
+    return path.is_dir() and path.suffix not in (".jsonl", ".json")
+
+
+def _read_result_dir(folder: Path) -> RunTable:
+    """A folder of per-run result objects: repeat i is file i (its evidence cites that file, line 1)."""
+    from referee.bench.io import result_files
+
+    files = result_files(folder)
+    parts = []
+    for path in files:
+        if not is_regular(path):
+            raise OSError(f"{path} is not a regular file")
+        part = _parse_json_file(path, path.stat().st_size)
+        part["total"] = 1  # one repeat per file; line numbers below index the files
+        part["lines"] = np.minimum(part["lines"], 1)
+        parts.append(part)
+    table = _merge(str(folder), parts)
+    table.members = [str(p) for p in files]
+    return table
 
 
 def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:

@@ -40,8 +40,8 @@ def sglang_log(launch: Launch, peak_running: int = 64, peak_tokens: int = 81_234
         lines.append(f"export OVERLAY_PYTHONPATH={launch.overlay}")
         lines += list(launch.overlay_lines)
     lines.append(f"{stamp} server_args={_sglang_repr(args)}")
-    lines.append(f"[2026-06-18 13:40:40 TP0] Load weight end. type=Qwen3ForCausalLM, dtype=torch.bfloat16, "
-                 f"avail mem=61.20 GB, mem usage=15.27 GB.")
+    lines.append("[2026-06-18 13:40:40 TP0] Load weight end. type=Qwen3ForCausalLM, dtype=torch.bfloat16, "
+                 "avail mem=61.20 GB, mem usage=15.27 GB.")
     lines.append(f"[2026-06-18 13:40:41 TP0] KV Cache is allocated. #tokens: {launch.kv_tokens}, K size: 30.1 GB, "
                  f"V size: 30.1 GB")
     lines.append(f"[2026-06-18 13:40:45 TP0] max_total_num_tokens={launch.kv_tokens}, chunked_prefill_size="
@@ -96,4 +96,5 @@ def overlay_rebound(target: str = "aiter.ops.gemm:gemm_a8w8", impl: str = "cand_
 
 def overlay_rebind_failed(target: str = "aiter.ops.gemm:gemm_a8w8") -> str:
     entry = {"target": target, "impl_module": "cand_gemm.kernel", "impl_attr": "gemm_a8w8"}
-    return f"[overlay] rebind FAILED {entry!r}: AttributeError(\"module 'aiter.ops.gemm' has no attribute 'gemm_a8w8'\")"
+    error = "AttributeError(\"module 'aiter.ops.gemm' has no attribute 'gemm_a8w8'\")"
+    return f"[overlay] rebind FAILED {entry!r}: {error}"

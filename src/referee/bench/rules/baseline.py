@@ -9,8 +9,8 @@ import numpy as np
 
 from referee.bench import stats
 from referee.bench.config import canonical_name, normalize
-from referee.bench.io.argv import parse_argv
 from referee.bench.context import AuditContext
+from referee.bench.io.argv import parse_argv
 from referee.bench.model import Leg
 from referee.bench.rules.coherence import coherence_of
 from referee.bench.rules.registry import Hit, fail, flag, ok, rule
@@ -377,12 +377,13 @@ def contended_leg(ctx: AuditContext) -> Iterator[Hit]:
         if hit is not None:
             found = True
             i, j, seconds = hit
+            threshold = {"overlap_s": 0, "stamp_slack_s": WINDOW_SLACK_S}
+            ref_line = ctx.ref.runs.lines[i] if i < ctx.ref.n else None
+            cand_line = ctx.cand.runs.lines[j] if j < ctx.cand.n else None
             yield fail(f"a ref repeat and a cand repeat ran at the same time on the same GPU set ({seconds:.0f} s "
-                       f"overlap); they measured each other.", "re_measure", {"overlap_s": 0, "stamp_slack_s": WINDOW_SLACK_S},
-                       [ctx.run_ev(ctx.ref, ctx.ref.runs.lines[i] if i < ctx.ref.n else None,
-                                   f"ref repeat {a[i, 0]:.0f}-{a[i, 1]:.0f}"),  # type: ignore[index]
-                        ctx.run_ev(ctx.cand, ctx.cand.runs.lines[j] if j < ctx.cand.n else None,
-                                   f"cand repeat {b[j, 0]:.0f}-{b[j, 1]:.0f}")],  # type: ignore[index]
+                       f"overlap); they measured each other.", "re_measure", threshold,
+                       [ctx.run_ev(ctx.ref, ref_line, f"ref repeat {a[i, 0]:.0f}-{a[i, 1]:.0f}"),  # type: ignore[index]
+                        ctx.run_ev(ctx.cand, cand_line, f"cand repeat {b[j, 0]:.0f}-{b[j, 1]:.0f}")],  # type: ignore[index]
                        overlap_s=seconds)
     if not found and ctx.measured():
         logs = [leg.role for leg in ctx.legs() if leg.log is not None]
