@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 import json
+import math
 from array import array
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
+from orjson import loads as orjson_loads
 
 from referee.bench.config import canonicalize
 from referee.bench.io import native, sglang, vllm
@@ -24,6 +26,7 @@ MAX_KEPT = 200
 MAX_TEMPLATES = 4
 MAX_DISTINCT = 64
 SI_KEY = '"server_info"'
+SI_KEY_B = SI_KEY.encode()
 ADAPTERS = (native, vllm, sglang)
 ADAPTER_BY_NAME = {a.NAME: a for a in ADAPTERS}
 THROUGHPUT_KEYS = ("output_throughput", "output_token_throughput", "output_throughput_tok_s", "total_throughput")
@@ -80,13 +83,14 @@ class LineParser:
         self.win_start = array("d")  # per-repeat time windows (end stamp minus duration), where lines have one
         self.win_end = array("d")
         self.lineno = 0
-        self.si_pat: str | None = None
-        self.si_null = ""
+        self.si_pat: bytes | None = None
+        self.si_null = b""
         self.si_obj: Any = None
         self.last_sig: Any = object()
         self.last_tmpl: Template | None = None
         self.entries: tuple[list[Any], list[Any], list[Any] | None] = ([], [], None)
         self._raw_server: Any = None
+        self.mark_keys: list[str] = []
         self._identity: Any = None
 
     def bad(self, line: int, reason: str, text: str) -> None:
@@ -94,48 +98,49 @@ class LineParser:
         if len(self.malformed) < MAX_KEPT:
             self.malformed.append((line, reason, text[:160]))
 
-    def feed(self, texts: list[str]) -> None:
-        loads = json.loads
+    def feed_block(self, block: bytes) -> None:
+        """Parse a block of whole lines. Python's json.dumps writes `Infinity`/`NaN`, which orjson rejects
+        (SGLang's default `request_rate` is inf): in one pass over the block, `": Infinity` becomes a marker
+        string that each line's parse turns back into the float; a line whose marker cannot be put back
+        exactly goes to the careful path with its original bytes."""
+        if (b"Infinity" in block or b"NaN" in block) and MARK_TAG not in block:
+            for literal, marker in MARKED:
+                if literal in block:
+                    block = block.replace(literal, marker)
+            self.feed(block.split(b"\n"), marked=True, loader=_orjson_dict)
+        else:  # no Infinity/NaN anywhere in the block: plain orjson
+            self.feed(block.split(b"\n"), loader=_orjson_dict)
+
+    def feed(self, raws: list[bytes], marked: bool = False, loader: Any = None) -> None:
+        """Parse raw lines (bytes, no newline). orjson reads the clean lines; a line it rejects goes to the
+        careful path (the standard library's parser with its exact error, or Infinity/NaN literals, big ints,
+        lone surrogates), so the result is the standard library's on every line."""
+        fast = loader or _fast_load
         ln = self.lineno
         tmpl: Template | None = self.templates[0] if self.templates else None
-        for raw in texts:
+        si_key = SI_KEY_B
+        for raw in raws:
             ln += 1
-            s = raw.strip()
-            if not s:
-                continue
-            if not s.isascii():
-                try:
-                    s.encode("utf-8")
-                except UnicodeEncodeError:
-                    self.bad(ln, "invalid UTF-8", s)
-                    continue
             obj = None
-            if self.si_pat is not None and SI_KEY in s and "\\u" not in s and s.count(SI_KEY) == 1:
-                i = s.find(SI_KEY)
-                if s.startswith(self.si_pat, i):
-                    try:
-                        swapped = loads(s[:i] + self.si_null + s[i + len(self.si_pat):])
-                    except (ValueError, RecursionError):
-                        swapped = None
-                    if type(swapped) is dict and "server_info" in swapped and swapped["server_info"] is None:
+            if self.si_pat is not None:
+                i = raw.find(si_key)
+                if i >= 0 and raw.startswith(self.si_pat, i) and raw.find(si_key, i + 1) < 0:
+                    swapped = fast(raw[:i] + self.si_null + raw[i + len(self.si_pat):])
+                    if swapped is not None and "server_info" in swapped and swapped["server_info"] is None:
                         swapped["server_info"] = self.si_obj
                         obj = swapped
             if obj is None:
-                try:
-                    obj = loads(s)
-                except ValueError as exc:
-                    where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                    self.bad(ln, f"not valid JSON ({msg}{where}); truncated or corrupted line", s)
+                obj = fast(raw)
+                if obj is not None and si_key in raw and type(obj.get("server_info")) is dict:
+                    self._learn_server_info(raw, obj)
+            if marked and obj is not None:
+                count = raw.count(MARK_TAG)
+                if count and not self._unmark(obj, count):
+                    obj = None
+            if obj is None:
+                obj = self._careful(_original(raw) if marked else raw, ln)
+                if obj is None:
                     continue
-                except RecursionError:
-                    self.bad(ln, "JSON nested too deeply", s)
-                    continue
-                if type(obj) is not dict:
-                    self.bad(ln, f"a JSON {type(obj).__name__}, not an object", s)
-                    continue
-                if SI_KEY in s and isinstance(obj.get("server_info"), dict):
-                    self._learn_server_info(s, obj)
             if tmpl is None or obj.keys() != tmpl.keys:
                 tmpl = next((t for t in self.templates if obj.keys() == t.keys), None)
             if tmpl is not None:
@@ -163,10 +168,56 @@ class LineParser:
                         if isinstance(stamp, str):
                             self._stamp(stamp, num(obj.get("duration")), name)
                     continue
-            self._slow(obj, s, ln)
+            self._slow(obj, raw, ln)
         self.lineno = ln
 
-    def _slow(self, obj: dict[str, Any], s: str, ln: int) -> None:
+    def _unmark(self, obj: dict[str, Any], count: int) -> bool:
+        """Put the floats back for marked top-level values (keys seen marked before are tried first); False
+        when some marker sits deeper, which sends the line to the careful path."""
+        done = 0
+        for key in self.mark_keys:
+            value = obj.get(key)
+            if type(value) is str and value in UNMARKED:
+                obj[key] = UNMARKED[value]
+                done += 1
+        if done < count:
+            for key, value in obj.items():
+                if type(value) is str and value in UNMARKED:
+                    obj[key] = UNMARKED[value]
+                    done += 1
+                    if len(self.mark_keys) < MAX_TEMPLATES:
+                        self.mark_keys.append(key)
+        return done == count
+
+    def _careful(self, raw: bytes, ln: int) -> dict[str, Any] | None:
+        """The standard library's reading of one line, with the exact reason when it is not a JSON object."""
+        s = raw.decode("utf-8", "surrogateescape").strip()
+        if not s:
+            return None
+        if not s.isascii():
+            try:
+                s.encode("utf-8")
+            except UnicodeEncodeError:
+                self.bad(ln, "invalid UTF-8", s)
+                return None
+        try:
+            obj = json.loads(s)
+        except ValueError as exc:
+            where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            self.bad(ln, f"not valid JSON ({msg}{where}); truncated or corrupted line", s)
+            return None
+        except RecursionError:
+            self.bad(ln, "JSON nested too deeply", s)
+            return None
+        if type(obj) is not dict:
+            self.bad(ln, f"a JSON {type(obj).__name__}, not an object", s)
+            return None
+        if SI_KEY in s and isinstance(obj.get("server_info"), dict):
+            self._learn_server_info(raw, obj)
+        return obj
+
+    def _slow(self, obj: dict[str, Any], raw: bytes, ln: int) -> None:
         adapter = None
         for candidate in ADAPTERS:
             if candidate.detect(obj):
@@ -175,13 +226,13 @@ class LineParser:
         name = adapter.NAME if adapter is not None else "generic"
         if adapter is None:
             if not any(k in obj for k in THROUGHPUT_KEYS):
-                self.bad(ln, "no known benchmark fields (no output_throughput / schema)", s)
+                self.bad(ln, "no known benchmark fields (no output_throughput / schema)", _text(raw))
                 return
             adapter = sglang
         try:
             metrics, workload, basis, server, warm, co, stamp = adapter.extract(obj)
         except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
-            self.bad(ln, f"unexpected field types ({exc})", s)
+            self.bad(ln, f"unexpected field types ({exc})", _text(raw))
             return
         self.formats[name] = self.formats.get(name, 0) + 1
         if warm:
@@ -212,9 +263,12 @@ class LineParser:
         s_entry = _distinct(self.servers, server, ln) if server is not None else None
         self.entries = (w_entry, b_entry, s_entry)
 
-    def _learn_server_info(self, s: str, obj: dict[str, Any]) -> None:
-        if "\\u" in s or s.count(SI_KEY) != 1:
+    def _learn_server_info(self, raw: bytes, obj: dict[str, Any]) -> None:
+        """Remember the exact bytes of this line's `server_info` value, so later lines that repeat it byte for
+        byte skip re-parsing it. ASCII lines without escapes only, so character and byte offsets agree."""
+        if not raw.isascii() or raw.count(SI_KEY_B) != 1 or (b"\\u" in raw and b"\\u" in _original(raw)):
             return
+        s = raw.decode("ascii")
         k = s.find(SI_KEY)
         j = k + len(SI_KEY)
         while j < len(s) and s[j] in " \t":
@@ -228,7 +282,7 @@ class LineParser:
             _, end = json.JSONDecoder().raw_decode(s, j)
         except ValueError:
             return
-        self.si_pat, self.si_null, self.si_obj = s[k:end], s[k:j] + "null", obj["server_info"]
+        self.si_pat, self.si_null, self.si_obj = raw[k:end], raw[k:j] + b"null", obj["server_info"]
 
     def _stamp(self, stamp: Any, duration: float, adapter: str) -> None:
         """One repeat's time window: its end stamp and, where the line has one, its duration."""
@@ -264,6 +318,92 @@ class LineParser:
                 "servers": self.servers, "formats": self.formats, "malformed": self.malformed,
                 "malformed_count": self.malformed_count, "warmups": self.warmups, "co_tenant": self.co_tenant,
                 "windows": windows, "total": self.lineno}
+
+
+#: block-level rewrite of the non-finite literals, and its exact inverse.
+MARK_TAG = b"referee-nonfinite"
+MARKED = ((b'": -Infinity', b'": "\\u0000referee-nonfinite-"'), (b'": Infinity', b'": "\\u0000referee-nonfinite+"'),
+          (b'": NaN', b'": "\\u0000referee-nonfinite?"'))
+UNMARKED = {"\x00referee-nonfinite-": -math.inf, "\x00referee-nonfinite+": math.inf, "\x00referee-nonfinite?": math.nan}
+
+
+def _original(raw: bytes) -> bytes:
+    for literal, marker in MARKED:
+        raw = raw.replace(marker, literal)
+    return raw
+
+
+#: non-finite literals Python's json.dumps writes (SGLang's default `request_rate` is inf); orjson rejects them.
+NONFINITE_VALUES = {b"Infinity": math.inf, b"-Infinity": -math.inf, b"NaN": math.nan}
+MARK = "\x00referee-nonfinite"
+MARK_JSON = b'"\\u0000referee-nonfinite"'
+QUOTE, BACKSLASH = ord('"'), ord("\\")
+
+
+def _orjson_dict(raw: bytes) -> dict[str, Any] | None:
+    try:
+        obj = orjson_loads(raw)
+    except ValueError:
+        return None
+    return obj if type(obj) is dict else None
+
+
+def _fast_load(raw: bytes) -> dict[str, Any] | None:
+    """orjson's reading of a line when it is a JSON object (non-finite top-level values allowed), else None."""
+    if b"Infinity" in raw or b"NaN" in raw:  # checked first: a failed orjson call costs more than the parse
+        return _nonfinite(raw)
+    try:
+        obj = orjson_loads(raw)
+    except ValueError:
+        return None
+    return obj if type(obj) is dict else None
+
+
+def _next_token(raw: bytes, pos: int) -> int:
+    a, b = raw.find(b"Infinity", pos), raw.find(b"NaN", pos)
+    return min(a, b) if a >= 0 and b >= 0 else max(a, b)
+
+
+def _nonfinite(raw: bytes) -> dict[str, Any] | None:
+    """orjson for a line whose only non-JSON tokens are `"key": Infinity` / `-Infinity` / `NaN` values of
+    top-level keys: each is swapped for a marker string, parsed, and put back as the float the standard
+    library gives. The quote before the colon must be unescaped, so a match can never sit inside a string;
+    any other occurrence (nested, in an array, in text) returns None and the line takes the careful path."""
+    if b"referee-nonfinite" in raw:  # the marker must be ours alone
+        return None
+    parts, found, pos = [], [], 0
+    at = _next_token(raw, 0)
+    while at >= 0:
+        start = at - 1 if at > 0 and raw[at - 1] == ord("-") else at
+        token = raw[start:at + (3 if raw.startswith(b"NaN", at) else 8)]
+        colon = start - 2
+        if colon < 2 or raw[colon:start] != b": " or raw[colon - 1] != QUOTE or raw[colon - 2] == BACKSLASH:
+            return None
+        key_start = raw.rfind(b'"', 0, colon - 1)
+        key = raw[key_start + 1:colon - 1]
+        end = start + len(token)
+        if key_start < 0 or BACKSLASH in key or end < len(raw) and raw[end] not in b",} \t\r":
+            return None
+        parts += [raw[pos:start], MARK_JSON]
+        found.append((key.decode("utf-8", "replace"), NONFINITE_VALUES[token]))
+        pos = end
+        at = _next_token(raw, end)
+    parts.append(raw[pos:])
+    try:
+        obj = orjson_loads(b"".join(parts))
+    except ValueError:
+        return None
+    if type(obj) is not dict:
+        return None
+    for key, value in found:
+        if obj.get(key) != MARK:
+            return None
+        obj[key] = value
+    return obj
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").strip()
 
 
 def _distinct(entries: list[list[Any]], value: Any, line: int) -> list[Any]:

@@ -56,9 +56,9 @@ def _parse_range(path: str, start: int, end: int) -> dict[str, Any]:
                     carry, skipping = b"", True
                 continue
             carry = buf[cut + 1:]
-            part.feed(buf[:cut].decode("utf-8", "surrogateescape").split("\n"))
+            part.feed_block(buf[:cut])
         if carry and not skipping:
-            part.feed([carry.decode("utf-8", "surrogateescape")])
+            part.feed_block(carry)
     return part.result()
 
 
@@ -163,16 +163,17 @@ def _parse_json_file(path: Path, size: int) -> dict[str, Any]:
         part.lineno = 1
         part.bad(1, f"JSON file larger than {MAX_JSON_FILE} bytes; not read", "")
         return part.result()
-    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    blob = path.read_bytes()
+    text = blob.decode("utf-8", "surrogateescape")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        part.feed(text.split("\n"))  # maybe JSON lines after all; each line is judged on its own
+        part.feed(blob.split(b"\n"))  # maybe JSON lines after all (vLLM --append-result); each line on its own
         return part.result()
     items = data if isinstance(data, list) else [data]
     for item in items:
         part.lineno = 0
-        part.feed([json.dumps(item)])
+        part.feed([json.dumps(item).encode("utf-8", "surrogateescape")])
     part.lineno = text.count("\n") + 1
     return part.result()
 
