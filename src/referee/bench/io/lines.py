@@ -382,7 +382,7 @@ def _nonfinite(raw: bytes) -> dict[str, Any] | None:
         key_start = raw.rfind(b'"', 0, colon - 1)
         key = raw[key_start + 1:colon - 1]
         end = start + len(token)
-        if key_start < 0 or BACKSLASH in key or end < len(raw) and raw[end] not in b",} \t\r":
+        if key_start < 0 or BACKSLASH in key or (end < len(raw) and raw[end] not in b",} \t\r"):
             return None
         parts += [raw[pos:start], MARK_JSON]
         found.append((key.decode("utf-8", "replace"), NONFINITE_VALUES[token]))
