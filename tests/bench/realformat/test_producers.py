@@ -27,7 +27,8 @@ def test_sglang_lines_follow_each_release() -> None:
     old, mid, new = _sg("sglang-v0.4.6.post5"), _sg("sglang-v0.5.2"), _sg("sglang-v0.5.23")
     assert list(old) == list(mid) and "server_info" not in old and "total_throughput" not in old
     assert list(old)[:3] == ["backend", "dataset_name", "request_rate"] and "p95_itl_ms" in old
-    assert list(new)[0] == "tag" and list(new)[9] == "server_info" and "p90_ttft_ms" in new
+    keys = list(new)
+    assert keys[0] == "tag" and keys[9] == "server_info" and "p90_ttft_ms" in new
     assert new["max_concurrent_requests"] == 64 and "total_input_text_tokens" in new
     text = json.dumps(new)
     assert '"request_rate": Infinity' in text  # json.dumps(float("inf")), as bench_serving writes it
