@@ -170,6 +170,22 @@ def _check_inputs(ctx: AuditContext, report: Report) -> None:
     if needed and not ctx.claims.of(needed):
         report.degraded = True
         ctx.note(f"scope {ctx.scope} needs a {needed} claim (--claims {needed}=FILE); nothing to audit")
+    elif ctx.scope == "profile" and not _profile_rows(ctx):
+        # a scope that loaded nothing it needs has audited nothing: DEGRADED, never PASS
+        report.degraded = True
+        ctx.note("scope profile: the profile claim has no kernel rows (entries / top_n / kernels / top_kernels); "
+                 "nothing to audit")
+
+
+def _profile_rows(ctx: AuditContext) -> bool:
+    from referee.bench.rules.profile import load_profile
+
+    for claim in ctx.claims_of("profile"):
+        if claim.error is None:
+            profile = load_profile(claim)
+            if profile is not None and profile.entries:
+                return True
+    return False
 
 
 def _leg_metrics(ctx: AuditContext, leg: Leg) -> dict[str, Any]:

@@ -169,4 +169,20 @@ TRAPS: list[Scenario] = [
              claims=integrate(REF5, WIN5, kind="flag", flags="--max-num-seqs 512"), because=('PA-03',)),
 ]
 
+def _kernels(rows: list[tuple[str, float]]) -> dict:
+    """GEAK profiler output: `top_kernels` rows with `pct_gpu_time` (no `entries` key)."""
+    return {"profile_topN.json": {"top_kernels": [{"name": n, "pct_gpu_time": p, "calls": 1024, "shape": "[64, 4096]"}
+                                                  for n, p in rows]}}
+
+
+FRAGMENTED = [(f"_gemm_a8w8_kernel_BLOCK_M_{16 * (i + 1)}_0d1d2d", 3.4) for i in range(16)] + [("fmha_fwd", 25.0)]
+CLEAN.append(Scenario("clean-profile-top-kernels", "RC11 GEAK profile shape: top_kernels / pct_gpu_time", P, None,
+                      None, scope="profile", claims=_kernels([("_gemm_a8w8_kernel", 52.0), ("fmha_fwd", 30.0)])))
+TRAPS.append(Scenario("trap-profile-fragmented-top-kernels", "RC11 a head op split 16 ways in top_kernels",
+                      frozenset({FLAG}), None, None, scope="profile", claims=_kernels(FRAGMENTED),
+                      because=("PR-01", "PR-02")))
+TRAPS.append(Scenario("trap-profile-loaded-nothing", "RC11 a profile claim with no kernel rows is DEGRADED",
+                      frozenset({"DEGRADED"}), None, None, scope="profile",
+                      claims={"profile_topN.json": {"kernels_by_name": {"gemm": 52.0}}}))
+
 SCENARIOS: list[Scenario] = CLEAN + TRAPS
