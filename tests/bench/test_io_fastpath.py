@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from referee.bench.io import sglang
-from referee.bench.io.lines import LineParser, _nonfinite
+from referee.bench.io.lines import LineParser
+from referee.bench.io.nonfinite import nonfinite_load
 from referee.bench.io.runs import read_runs
 from referee.bench.realformat.producers import Launch, Repeat, Workload, sglang_line
 
@@ -58,11 +59,11 @@ def _parses(text: str) -> bool:
 
 
 def test_nonfinite_rewrite_only_for_top_level_values() -> None:
-    assert _nonfinite(b'{"request_rate": Infinity, "x": 1}') == {"request_rate": math.inf, "x": 1}
-    assert _nonfinite(b'{"a": -Infinity}') == {"a": -math.inf}
-    assert _nonfinite(b'{"a": {"n": Infinity}}') is None  # nested: the careful path decides
-    assert _nonfinite(b'{"t": "x\\": Infinity"}') is None  # escaped quote: inside a string
-    assert _nonfinite(b'{"a": Infinity, "t": "referee-nonfinite"}') is None
+    assert nonfinite_load(b'{"request_rate": Infinity, "x": 1}') == {"request_rate": math.inf, "x": 1}
+    assert nonfinite_load(b'{"a": -Infinity}') == {"a": -math.inf}
+    assert nonfinite_load(b'{"a": {"n": Infinity}}') is None  # nested: the careful path decides
+    assert nonfinite_load(b'{"t": "x\\": Infinity"}') is None  # escaped quote: inside a string
+    assert nonfinite_load(b'{"a": Infinity, "t": "referee-nonfinite"}') is None
 
 
 def test_block_rewrite_keeps_line_numbers_and_original_bytes_for_errors() -> None:

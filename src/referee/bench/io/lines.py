@@ -10,16 +10,15 @@
 from __future__ import annotations
 
 import json
-import math
 from array import array
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from orjson import loads as orjson_loads
 
 from referee.bench.config import canonicalize
 from referee.bench.io import native, sglang, vllm
+from referee.bench.io.nonfinite import MARK_TAG, MARKED, UNMARKED, fast_load, original_bytes, orjson_dict
 from referee.bench.model import METRICS, NAN, num
 
 MAX_KEPT = 200
@@ -107,15 +106,15 @@ class LineParser:
             for literal, marker in MARKED:
                 if literal in block:
                     block = block.replace(literal, marker)
-            self.feed(block.split(b"\n"), marked=True, loader=_orjson_dict)
+            self.feed(block.split(b"\n"), marked=True, loader=orjson_dict)
         else:  # no Infinity/NaN anywhere in the block: plain orjson
-            self.feed(block.split(b"\n"), loader=_orjson_dict)
+            self.feed(block.split(b"\n"), loader=orjson_dict)
 
     def feed(self, raws: list[bytes], marked: bool = False, loader: Any = None) -> None:
         """Parse raw lines (bytes, no newline). orjson reads the clean lines; a line it rejects goes to the
         careful path (the standard library's parser with its exact error, or Infinity/NaN literals, big ints,
         lone surrogates), so the result is the standard library's on every line."""
-        fast = loader or _fast_load
+        fast = loader or fast_load
         ln = self.lineno
         tmpl: Template | None = self.templates[0] if self.templates else None
         si_key = SI_KEY_B
@@ -138,7 +137,7 @@ class LineParser:
                 if count and not self._unmark(obj, count):
                     obj = None
             if obj is None:
-                obj = self._careful(_original(raw) if marked else raw, ln)
+                obj = self._careful(original_bytes(raw) if marked else raw, ln)
                 if obj is None:
                     continue
             if tmpl is None or obj.keys() != tmpl.keys:
@@ -266,7 +265,7 @@ class LineParser:
     def _learn_server_info(self, raw: bytes, obj: dict[str, Any]) -> None:
         """Remember the exact bytes of this line's `server_info` value, so later lines that repeat it byte for
         byte skip re-parsing it. ASCII lines without escapes only, so character and byte offsets agree."""
-        if not raw.isascii() or raw.count(SI_KEY_B) != 1 or (b"\\u" in raw and b"\\u" in _original(raw)):
+        if not raw.isascii() or raw.count(SI_KEY_B) != 1 or (b"\\u" in raw and b"\\u" in original_bytes(raw)):
             return
         s = raw.decode("ascii")
         k = s.find(SI_KEY)
@@ -318,88 +317,6 @@ class LineParser:
                 "servers": self.servers, "formats": self.formats, "malformed": self.malformed,
                 "malformed_count": self.malformed_count, "warmups": self.warmups, "co_tenant": self.co_tenant,
                 "windows": windows, "total": self.lineno}
-
-
-#: block-level rewrite of the non-finite literals, and its exact inverse.
-MARK_TAG = b"referee-nonfinite"
-MARKED = ((b'": -Infinity', b'": "\\u0000referee-nonfinite-"'), (b'": Infinity', b'": "\\u0000referee-nonfinite+"'),
-          (b'": NaN', b'": "\\u0000referee-nonfinite?"'))
-UNMARKED = {"\x00referee-nonfinite-": -math.inf, "\x00referee-nonfinite+": math.inf, "\x00referee-nonfinite?": math.nan}
-
-
-def _original(raw: bytes) -> bytes:
-    for literal, marker in MARKED:
-        raw = raw.replace(marker, literal)
-    return raw
-
-
-#: non-finite literals Python's json.dumps writes (SGLang's default `request_rate` is inf); orjson rejects them.
-NONFINITE_VALUES = {b"Infinity": math.inf, b"-Infinity": -math.inf, b"NaN": math.nan}
-MARK = "\x00referee-nonfinite"
-MARK_JSON = b'"\\u0000referee-nonfinite"'
-QUOTE, BACKSLASH = ord('"'), ord("\\")
-
-
-def _orjson_dict(raw: bytes) -> dict[str, Any] | None:
-    try:
-        obj = orjson_loads(raw)
-    except ValueError:
-        return None
-    return obj if type(obj) is dict else None
-
-
-def _fast_load(raw: bytes) -> dict[str, Any] | None:
-    """orjson's reading of a line when it is a JSON object (non-finite top-level values allowed), else None."""
-    if b"Infinity" in raw or b"NaN" in raw:  # checked first: a failed orjson call costs more than the parse
-        return _nonfinite(raw)
-    try:
-        obj = orjson_loads(raw)
-    except ValueError:
-        return None
-    return obj if type(obj) is dict else None
-
-
-def _next_token(raw: bytes, pos: int) -> int:
-    a, b = raw.find(b"Infinity", pos), raw.find(b"NaN", pos)
-    return min(a, b) if a >= 0 and b >= 0 else max(a, b)
-
-
-def _nonfinite(raw: bytes) -> dict[str, Any] | None:
-    """orjson for a line whose only non-JSON tokens are `"key": Infinity` / `-Infinity` / `NaN` values of
-    top-level keys: each is swapped for a marker string, parsed, and put back as the float the standard
-    library gives. The quote before the colon must be unescaped, so a match can never sit inside a string;
-    any other occurrence (nested, in an array, in text) returns None and the line takes the careful path."""
-    if b"referee-nonfinite" in raw:  # the marker must be ours alone
-        return None
-    parts, found, pos = [], [], 0
-    at = _next_token(raw, 0)
-    while at >= 0:
-        start = at - 1 if at > 0 and raw[at - 1] == ord("-") else at
-        token = raw[start:at + (3 if raw.startswith(b"NaN", at) else 8)]
-        colon = start - 2
-        if colon < 2 or raw[colon:start] != b": " or raw[colon - 1] != QUOTE or raw[colon - 2] == BACKSLASH:
-            return None
-        key_start = raw.rfind(b'"', 0, colon - 1)
-        key = raw[key_start + 1:colon - 1]
-        end = start + len(token)
-        if key_start < 0 or BACKSLASH in key or (end < len(raw) and raw[end] not in b",} \t\r"):
-            return None
-        parts += [raw[pos:start], MARK_JSON]
-        found.append((key.decode("utf-8", "replace"), NONFINITE_VALUES[token]))
-        pos = end
-        at = _next_token(raw, end)
-    parts.append(raw[pos:])
-    try:
-        obj = orjson_loads(b"".join(parts))
-    except ValueError:
-        return None
-    if type(obj) is not dict:
-        return None
-    for key, value in found:
-        if obj.get(key) != MARK:
-            return None
-        obj[key] = value
-    return obj
 
 
 def _text(raw: bytes) -> str:

@@ -178,6 +178,11 @@ def _kernels(rows: list[tuple[str, float]]) -> dict:
 FRAGMENTED = [(f"_gemm_a8w8_kernel_BLOCK_M_{16 * (i + 1)}_0d1d2d", 3.4) for i in range(16)] + [("fmha_fwd", 25.0)]
 CLEAN.append(Scenario("clean-profile-top-kernels", "RC11 GEAK profile shape: top_kernels / pct_gpu_time", P, None,
                       None, scope="profile", claims=_kernels([("_gemm_a8w8_kernel", 52.0), ("fmha_fwd", 30.0)])))
+TRAPS.append(Scenario("trap-director-workload-osl", "RC11 Director setup workload osl 1024, baseline ran 512", F,
+                      Leg(sg(), REF5, "sglang-v0.5.23", workload=Workload(osl=512)), None, scope="baseline",
+                      claims={"director_setup.json": {"baseline_throughput_tok_s": 1000.0, "tp": 1,
+                                                      "workload": {"isl": 1024, "osl": 1024, "conc": 64}}},
+                      because=("BL-06",)))
 TRAPS.append(Scenario("trap-profile-fragmented-top-kernels", "RC11 a head op split 16 ways in top_kernels",
                       frozenset({FLAG}), None, None, scope="profile", claims=_kernels(FRAGMENTED),
                       because=("PR-01", "PR-02")))

@@ -11,7 +11,7 @@ from referee.bench import stats
 from referee.bench.config import canonical_name, normalize
 from referee.bench.context import AuditContext
 from referee.bench.io.argv import parse_argv
-from referee.bench.model import Leg
+from referee.bench.model import WORKLOAD_KEYS, Leg
 from referee.bench.rules.coherence import coherence_of
 from referee.bench.rules.registry import Hit, fail, flag, ok, rule
 from referee.report import Evidence
@@ -197,6 +197,12 @@ def _declared_invariants(ctx: AuditContext) -> list[tuple[str, object, Evidence]
             value = claim.raw(key)
             if value is not None and not isinstance(value, dict | list):
                 declared.append((canonical_name(key), _invariant_value(key, value), claim.evidence(key)))
+        workload = claim.raw("workload")
+        if isinstance(workload, dict):  # GEAK: {"isl", "osl", "conc"}
+            for key, value in workload.items():
+                name = SETUP_WORKLOAD.get(str(key))
+                if name is not None:
+                    declared.append((f"workload:{name}", normalize(value), claim.evidence(f"workload.{key}")))
         for block in ("serving_invariant", "server_flags", "serving_config", "invariants"):
             raw = claim.raw(block)
             argv = raw if isinstance(raw, list) else raw.get("extra") if isinstance(raw, dict) else None
@@ -211,6 +217,10 @@ def _declared_invariants(ctx: AuditContext) -> list[tuple[str, object, Evidence]
                         declared.append((canonical_name(key), normalize(value), claim.evidence(f"{block}.{key}")))
     return declared
 
+
+#: Director-setup workload names -> the workload field they declare.
+SETUP_WORKLOAD = {"isl": "isl", "osl": "osl", "conc": "max_concurrency", "concurrency": "max_concurrency",
+                  "num_prompts": "num_prompts"}
 
 #: top-level Director-setup fields that are serving invariants (GEAK e2e_workflow/roles/director.md).
 SETUP_TOP_LEVEL = ("tp", "tp_size", "model", "mem_fraction", "mem_fraction_static", "kv_mem_fraction", "gpu")
@@ -244,8 +254,15 @@ def wrong_invariant(ctx: AuditContext) -> Iterator[Hit]:
     if not declared:
         return
     wrong, unknown = [], []
+    seen = dict(zip(WORKLOAD_KEYS, leg.runs.workloads[0].value, strict=True)) if leg.runs and leg.runs.workloads else {}
     for key, value, ev in declared:
-        if key not in leg.config.values:
+        if key.startswith("workload:"):
+            raw = seen.get(key.split(":", 1)[1])
+            if raw is None:
+                unknown.append(key)
+            elif normalize(raw) != value:
+                wrong.append((key, value, raw, ev))
+        elif key not in leg.config.values:
             unknown.append(key)
         elif leg.config.values[key] != value:
             wrong.append((key, value, leg.config.values[key], ev))
@@ -254,8 +271,9 @@ def wrong_invariant(ctx: AuditContext) -> Iterator[Hit]:
     threshold = {"invariant": "identical"}
     if wrong:
         evs: list[Evidence] = []
-        for key, _, _, ev in wrong:
-            evs += [ev, ctx.config_ev(leg, key)]
+        for key, _, raw, ev in wrong:
+            evs += [ev, ctx.run_ev(leg, leg.runs.workloads[0].first_line, f"ran {key}={raw!r}")  # type: ignore[union-attr]
+                    if key.startswith("workload:") else ctx.config_ev(leg, key)]
         text = ", ".join(f"{k} declared {d!r} but ran {r!r}" for k, d, r, _ in wrong)
         yield fail(f"{leg.role} leg was not measured at its declared invariant: {text}.", "re_measure", threshold, evs,
                    mismatches={k: {"declared": d, "raw": r} for k, d, r, _ in wrong})
@@ -300,98 +318,6 @@ def baseline_drift(ctx: AuditContext) -> Iterator[Hit]:
         yield fail(message + "; the baseline no longer reproduces.", action, threshold, evs, drift_pct=drift)
     else:
         yield ok(message + ".", threshold, evs, drift_pct=drift)
-
-
-#: vLLM stamps a run's end to the second and its start is end minus duration, so two back-to-back repeats
-#: (ABAB interleaving) can appear to touch by up to a second without having shared the GPU.
-WINDOW_SLACK_S = 1.0
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float] | None:
-    """First (ref index, cand index, seconds) where a cand repeat shared time with the ref repeats. Judged per
-    repeat, so interleaved A/B repeats (the recommended protocol) never count as contention. Every window is
-    shrunk by half the stamp resolution on both sides first, which absorbs the relative shift second-resolution
-    end stamps allow and nothing more."""
-    half = WINDOW_SLACK_S / 2
-    ra, rb = a[:, 0] + half, a[:, 1] - half
-    keep = rb > ra
-    if not keep.any():
-        return None
-    order = np.argsort(ra[keep], kind="stable")
-    starts, ends = ra[keep][order], rb[keep][order]
-    # union of the ref windows, as disjoint [u0, u1] with the covered length before each
-    reach = np.maximum.accumulate(ends)
-    new = np.r_[True, starts[1:] > reach[:-1]]
-    u0 = starts[new]
-    u1 = np.maximum.reduceat(ends, np.flatnonzero(new))
-    before = np.r_[0.0, np.cumsum(u1 - u0)[:-1]]
-
-    def covered(x: np.ndarray) -> np.ndarray:
-        k = np.searchsorted(u0, x, side="right") - 1
-        kk = np.maximum(k, 0)
-        inside = np.clip(x - u0[kk], 0.0, u1[kk] - u0[kk])
-        return np.where(k >= 0, before[kk] + inside, 0.0)
-
-    cs, ce = b[:, 0] + half, b[:, 1] - half
-    shared = np.where(ce > cs, covered(ce) - covered(cs), 0.0)
-    j = int(np.argmax(shared))
-    if shared[j] <= 0:
-        return None
-    with_j = np.minimum(ce[j], a[:, 1] - half) - np.maximum(cs[j], a[:, 0] + half)
-    return int(np.argmax(with_j)), j, float(shared[j])
-
-
-@rule("BL-08", "contended-leg", ("baseline", "patch", "bundle"))
-def contended_leg(ctx: AuditContext) -> Iterator[Hit]:
-    """
-    ## What it does
-    Looks for interference: co-tenant or lock-failure lines and process storms (`rocm_agent_enumerator`) in a
-    leg's server log, `host.co_tenant_procs`/`storm_markers` in native records, and a ref repeat whose time
-    window (end stamp minus duration) overlaps a cand repeat's on the same GPU.
-
-    ## Why is this bad?
-    A leg that shared its GPU measured the neighbour as much as the patch.
-
-    ## Threshold
-    Any marker, or two repeats overlapping by more than 1 s (the stamp resolution): FAIL (`re_measure`).
-    Interleaved repeats (ABAB) whose whole-leg spans overlap are fine.
-
-    ## Known problems
-    Only sees what the logs and records say; a silent co-tenant is invisible to any log-based check.
-    """
-    found = False
-    for leg in ctx.legs():
-        evs: list[Evidence] = []
-        if leg.log is not None:
-            evs += [ctx.log_ev(leg, line, text) for line, text in leg.log.contention[:5]]
-        if leg.runs is not None:
-            evs += [ctx.run_ev(leg, line, f"co-tenant/storm count {value:g}") for line, value in leg.runs.co_tenant[:5]]
-        if evs:
-            found = True
-            yield fail(f"{leg.role} leg ran contended ({len(evs)} marker(s)); re-run it uncontended.", "re_measure",
-                       {"markers": 0}, evs, leg=leg.role)
-    if ctx.ref is not None and ctx.cand is not None and ctx.ref.runs and ctx.cand.runs:
-        a, b = ctx.ref.runs.windows, ctx.cand.runs.windows
-        same_gpu = ctx.ref.config.values.get("gpu_ids") == ctx.cand.config.values.get("gpu_ids")
-        hit = _overlap(a, b) if a is not None and b is not None and same_gpu else None
-        if hit is not None:
-            found = True
-            i, j, seconds = hit
-            threshold = {"overlap_s": 0, "stamp_slack_s": WINDOW_SLACK_S}
-            ref_line = ctx.ref.runs.lines[i] if i < ctx.ref.n else None
-            cand_line = ctx.cand.runs.lines[j] if j < ctx.cand.n else None
-            yield fail(f"a ref repeat and a cand repeat ran at the same time on the same GPU set ({seconds:.0f} s "
-                       f"overlap); they measured each other.", "re_measure", threshold,
-                       [ctx.run_ev(ctx.ref, ref_line, f"ref repeat {a[i, 0]:.0f}-{a[i, 1]:.0f}"),  # type: ignore[index]
-                        ctx.run_ev(ctx.cand, cand_line, f"cand repeat {b[j, 0]:.0f}-{b[j, 1]:.0f}")],  # type: ignore[index]
-                       overlap_s=seconds)
-    if not found and ctx.measured():
-        logs = [leg.role for leg in ctx.legs() if leg.log is not None]
-        if logs:
-            yield ok(f"no contention markers in the {', '.join(logs)} server log(s)", {"markers": 0},
-                     [ctx.log_ev(leg, None, "scanned") for leg in ctx.legs() if leg.log is not None])
-        else:
-            ctx.note("contention not checked: no server.log in any leg")
 
 
 @rule("BL-09", "noncoherent-reference", ("baseline",))
