@@ -148,9 +148,7 @@ class LineParser:
                 except (TypeError, OverflowError):
                     pass
                 else:
-                    tmpl.lines.append(ln)
-                    name = tmpl.adapter.NAME
-                    self.formats[name] = self.formats.get(name, 0) + 1
+                    tmpl.lines.append(ln)  # counted into `formats` once, in result()
                     sig = tmpl.sig(obj)
                     if sig == self.last_sig and tmpl is self.last_tmpl:
                         w_entry, b_entry, s_entry = self.entries
@@ -165,7 +163,7 @@ class LineParser:
                     if tmpl.date_key is not None:
                         stamp = obj[tmpl.date_key]
                         if isinstance(stamp, str):
-                            self._stamp(stamp, num(obj.get("duration")), name)
+                            self._stamp(stamp, num(obj.get("duration")), tmpl.adapter.NAME)
                     continue
             self._slow(obj, raw, ln)
         self.lineno = ln
@@ -313,8 +311,12 @@ class LineParser:
         lines, values = self.columns()
         windows = np.column_stack([np.frombuffer(self.win_start, dtype=np.float64),
                                    np.frombuffer(self.win_end, dtype=np.float64)]) if len(self.win_end) else None
+        formats = dict(self.formats)
+        for t in self.templates:
+            if len(t.lines):
+                formats[t.adapter.NAME] = formats.get(t.adapter.NAME, 0) + len(t.lines)
         return {"lines": lines, "values": values, "workloads": self.workloads, "bases": self.bases,
-                "servers": self.servers, "formats": self.formats, "malformed": self.malformed,
+                "servers": self.servers, "formats": formats, "malformed": self.malformed,
                 "malformed_count": self.malformed_count, "warmups": self.warmups, "co_tenant": self.co_tenant,
                 "windows": windows, "total": self.lineno}
 
