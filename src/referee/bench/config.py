@@ -270,7 +270,10 @@ def diff_configs(ref: LaunchConfig, cand: LaunchConfig) -> list[ConfigDiff]:
             continue
         ok_a, a = effective(ref, key)
         ok_b, b = effective(cand, key)
-        if not (ok_a and ok_b) or a == b or (a == ENGINE_DEFAULT and b == ENGINE_DEFAULT):
+        if not (ok_a and ok_b) or a == b:
+            continue
+        # an unknown default differs from a value someone set, not from a full dump's listing of its defaults
+        if (a == ENGINE_DEFAULT and cand.kind.get(key) == FULL) or (b == ENGINE_DEFAULT and ref.kind.get(key) == FULL):
             continue
         diffs.append(ConfigDiff(key, a, b, ref.where.get(key), cand.where.get(key)))
     moved = {d.key for d in diffs}
