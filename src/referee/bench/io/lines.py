@@ -39,11 +39,12 @@ class Template:
     makes `array.fromlist` raise (leaving the array unchanged) and the line falls back to the full path.
     """
 
-    __slots__ = ("adapter", "cols", "date_key", "get", "keys", "lines", "sig", "values", "width")
+    __slots__ = ("adapter", "cols", "date_key", "get", "keys", "lines", "order", "sig", "values", "width")
 
     def __init__(self, adapter: Any, obj: dict[str, Any]) -> None:
         self.adapter = adapter
         self.keys = frozenset(obj)
+        self.order = tuple(obj)
         picked = [(i, next((k for k in keys if k in obj), None)) for i, (_, keys) in enumerate(adapter.FAST)]
         picked = [(i, k) for i, k in picked if k is not None]
         self.cols = [i for i, _ in picked]
@@ -118,13 +119,14 @@ class LineParser:
         ln = self.lineno
         tmpl: Template | None = self.templates[0] if self.templates else None
         si_key = SI_KEY_B
+        si_pat, si_null, si_len = self.si_pat, self.si_null, len(self.si_pat or b"")
         for raw in raws:
             ln += 1
             obj = None
-            if self.si_pat is not None:
+            if si_pat is not None:
                 i = raw.find(si_key)
-                if i >= 0 and raw.startswith(self.si_pat, i) and raw.find(si_key, i + 1) < 0:
-                    swapped = fast(raw[:i] + self.si_null + raw[i + len(self.si_pat):])
+                if i >= 0 and raw.startswith(si_pat, i) and raw.find(si_key, i + 1) < 0:
+                    swapped = fast(raw[:i] + si_null + raw[i + si_len:])
                     if swapped is not None and "server_info" in swapped and swapped["server_info"] is None:
                         swapped["server_info"] = self.si_obj
                         obj = swapped
@@ -132,15 +134,18 @@ class LineParser:
                 obj = fast(raw)
                 if obj is not None and si_key in raw and type(obj.get("server_info")) is dict:
                     self._learn_server_info(raw, obj)
+                    si_pat, si_null, si_len = self.si_pat, self.si_null, len(self.si_pat or b"")
             if marked and obj is not None:
                 count = raw.count(MARK_TAG)
                 if count and not self._unmark(obj, count):
                     obj = None
             if obj is None:
                 obj = self._careful(original_bytes(raw) if marked else raw, ln)
+                si_pat, si_null, si_len = self.si_pat, self.si_null, len(self.si_pat or b"")
                 if obj is None:
                     continue
-            if tmpl is None or obj.keys() != tmpl.keys:
+            # same key order as the template (orjson interns keys, so this is a pointer compare), else set compare
+            if tmpl is None or (tuple(obj) != tmpl.order and obj.keys() != tmpl.keys):
                 tmpl = next((t for t in self.templates if obj.keys() == t.keys), None)
             if tmpl is not None:
                 try:
