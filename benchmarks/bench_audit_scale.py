@@ -96,6 +96,15 @@ def write_leg(folder: Path, lines: int, center: float, fmt: str, seed: int, enga
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak RSS: VmHWM (reset at exec, so a spawned child does not inherit its parent's
+    peak, which ru_maxrss does), else ru_maxrss."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
