@@ -120,8 +120,10 @@ def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None
     started = time.perf_counter()
     result = audit("patch", ref, cand, options=AuditOptions(workers=workers), discover=False)
     elapsed = time.perf_counter() - started
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime  # parent + parser workers
     legs = result.report.metrics["legs"]
-    out.put({"seconds": elapsed, "rss_mb": _peak_rss_mb(), "worker_rss_mb": _worker_rss_mb(),
+    out.put({"seconds": elapsed, "cpu_s": cpu, "rss_mb": _peak_rss_mb(), "worker_rss_mb": _worker_rss_mb(),
              "verdict": result.report.verdict.value,
              "timings": result.report.timings,
              "medians": [legs[r]["summary"]["output_throughput"]["median"] for r in ("ref", "cand")],
@@ -267,7 +269,8 @@ def main() -> int:
         ratio = row["seconds"] / ours["seconds"]
         print(f"{name:42} {row['seconds']:9.2f} {rate:12,.0f} {row['rss_mb']:12,.0f} {row['worker_rss_mb']:10,.0f} "
               f"{ratio:10.2f}x  {row['medians'][0]:.3f}, {row['medians'][1]:.3f}")
-    print("referee timings: " + ", ".join(f"{k}={v:.2f}s" for k, v in ours["timings"].items()))
+    print("referee timings: " + ", ".join(f"{k}={v:.2f}s" for k, v in ours["timings"].items())
+          + f"; CPU {ours['cpu_s']:.2f}s (parent + workers, incl. imports: the figure a loaded machine distorts least)")
     print(f"referee peak memory: parent {ours['rss_mb']:.0f} MB + largest worker {ours['worker_rss_mb']:.0f} MB; "
           f"audit verdict {ours['verdict']}")
     disagree = [name for name, row in rows[2:] if "error" not in row and (
