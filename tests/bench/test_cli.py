@@ -31,11 +31,37 @@ def test_exit_codes_follow_verdicts() -> None:
     assert degraded.exit_code == 3
 
 
-def test_usage_error_is_exit_4() -> None:  # usage errors have their own code (docs/cli.md), never a verdict's
+def test_usage_error_is_exit_4_not_a_verdict() -> None:
+    # issue 11: usage errors have their own code (was 3, the DEGRADED verdict's)
     result = _bench("patch", "--ref", str(EXAMPLES / "patch_pass/ref"))
     assert result.exit_code == 4 and "needs --cand" in result.output
     bad = _bench("baseline", "--ref", str(EXAMPLES / "patch_pass/ref"), "--invariant", "nonsense")
     assert bad.exit_code == 4
+    typo = _bench("patch", "--ref", str(EXAMPLES / "patch_pass/reff"), "--cand", str(EXAMPLES / "patch_pass/cand"))
+    assert typo.exit_code == 4 and "does not exist" in typo.output and "Traceback" not in typo.output
+
+
+def test_unwritable_report_path_is_exit_5_before_work_and_keeps_report(tmp_path: Path) -> None:
+    legs = ["--ref", str(EXAMPLES / "patch_pass/ref"), "--cand", str(EXAMPLES / "patch_pass/cand")]
+    missing = _bench("patch", *legs, "--html", str(tmp_path / "no" / "such" / "r.html"))
+    assert missing.exit_code == 5 and "does not exist" in missing.output and "Traceback" not in missing.output
+    folder = _bench("patch", *legs, "--sarif", str(tmp_path))
+    assert folder.exit_code == 5 and "is a directory" in folder.output
+    ok = _bench("patch", *legs, "--json", "--html", str(tmp_path / "r.html"))
+    assert ok.exit_code == 0 and (tmp_path / "r.html").exists()
+
+
+def test_write_failure_after_the_audit_still_prints_the_report(tmp_path: Path, monkeypatch) -> None:
+    import referee.bench.html as html_mod
+
+    def boom(result):  # the disk fills up between the pre-check and the write
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(html_mod, "render_html", boom)
+    out = _bench("patch", "--ref", str(EXAMPLES / "patch_pass/ref"), "--cand", str(EXAMPLES / "patch_pass/cand"),
+                 "--json", "--html", str(tmp_path / "r.html"))
+    assert out.exit_code == 5 and "No space left" in out.output
+    assert '"verdict": "PASS"' in out.output  # the computed report was not lost
 
 
 def test_json_output_and_options() -> None:

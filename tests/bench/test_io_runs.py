@@ -26,7 +26,8 @@ def test_sglang_lines_with_server_info_are_columns_with_exact_lines(tmp_path: Pa
     assert list(table.lines) == [2, 3, 5, 6, 7]
     assert list(table.column("output_throughput")) == [1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
     assert table.formats == {"sglang_bench_serving": 5}
-    assert len(table.servers) == 1 and table.servers[0].count == 5 and table.servers[0].value["tp_size"] == 1
+    # launches are tracked by canonical config (tp_size -> tp)
+    assert len(table.servers) == 1 and table.servers[0].count == 5 and table.servers[0].value["tp"] == 1
     assert table.column("ttft_ms")[0] == pytest.approx(4280.9)
 
 
@@ -118,8 +119,9 @@ def test_server_info_swap_cannot_be_fooled(tmp_path: Path) -> None:
                                                    json.dumps(swapped_value)]))
     assert table.n == 4
     servers = {tuple(sorted(s.value.items())): s.first_line for s in table.servers}
-    assert servers == {(("mem_fraction_static", 0.85), ("tp_size", 1)): 1, (("tp_size", 8),): 3,
-                       (("mem_fraction_static", 0.85), ("tp_size", 4)): 4}
+    # launches are tracked by their canonical config (tp_size -> tp, mem_fraction_static -> kv_mem_fraction)
+    assert servers == {(("kv_mem_fraction", 0.85), ("tp", 1)): 1, (("tp", 8),): 3,
+                       (("kv_mem_fraction", 0.85), ("tp", 4)): 4}
 
 
 def test_parallel_split_gives_identical_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,7 +157,12 @@ def _parity(root: Path, ref: list[str], cand: list[str], **extra: Any) -> None:
 def test_pa06_correctness_failures(clean_patch: Path) -> None:
     for leg in ("ref", "cand"):
         (clean_patch / leg / "parity.json").unlink()
-    assert worst(_audit(clean_patch), "BPA060") is Verdict.FLAG  # nothing to verify with
+    # no parity outputs: a note, not a FLAG (GEAK's answer key passes those) unless parity is required or claimed
+    result = _audit(clean_patch)
+    assert worst(result, "BPA060") is None and any("correctness not checked" in n for n in result.report.notes)
+    assert worst(_audit(clean_patch, require_parity=True), "BPA060") is Verdict.FLAG
+    _integrate(clean_patch, winner_kind="patch", output_parity="pass")
+    assert worst(_audit(clean_patch), "BPA060") is Verdict.FLAG  # parity claimed, nothing backs it
     _parity(clean_patch, make.GIBBERISH, make.GIBBERISH)
     finding = next(f for f in _audit(clean_patch).report.findings if f.rule == "BPA060")
     assert finding.verdict is Verdict.FAIL

@@ -19,7 +19,7 @@ def test_sglang_serverargs_repr_and_capacity(tmp_path: Path) -> None:
     facts = read_log(_log(tmp_path, make.sglang_log(make.BASE_ARGS, 947041, peak_tokens=90000,
                                                     env={"SGLANG_USE_AITER": "1"})))
     priority, args, line = facts.configs[0]
-    assert priority == 3 and line == 2 and facts.engine == "sglang"
+    assert priority == 4 and line == 2 and facts.engine == "sglang"  # ServerArgs repr: a full dump, top rank
     canon = canonicalize(args)
     assert canon["tp"] == 1 and canon["kv_mem_fraction"] == 0.85 and canon["graphs_enabled"] is True
     assert canon["prefix_cache"] is False and "port" not in canon and "random_seed" not in canon

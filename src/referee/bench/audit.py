@@ -68,6 +68,7 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
         ctx.ref, ctx.cand = loaded.get("ref"), loaded.get("cand")
         report.timings["load_s"] = time.perf_counter() - started
         _load_claims(ctx, claims, discover)
+        ctx.claimed_metric = _claimed_metric(ctx)
         _check_inputs(ctx, report)
         rules_started = time.perf_counter()
         unreadable = [leg for leg in ctx.legs() if leg.read_error]
@@ -135,6 +136,22 @@ def _load_claims(ctx: AuditContext, claims: list[str | Path] | tuple[str | Path,
                     ctx.note(f"claim discovered: {path}")
 
 
+HEADLINE_KEYS = ("headline_metric", "gate_metric", "e2e_metric", "metric")
+
+
+def _claimed_metric(ctx: AuditContext) -> str | None:
+    """The metric the producer's claim headlines, if it names one."""
+    from referee.bench.context import metric_from_name
+
+    for claim in ctx.claims_of("integrate", "director_validation"):
+        for key in HEADLINE_KEYS:
+            metric = metric_from_name(claim.raw(key))
+            if metric is not None:
+                ctx.note(f"gating on {metric}, the metric {claim.path.name} headlines ({key})")
+                return metric
+    return None
+
+
 def _check_inputs(ctx: AuditContext, report: Report) -> None:
     """Unreadable legs stop the audit (DEGRADED). Unreadable claims degrade it but the rules still run, so a
     producer cannot dodge a raw-evidence FAIL by corrupting its own claim file."""
@@ -153,6 +170,22 @@ def _check_inputs(ctx: AuditContext, report: Report) -> None:
     if needed and not ctx.claims.of(needed):
         report.degraded = True
         ctx.note(f"scope {ctx.scope} needs a {needed} claim (--claims {needed}=FILE); nothing to audit")
+    elif ctx.scope == "profile" and not _profile_rows(ctx):
+        # a scope that loaded nothing it needs has audited nothing: DEGRADED, never PASS
+        report.degraded = True
+        ctx.note("scope profile: the profile claim has no kernel rows (entries / top_n / kernels / top_kernels); "
+                 "nothing to audit")
+
+
+def _profile_rows(ctx: AuditContext) -> bool:
+    from referee.bench.rules.profile import load_profile
+
+    for claim in ctx.claims_of("profile"):
+        if claim.error is None:
+            profile = load_profile(claim)
+            if profile is not None and profile.entries:
+                return True
+    return False
 
 
 def _leg_metrics(ctx: AuditContext, leg: Leg) -> dict[str, Any]:

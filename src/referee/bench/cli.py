@@ -1,7 +1,8 @@
 """`referee bench SCOPE ...`: audit benchmark claims from raw runs; `referee bench rules` documents the rules.
 
 Exit codes (docs/cli.md, `referee.clikit`): 0 PASS, 1 FLAG, 2 FAIL, 3 DEGRADED (the auditor could not do its job),
-4 usage error (a scope without its required leg, a bad option value), 5 an output that could not be written.
+4 usage error (a scope without its required leg, a leg path that does not exist, a bad option value), 5 an output
+that could not be written (the report is still printed).
 """
 
 from __future__ import annotations
@@ -35,16 +36,21 @@ def _parse_invariants(items: list[str]) -> dict[str, str]:
 
 def _run(scope: str, ref: Path | None, cand: Path | None, claims: list[str], baseline_throughput: float | None,
          noise_band: float, metric: str, invariant: list[str], as_json: bool, html: Path | None, sarif: Path | None,
-         no_discover: bool, workers: int | None, sarif_root: Path | None = None) -> None:
+         no_discover: bool, workers: int | None, sarif_root: Path | None = None,
+         require_parity: bool = False) -> None:
     from referee.bench.audit import UsageError, audit
     from referee.bench.context import AuditOptions
     from referee.clikit import EXIT_IO, check_outputs, usage_error, write_outputs
     from referee.report import render_report, reports_to_sarif
 
+    for flag_name, leg in (("--ref", ref), ("--cand", cand)):
+        if leg is not None and not leg.exists() and not leg.is_symlink():
+            usage_error(f"bench {scope}: {flag_name} {leg} does not exist")
     check_outputs(("--html", html), ("--sarif", sarif))
     try:
         options = AuditOptions(noise_band_pct=noise_band, baseline_throughput=baseline_throughput, metric=metric,
-                               invariants=_parse_invariants(invariant), workers=workers)
+                               invariants=_parse_invariants(invariant), workers=workers,
+                               require_parity=require_parity)
         result = audit(scope, ref, cand, claims=claims, options=options, discover=not no_discover)
     except (UsageError, ValueError) as exc:
         usage_error(f"bench {scope}: {exc}")
@@ -72,13 +78,15 @@ def _run(scope: str, ref: Path | None, cand: Path | None, claims: list[str], bas
 
 def _make_command(scope: str):
     def command(
-        ref: Path | None = typer.Option(None, "--ref", help="Reference leg folder (or its bench_runs.jsonl)."),
+        ref: Path | None = typer.Option(None, "--ref", help="Reference leg folder (or its bench_runs.jsonl, or a "
+                                        "folder of per-run vLLM .json results)."),
         cand: Path | None = typer.Option(None, "--cand", help="Candidate leg folder (or its bench_runs.jsonl)."),
         claims: list[str] = typer.Option([], "--claims", "-c", help="Claim file, optionally KIND=FILE. Repeatable."),
         baseline_throughput: float | None = typer.Option(None, "--baseline-throughput",
                                                          help="Baseline tok/s the workflow gates against (drift)."),
         noise_band: float = typer.Option(0.5, "--noise-band", help="Global noise band in percent, for every rule."),
-        metric: str = typer.Option("output_throughput", "--metric", help="Metric to gate on."),
+        metric: str | None = typer.Option(None, "--metric",
+                                          help="Metric to gate on (default: the claim's headline, else output tok/s)."),
         invariant: list[str] = typer.Option([], "--invariant", help="Declared serving invariant KEY=VALUE."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
         html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
@@ -87,9 +95,11 @@ def _make_command(scope: str):
                                                help="SARIF paths are relative to this folder (default: cwd)."),
         no_discover: bool = typer.Option(False, "--no-discover", help="Only use the claims given with --claims."),
         workers: int | None = typer.Option(None, "--workers", help="Processes for parsing large runs files."),
+        require_parity: bool = typer.Option(False, "--require-parity",
+                                            help="FLAG a patch whose legs carry no parity outputs."),
     ) -> None:
         _run(scope, ref, cand, claims, baseline_throughput, noise_band, metric, invariant, as_json, html, sarif,
-             no_discover, workers, sarif_root)
+             no_discover, workers, sarif_root, require_parity)
 
     command.__doc__ = SCOPE_HELP[scope]
     return command
@@ -113,7 +123,7 @@ def rules_command(rule_id: str | None = typer.Argument(None, help="Show one rule
     if scope is not None and scope not in SCOPES:
         usage_error(f"unknown --scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if rule_id is not None:
-        spec = RULES.get(rule_id)
+        spec = RULES.get(rule_id.upper())
         if spec is None:
             usage_error(f"unknown bench rule {rule_id!r}; `referee bench rules` lists them")
         console.print(f"[bold]{spec.id} {spec.name}[/bold]  scopes: {', '.join(spec.scopes)}\n")

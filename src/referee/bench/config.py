@@ -27,6 +27,7 @@ ALIASES: dict[str, str] = {
     "base_gpu_id": "base_gpu_id",
     # memory / KV
     "mem_fraction_static": "kv_mem_fraction", "gpu_memory_utilization": "kv_mem_fraction",
+    "mem_fraction": "kv_mem_fraction", "gpu": "gpu_ids",
     "kv_mem_fraction": "kv_mem_fraction",
     "max_total_num_tokens": "kv_budget_tokens", "kv_budget_tokens": "kv_budget_tokens",
     "page_size": "page_size", "block_size": "page_size",
@@ -71,7 +72,34 @@ IGNORED = {
     "ssl_certfile", "trust_remote_code", "enable_cache_report", "kv_events_config", "bucket_time_to_first_token",
     "collect_tokens_histogram", "prompt_tokens_buckets", "env:PORT", "env:HOST", "env:MASTER_PORT",
     "env:CUDA_LAUNCH_BLOCKING_LOG", "env:PYTHONUNBUFFERED", "env:HF_HOME", "env:HOME", "env:PATH", "env:PWD",
+    # per-launch or cosmetic values the engines dump with their config (SGLang server_info, vLLM Namespace)
+    "model_tag", "subparser", "config", "dispatch_function", "allow_credentials",
+    "allowed_methods", "allowed_headers", "root_path", "middleware", "return_tokens_as_token_ids",
+    "disable_frontend_multiprocessing", "enable_request_id_headers", "tokenizer_worker_num",
+    "gc_warning_threshold_secs",
+    "enable_metrics_for_all_schedulers", "log_requests_format", "tool_call_parser", "reasoning_parser",
+    "chat_template", "completion_template", "api_server_count", "headless", "data_parallel_rpc_port",
+    "data_parallel_address", "zmq_port", "rpc_port", "dist_timeout", "nnodes", "node_rank", "label",
 }
+
+#: runtime state in a server_info payload: differs on every query, never launch configuration.
+RUNTIME = frozenset({"internal_states", "status", "last_gen_throughput", "memory_usage", "load", "uptime"})
+
+#: engine fields whose value follows from another (canonical) key; they differ only when their source does, so a
+#: difference that rides along with its source is the same change, not a second knob.
+DERIVED_FROM: dict[str, str] = {
+    "cuda_graph_bs": "graph_max_bs",
+    "cuda_graph_config": "graph_max_bs",
+    "piecewise_cuda_graph_tokens": "prefill_chunk_tokens",
+    "piecewise_cuda_graph_max_tokens": "prefill_chunk_tokens",
+    "piecewise_cuda_graph_max_bs": "graph_max_bs",
+    "max_prefill_tokens": "prefill_chunk_tokens",
+}
+
+#: how complete a config source is: a full dump lists every field (a key absent there is absent from that
+#: version); an explicit-only source lists the flags that were set (a key absent there means the engine default);
+#: a client source says what the harness believes (metadata), and ranks below anything the server printed.
+FULL, EXPLICIT, CLIENT = "full", "explicit", "client"
 
 #: environment variables that pick devices are canonicalised to one key.
 DEVICE_ENV = {"CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"}
@@ -93,23 +121,36 @@ INVARIANT_KEYS = ("model", "backend", "tp", "gpu_ids", "kv_mem_fraction", "conte
 
 @dataclass
 class LaunchConfig:
-    """Canonical launch config of one leg, with the file:line each value was read from."""
+    """Canonical launch config of one leg, with the file:line each value was read from, the completeness of
+    its best source (FULL / EXPLICIT / CLIENT) and the engine + version whose defaults fill an omitted key."""
 
     values: dict[str, Any] = field(default_factory=dict)
     where: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    kind: dict[str, str] = field(default_factory=dict)
+    completeness: str | None = None  # best source kind seen: FULL beats EXPLICIT beats CLIENT
+    engine: str | None = None
+    conflicts: list[tuple[str, Any, Any, tuple[str, int | None]]] = field(default_factory=list)
 
-    def set(self, key: str, value: Any, file: str, line: int | None, *, override: bool = False) -> None:
+    def set(self, key: str, value: Any, file: str, line: int | None, *, override: bool = False,
+            kind: str = FULL) -> None:
         if key in self.values and not override:
+            if kind == CLIENT and self.kind.get(key) != CLIENT and self.values[key] != value:
+                self.conflicts.append((key, self.values[key], value, (file, line)))
             return
         self.values[key] = value
         self.where[key] = (file, line)
+        self.kind[key] = kind
 
-    def merge(self, raw: dict[str, Any], file: str, line: int | None, *, override: bool = False) -> None:
+    def merge(self, raw: dict[str, Any], file: str, line: int | None, *, override: bool = False,
+              kind: str = FULL) -> None:
         for key, value in canonicalize(raw).items():
-            self.set(key, value, file, line, override=override)
+            self.set(key, value, file, line, override=override, kind=kind)
         if file not in self.sources:
             self.sources.append(file)
+        rank = (FULL, EXPLICIT, CLIENT)
+        if self.completeness is None or rank.index(kind) < rank.index(self.completeness):
+            self.completeness = kind
 
     def __bool__(self) -> bool:
         return bool(self.values)
@@ -120,6 +161,8 @@ def canonical_name(name: str) -> str:
     text = name.strip()
     if text.startswith("env:"):
         env = text[4:]
+        if env == "OVERLAY_PYTHONPATH":
+            return "overlay_pythonpath"
         return "gpu_ids" if env in DEVICE_ENV else f"env:{env}"
     clean = text.lstrip("-").replace("-", "_")
     return ALIASES.get(clean, clean)
@@ -133,7 +176,7 @@ def canonicalize(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         clean = name.strip().lstrip("-").replace("-", "_")
         key = canonical_name(name)
-        if key in IGNORED or clean in IGNORED:
+        if key in IGNORED or clean in IGNORED or clean in RUNTIME:
             continue
         if clean in INVERTED:
             value = not as_bool(value)
@@ -198,20 +241,43 @@ class ConfigDiff:
         return "B" if self.key in B_LEVERS else "A"
 
 
+#: sentinel for a key an explicit-only source omitted: the engine's default, value unknown here.
+ENGINE_DEFAULT = "<engine default>"
+
+
+def effective(cfg: LaunchConfig, key: str) -> tuple[bool, Any]:
+    """(known, value) of a key for one leg: its own value; for an explicit-only config (vLLM `non-default args`,
+    an echoed argv) a missing key is the engine default (from the table where known); for a full dump a
+    missing key does not exist in that version, and a client-only config cannot say."""
+    from referee.bench.defaults import engine_default
+
+    if key in cfg.values:
+        return True, cfg.values[key]
+    if key.startswith("env:") or key in ("overlay_pythonpath", "gpu_ids"):
+        return True, None  # absence means unset
+    if cfg.completeness == EXPLICIT:
+        known, value = engine_default(cfg.engine, cfg.values.get("version"), key)
+        return True, value if known else ENGINE_DEFAULT
+    return False, None
+
+
 def diff_configs(ref: LaunchConfig, cand: LaunchConfig) -> list[ConfigDiff]:
-    """Keys whose values differ between two configs. A key seen on one side only is skipped (the engine default
-    on the other side is unknown), except env vars, the overlay path and device ids, whose absence means unset."""
+    """Canonical keys whose effective values differ. A derived field (`cuda_graph_bs`, `piecewise_cuda_graph_*`)
+    that moves together with the key it follows is part of that change, not a second knob."""
     diffs = []
     for key in sorted(set(ref.values) | set(cand.values)):
-        if key in IGNORED:
+        if key in IGNORED or key in RUNTIME:
             continue
-        in_ref, in_cand = key in ref.values, key in cand.values
-        if not (in_ref and in_cand) and not (key.startswith("env:") or key in ("overlay_pythonpath", "gpu_ids")):
+        ok_a, a = effective(ref, key)
+        ok_b, b = effective(cand, key)
+        if not (ok_a and ok_b) or a == b:
             continue
-        a, b = ref.values.get(key), cand.values.get(key)
-        if a != b:
-            diffs.append(ConfigDiff(key, a, b, ref.where.get(key), cand.where.get(key)))
-    return diffs
+        # an unknown default differs from a value someone set, not from a full dump's listing of its defaults
+        if (a == ENGINE_DEFAULT and cand.kind.get(key) == FULL) or (b == ENGINE_DEFAULT and ref.kind.get(key) == FULL):
+            continue
+        diffs.append(ConfigDiff(key, a, b, ref.where.get(key), cand.where.get(key)))
+    moved = {d.key for d in diffs}
+    return [d for d in diffs if not (d.key in DERIVED_FROM and DERIVED_FROM[d.key] in moved)]
 
 
 def lever_keys_from(flags: Any, env: Any, extra: Any = None) -> set[str]:

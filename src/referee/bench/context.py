@@ -17,6 +17,25 @@ from referee.bench.model import HIGHER_IS_BETTER, Leg
 from referee.bench.thresholds import Thresholds
 from referee.report import Evidence
 
+DEFAULT_METRIC = "output_throughput"
+
+#: how claims name their headline metric -> the metric column it is.
+METRIC_NAMES = {
+    "ttft": "ttft_ms", "ttft_ms": "ttft_ms", "median_ttft_ms": "ttft_ms", "time_to_first_token": "ttft_ms",
+    "tpot": "tpot_ms", "tpot_ms": "tpot_ms", "median_tpot_ms": "tpot_ms", "itl": "itl_ms", "itl_ms": "itl_ms",
+    "e2el": "e2el_ms", "e2el_ms": "e2el_ms", "e2e_latency": "e2el_ms", "e2e_latency_ms": "e2el_ms",
+    "output_throughput": "output_throughput", "throughput": "output_throughput", "tok_s": "output_throughput",
+    "aggregate_output_tok_s": "output_throughput", "total_throughput": "total_token_throughput",
+    "total_token_throughput": "total_token_throughput", "aggregate_total_token_tok_s": "total_token_throughput",
+    "request_throughput": "request_throughput",
+}
+
+
+def metric_from_name(name: object) -> str | None:
+    if not isinstance(name, str):
+        return None
+    return METRIC_NAMES.get(name.strip().lower().replace("-", "_").replace(" ", "_"))
+
 
 @dataclass
 class AuditOptions:
@@ -24,15 +43,16 @@ class AuditOptions:
 
     noise_band_pct: float = 0.5
     baseline_throughput: float | None = None
-    metric: str = "output_throughput"
+    metric: str | None = None  # None: the claim's headline metric, else output tok/s
     invariants: dict[str, Any] = field(default_factory=dict)
     workers: int | None = None
     seed: int = stats.BOOTSTRAP_SEED
+    require_parity: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.noise_band_pct < 100:
             raise ValueError("noise band must be within (0, 100) percent")
-        if self.metric not in HIGHER_IS_BETTER:
+        if self.metric is not None and self.metric not in HIGHER_IS_BETTER:
             raise ValueError(f"unknown metric {self.metric!r}; choose from {', '.join(HIGHER_IS_BETTER)}")
 
 
@@ -45,6 +65,7 @@ class AuditContext:
     options: AuditOptions
     th: Thresholds
     notes: list[str] = field(default_factory=list)
+    claimed_metric: str | None = None
     _summaries: dict[tuple[int, str], stats.Summary | None] = field(default_factory=dict)
     _comparisons: dict[str, stats.Comparison | None] = field(default_factory=dict)
 
@@ -54,7 +75,9 @@ class AuditContext:
 
     @property
     def metric(self) -> str:
-        return self.options.metric
+        """The gated metric: the caller's, else the one the claim headlines (a TTFT claim is gated on TTFT,
+        lower is better), else output tok/s."""
+        return self.options.metric or self.claimed_metric or DEFAULT_METRIC
 
     @property
     def higher_is_better(self) -> bool:
@@ -99,8 +122,11 @@ class AuditContext:
 
     # ---- evidence ------------------------------------------------------------------------------------------
     def run_ev(self, leg: Leg, line: int | None, detail: str | None = None) -> Evidence:
-        """A raw repeat line of a leg's runs file."""
+        """A raw repeat line of a leg's runs file (for a folder of per-run results: that run's file)."""
         file = str(leg.runs_file) if leg.runs_file is not None else str(leg.path)
+        members = leg.runs.members if leg.runs is not None else None
+        if members and line is not None and 0 < int(line) <= len(members):
+            return Evidence(file=members[int(line) - 1], line=1, detail=detail)
         return Evidence(file=file, line=None if line is None else int(line), detail=detail)
 
     def extreme_evs(self, leg: Leg, metric: str | None = None) -> list[Evidence]:

@@ -22,7 +22,7 @@ NAN = math.nan
 METRICS: tuple[str, ...] = (
     "output_throughput", "total_token_throughput", "request_throughput",
     "ttft_ms", "ttft_p99_ms", "tpot_ms", "tpot_p99_ms", "itl_ms", "e2el_ms",
-    "completed", "failed", "num_prompts", "duration_s",
+    "completed", "failed", "num_prompts", "input_tokens", "output_tokens", "duration_s",
 )
 METRIC_INDEX = {name: i for i, name in enumerate(METRICS)}
 
@@ -90,6 +90,8 @@ class RunTable:
     warmup_lines: list[int] = field(default_factory=list)
     co_tenant: list[tuple[int, float]] = field(default_factory=list)
     span: tuple[float, float] | None = None
+    windows: np.ndarray | None = None  # (k, 2) per-repeat [start, end] seconds, for formats that stamp runs
+    members: list[str] | None = None  # one file per repeat (a vLLM --result-dir): line i is members[i - 1]
     total_lines: int = 0
 
     @property
@@ -123,6 +125,8 @@ class LogFacts:
     contention: list[tuple[int, str]] = field(default_factory=list)
     crashes: list[tuple[int, str]] = field(default_factory=list)
     rebind_targets: list[tuple[int, str]] = field(default_factory=list)
+    overlay_failures: list[tuple[int, str]] = field(default_factory=list)
+    version: tuple[str, int] | None = None
     lines: int = 0
     error: str | None = None
 

@@ -26,7 +26,24 @@ def find_runs_file(path: Path) -> Path | None:
     if candidate.exists() or candidate.is_symlink():
         return candidate
     others = sorted(path.glob("*.jsonl")) if path.is_dir() else []
-    return others[0] if len(others) == 1 else None
+    if len(others) == 1:
+        return others[0]
+    if not others and result_files(path):
+        return path  # `vllm bench serve --result-dir`: one .json per run, read as the leg's repeats
+    return None
+
+
+#: .json files in a leg folder that are not per-run results: claims, companions, vLLM's pytorch-format twin.
+NOT_RESULTS = ("integrate_result", "director_", "opbench", "lever_manifest", "served_shapes", "profile", "parity",
+               "bench_summary")
+
+
+def result_files(folder: Path) -> list[Path]:
+    """Per-run result objects in a folder (sorted by name, which for vLLM's names is by time)."""
+    if not folder.is_dir():
+        return []
+    return [p for p in sorted(folder.glob("*.json")) if not p.name.endswith(".pytorch.json")
+            and not p.name.lower().startswith(NOT_RESULTS) and (p.is_file() or p.is_symlink())]
 
 
 def load_leg(path: Path | str, role: str, workers: int | None = None) -> Leg:
@@ -70,30 +87,35 @@ def _read_companions(leg: Leg) -> None:
 
 
 def _build_config(leg: Leg) -> None:
-    """Launch config, best evidence first: server_info / --metadata in the raw lines, then the log's own repr of
-    its args, then an echoed argv, then env lines; later sources only fill keys the earlier ones lacked."""
+    """Launch config, server evidence first: the server's own `server_info` and the config it logged (its
+    dataclass / Namespace dump, `non-default args`, an echoed argv), then env lines; the client's `--metadata`
+    only fills keys the server said nothing about, and where it contradicts the server that is recorded."""
+    from referee.bench.config import CLIENT, EXPLICIT, FULL
+
     config = leg.config
     runs = leg.runs
-    if runs is not None and runs.servers:
-        first = min(runs.servers, key=lambda s: s.first_line)
-        config.merge(first.value, str(runs.file), first.first_line)
-        engines = {ENGINE_OF_FORMAT[f] for f in runs.formats if f in ENGINE_OF_FORMAT}
-        if len(engines) == 1:
-            config.set("backend", engines.pop(), str(runs.file), first.first_line)
+    engines = {ENGINE_OF_FORMAT[f] for f in runs.formats if f in ENGINE_OF_FORMAT} if runs is not None else set()
+    client_side = engines == {"vllm"}  # vLLM lines carry only --metadata, which the harness wrote
+    first = min(runs.servers, key=lambda s: s.first_line) if runs is not None and runs.servers else None
+    if first is not None and not client_side:
+        config.merge(first.value, str(runs.file), first.first_line, kind=FULL)  # type: ignore[union-attr]
     log = leg.log
     if log is not None:
-        for _, args, line in sorted(log.configs, key=lambda c: (-c[0], c[2])):
-            config.merge(args, log.file, line)
+        for priority, args, line in sorted(log.configs, key=lambda c: (-c[0], c[2])):
+            config.merge(args, log.file, line, kind=FULL if priority >= 3 else EXPLICIT)
         for name, (value, line) in log.env.items():
-            config.merge({f"env:{name}": value}, log.file, line)
+            config.merge({f"env:{name}": value}, log.file, line, kind=EXPLICIT)
         if log.kv_budget_tokens is not None:
             config.set("kv_budget_tokens", log.kv_budget_tokens[0], log.file, log.kv_budget_tokens[1])
+        if log.version is not None:
+            config.set("version", log.version[0], log.file, log.version[1])
         if log.engine:
             config.set("backend", log.engine, log.file, log.configs[0][2] if log.configs else None)
-    if runs is not None and "backend" not in config.values:
-        engines = {ENGINE_OF_FORMAT[f] for f in runs.formats if f in ENGINE_OF_FORMAT}
-        if len(engines) == 1:
-            config.set("backend", engines.pop(), str(runs.file), None)
+    if first is not None and client_side:
+        config.merge(first.value, str(runs.file), first.first_line, kind=CLIENT)  # type: ignore[union-attr]
+    if len(engines) == 1 and "backend" not in config.values:
+        config.set("backend", next(iter(engines)), str(runs.file), first.first_line if first else None)  # type: ignore[union-attr]
+    config.engine = config.values.get("backend") if isinstance(config.values.get("backend"), str) else None
 
 
 __all__ = ["ClaimFile", "Claims", "find_runs_file", "load_claim", "load_leg", "load_legs", "read_log", "read_runs"]

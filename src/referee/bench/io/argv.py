@@ -8,6 +8,7 @@ length-capped before parsing so a pathological log line cannot exhaust memory or
 from __future__ import annotations
 
 import ast
+import re
 import shlex
 from typing import Any
 
@@ -19,6 +20,9 @@ SHORT_OPTIONS = {"-tp": "tensor_parallel_size", "-pp": "pipeline_parallel_size",
 
 #: launcher words after which the next bare word is the model (`vllm serve MODEL ...`).
 MODEL_POSITIONAL_AFTER = {"serve"}
+
+#: `<function serve at 0x7f...>`, `<EngineType.X: 1>`: object reprs with no literal form, kept as text.
+OBJECT_REPR = re.compile(r"<[A-Za-z_][^<>'\"]{0,200}>")
 
 
 def parse_argv(argv: list[str]) -> dict[str, Any]:
@@ -79,10 +83,15 @@ def parse_call_repr(text: str) -> dict[str, Any] | None:
     start = text.find("(")
     if start < 0:
         return None
+    body = text[start:].strip()
     try:
-        tree = ast.parse("f" + text[start:].strip(), mode="eval")
+        tree = ast.parse("f" + body, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        # a repr that is not Python: `dispatch_function=<function serve at 0x7f..>` in vLLM's Namespace dump
+        try:
+            tree = ast.parse("f" + OBJECT_REPR.sub(lambda m: repr(m.group(0)), body), mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     call = tree.body
     if not isinstance(call, ast.Call):
         return None

@@ -33,7 +33,7 @@ CONTENT_HINTS = (
     ("opbench", ("winner_backend", "baseline_backend", "harness_suspect")),
     ("integrate", ("winner_kind", "isolated_speedup", "e2e_delta_pct", "gate", "accepted_config")),
     ("bench_summary", ("throughput_tok_s_median", "all_throughput")),
-    ("profile", ("entries", "top_n", "kernels")),
+    ("profile", ("entries", "top_n", "kernels", "top_kernels")),
     ("lever_manifest", ("lever_keys", "allowed_keys", "levers")),
     ("served_shapes", ("buckets", "served_shapes")),
     ("parity", ("outputs", "ref", "cand")),

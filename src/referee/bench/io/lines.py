@@ -16,13 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from referee.bench.config import canonicalize
 from referee.bench.io import native, sglang, vllm
+from referee.bench.io.nonfinite import MARK_TAG, MARKED, UNMARKED, fast_load, original_bytes, orjson_dict
 from referee.bench.model import METRICS, NAN, num
 
 MAX_KEPT = 200
 MAX_TEMPLATES = 4
 MAX_DISTINCT = 64
 SI_KEY = '"server_info"'
+SI_KEY_B = SI_KEY.encode()
 ADAPTERS = (native, vllm, sglang)
 ADAPTER_BY_NAME = {a.NAME: a for a in ADAPTERS}
 THROUGHPUT_KEYS = ("output_throughput", "output_token_throughput", "output_throughput_tok_s", "total_throughput")
@@ -36,11 +39,12 @@ class Template:
     makes `array.fromlist` raise (leaving the array unchanged) and the line falls back to the full path.
     """
 
-    __slots__ = ("adapter", "cols", "date_key", "get", "keys", "lines", "sig", "values", "width")
+    __slots__ = ("adapter", "cols", "date_key", "get", "keys", "lines", "order", "sig", "values", "width")
 
     def __init__(self, adapter: Any, obj: dict[str, Any]) -> None:
         self.adapter = adapter
         self.keys = frozenset(obj)
+        self.order = tuple(obj)
         picked = [(i, next((k for k in keys if k in obj), None)) for i, (_, keys) in enumerate(adapter.FAST)]
         picked = [(i, k) for i, k in picked if k is not None]
         self.cols = [i for i, _ in picked]
@@ -76,64 +80,72 @@ class LineParser:
         self.malformed_count = 0
         self.warmups: list[int] = []
         self.co_tenant: list[tuple[int, float]] = []
-        self.stamp_min: tuple[Any, float, str] | None = None
-        self.stamp_max: tuple[Any, str] | None = None
+        self.win_start = array("d")  # per-repeat time windows (end stamp minus duration), where lines have one
+        self.win_end = array("d")
         self.lineno = 0
-        self.si_pat: str | None = None
-        self.si_null = ""
+        self.si_pat: bytes | None = None
+        self.si_null = b""
         self.si_obj: Any = None
         self.last_sig: Any = object()
         self.last_tmpl: Template | None = None
         self.entries: tuple[list[Any], list[Any], list[Any] | None] = ([], [], None)
+        self._raw_server: Any = None
+        self.mark_keys: list[str] = []
+        self._identity: Any = None
 
     def bad(self, line: int, reason: str, text: str) -> None:
         self.malformed_count += 1
         if len(self.malformed) < MAX_KEPT:
             self.malformed.append((line, reason, text[:160]))
 
-    def feed(self, texts: list[str]) -> None:
-        loads = json.loads
+    def feed_block(self, block: bytes) -> None:
+        """Parse a block of whole lines. Python's json.dumps writes `Infinity`/`NaN`, which orjson rejects
+        (SGLang's default `request_rate` is inf): in one pass over the block, `": Infinity` becomes a marker
+        string that each line's parse turns back into the float; a line whose marker cannot be put back
+        exactly goes to the careful path with its original bytes."""
+        if (b"Infinity" in block or b"NaN" in block) and MARK_TAG not in block:
+            for literal, marker in MARKED:
+                if literal in block:
+                    block = block.replace(literal, marker)
+            self.feed(block.split(b"\n"), marked=True, loader=orjson_dict)
+        else:  # no Infinity/NaN anywhere in the block: plain orjson
+            self.feed(block.split(b"\n"), loader=orjson_dict)
+
+    def feed(self, raws: list[bytes], marked: bool = False, loader: Any = None) -> None:
+        """Parse raw lines (bytes, no newline). orjson reads the clean lines; a line it rejects goes to the
+        careful path (the standard library's parser with its exact error, or Infinity/NaN literals, big ints,
+        lone surrogates), so the result is the standard library's on every line."""
+        fast = loader or fast_load
         ln = self.lineno
         tmpl: Template | None = self.templates[0] if self.templates else None
-        for raw in texts:
+        si_key = SI_KEY_B
+        si_pat, si_null, si_len = self.si_pat, self.si_null, len(self.si_pat or b"")
+        for raw in raws:
             ln += 1
-            s = raw.strip()
-            if not s:
-                continue
-            if not s.isascii():
-                try:
-                    s.encode("utf-8")
-                except UnicodeEncodeError:
-                    self.bad(ln, "invalid UTF-8", s)
-                    continue
             obj = None
-            if self.si_pat is not None and SI_KEY in s and "\\u" not in s and s.count(SI_KEY) == 1:
-                i = s.find(SI_KEY)
-                if s.startswith(self.si_pat, i):
-                    try:
-                        swapped = loads(s[:i] + self.si_null + s[i + len(self.si_pat):])
-                    except (ValueError, RecursionError):
-                        swapped = None
-                    if type(swapped) is dict and "server_info" in swapped and swapped["server_info"] is None:
+            if si_pat is not None:
+                i = raw.find(si_key)
+                if i >= 0 and raw.startswith(si_pat, i) and raw.find(si_key, i + 1) < 0:
+                    swapped = fast(raw[:i] + si_null + raw[i + si_len:])
+                    if swapped is not None and "server_info" in swapped and swapped["server_info"] is None:
                         swapped["server_info"] = self.si_obj
                         obj = swapped
             if obj is None:
-                try:
-                    obj = loads(s)
-                except ValueError as exc:
-                    where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-                    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                    self.bad(ln, f"not valid JSON ({msg}{where}); truncated or corrupted line", s)
+                obj = fast(raw)
+                if obj is not None and si_key in raw and type(obj.get("server_info")) is dict:
+                    self._learn_server_info(raw, obj)
+                    si_pat, si_null, si_len = self.si_pat, self.si_null, len(self.si_pat or b"")
+            if marked and obj is not None:
+                count = raw.count(MARK_TAG)
+                if count and not self._unmark(obj, count):
+                    obj = None
+            if obj is None:
+                obj = self._careful(original_bytes(raw) if marked else raw, ln)
+                si_pat, si_null, si_len = self.si_pat, self.si_null, len(self.si_pat or b"")
+                if obj is None:
                     continue
-                except RecursionError:
-                    self.bad(ln, "JSON nested too deeply", s)
-                    continue
-                if type(obj) is not dict:
-                    self.bad(ln, f"a JSON {type(obj).__name__}, not an object", s)
-                    continue
-                if SI_KEY in s and isinstance(obj.get("server_info"), dict):
-                    self._learn_server_info(s, obj)
-            if tmpl is None or obj.keys() != tmpl.keys:
+            # same key order as the template (orjson interns keys, so this is a pointer compare), else set compare
+            if tmpl is None or (tuple(obj) != tmpl.order and obj.keys() != tmpl.keys):
                 tmpl = next((t for t in self.templates if obj.keys() == t.keys), None)
             if tmpl is not None:
                 try:
@@ -141,9 +153,7 @@ class LineParser:
                 except (TypeError, OverflowError):
                     pass
                 else:
-                    tmpl.lines.append(ln)
-                    name = tmpl.adapter.NAME
-                    self.formats[name] = self.formats.get(name, 0) + 1
+                    tmpl.lines.append(ln)  # counted into `formats` once, in result()
                     sig = tmpl.sig(obj)
                     if sig == self.last_sig and tmpl is self.last_tmpl:
                         w_entry, b_entry, s_entry = self.entries
@@ -158,12 +168,58 @@ class LineParser:
                     if tmpl.date_key is not None:
                         stamp = obj[tmpl.date_key]
                         if isinstance(stamp, str):
-                            self._stamp(stamp, num(obj.get("duration")), name)
+                            self._stamp(stamp, num(obj.get("duration")), tmpl.adapter.NAME)
                     continue
-            self._slow(obj, s, ln)
+            self._slow(obj, raw, ln)
         self.lineno = ln
 
-    def _slow(self, obj: dict[str, Any], s: str, ln: int) -> None:
+    def _unmark(self, obj: dict[str, Any], count: int) -> bool:
+        """Put the floats back for marked top-level values (keys seen marked before are tried first); False
+        when some marker sits deeper, which sends the line to the careful path."""
+        done = 0
+        for key in self.mark_keys:
+            value = obj.get(key)
+            if type(value) is str and value in UNMARKED:
+                obj[key] = UNMARKED[value]
+                done += 1
+        if done < count:
+            for key, value in obj.items():
+                if type(value) is str and value in UNMARKED:
+                    obj[key] = UNMARKED[value]
+                    done += 1
+                    if len(self.mark_keys) < MAX_TEMPLATES:
+                        self.mark_keys.append(key)
+        return done == count
+
+    def _careful(self, raw: bytes, ln: int) -> dict[str, Any] | None:
+        """The standard library's reading of one line, with the exact reason when it is not a JSON object."""
+        s = raw.decode("utf-8", "surrogateescape").strip()
+        if not s:
+            return None
+        if not s.isascii():
+            try:
+                s.encode("utf-8")
+            except UnicodeEncodeError:
+                self.bad(ln, "invalid UTF-8", s)
+                return None
+        try:
+            obj = json.loads(s)
+        except ValueError as exc:
+            where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            self.bad(ln, f"not valid JSON ({msg}{where}); truncated or corrupted line", s)
+            return None
+        except RecursionError:
+            self.bad(ln, "JSON nested too deeply", s)
+            return None
+        if type(obj) is not dict:
+            self.bad(ln, f"a JSON {type(obj).__name__}, not an object", s)
+            return None
+        if SI_KEY in s and isinstance(obj.get("server_info"), dict):
+            self._learn_server_info(raw, obj)
+        return obj
+
+    def _slow(self, obj: dict[str, Any], raw: bytes, ln: int) -> None:
         adapter = None
         for candidate in ADAPTERS:
             if candidate.detect(obj):
@@ -172,13 +228,13 @@ class LineParser:
         name = adapter.NAME if adapter is not None else "generic"
         if adapter is None:
             if not any(k in obj for k in THROUGHPUT_KEYS):
-                self.bad(ln, "no known benchmark fields (no output_throughput / schema)", s)
+                self.bad(ln, "no known benchmark fields (no output_throughput / schema)", _text(raw))
                 return
             adapter = sglang
         try:
             metrics, workload, basis, server, warm, co, stamp = adapter.extract(obj)
         except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
-            self.bad(ln, f"unexpected field types ({exc})", s)
+            self.bad(ln, f"unexpected field types ({exc})", _text(raw))
             return
         self.formats[name] = self.formats.get(name, 0) + 1
         if warm:
@@ -193,18 +249,28 @@ class LineParser:
         if stamp == stamp and stamp is not None:  # not NaN
             self._stamp(stamp, metrics[-1], name)
         if (name != "generic" and hasattr(adapter, "FAST") and len(self.templates) < MAX_TEMPLATES
+                and not any(k in obj for k in getattr(adapter, "SLOW_KEYS", ()))
                 and all(obj.keys() != t.keys for t in self.templates)):
             self.templates.append(Template(adapter, obj))
 
     def _track(self, workload: Any, basis: Any, server: Any, ln: int) -> None:
         w_entry = _distinct(self.workloads, workload, ln)
         b_entry = _distinct(self.bases, basis, ln)
+        if server is not None:
+            # a launch is identified by its canonical config only: runtime state (`internal_states`), ports and
+            # seeds differ on every line or every launch and say nothing about the conditions
+            if server is not self._raw_server:
+                self._raw_server, self._identity = server, canonicalize(server)
+            server = self._identity
         s_entry = _distinct(self.servers, server, ln) if server is not None else None
         self.entries = (w_entry, b_entry, s_entry)
 
-    def _learn_server_info(self, s: str, obj: dict[str, Any]) -> None:
-        if "\\u" in s or s.count(SI_KEY) != 1:
+    def _learn_server_info(self, raw: bytes, obj: dict[str, Any]) -> None:
+        """Remember the exact bytes of this line's `server_info` value, so later lines that repeat it byte for
+        byte skip re-parsing it. ASCII lines without escapes only, so character and byte offsets agree."""
+        if not raw.isascii() or raw.count(SI_KEY_B) != 1 or (b"\\u" in raw and b"\\u" in original_bytes(raw)):
             return
+        s = raw.decode("ascii")
         k = s.find(SI_KEY)
         j = k + len(SI_KEY)
         while j < len(s) and s[j] in " \t":
@@ -218,16 +284,15 @@ class LineParser:
             _, end = json.JSONDecoder().raw_decode(s, j)
         except ValueError:
             return
-        self.si_pat, self.si_null, self.si_obj = s[k:end], s[k:j] + "null", obj["server_info"]
+        self.si_pat, self.si_null, self.si_obj = raw[k:end], raw[k:j] + b"null", obj["server_info"]
 
     def _stamp(self, stamp: Any, duration: float, adapter: str) -> None:
-        try:
-            if self.stamp_min is None or stamp < self.stamp_min[0]:
-                self.stamp_min = (stamp, duration, adapter)
-            if self.stamp_max is None or stamp > self.stamp_max[0]:
-                self.stamp_max = (stamp, adapter)
-        except TypeError:
+        """One repeat's time window: its end stamp and, where the line has one, its duration."""
+        end = ADAPTER_BY_NAME[adapter].epoch(stamp)
+        if end != end:  # NaN: no usable stamp
             return
+        self.win_end.append(end)
+        self.win_start.append(end - duration if duration == duration and duration >= 0 else end)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray]:
         """All rows (fast-path templates and full-path lines) as one matrix, in line order."""
@@ -248,17 +313,21 @@ class LineParser:
         return all_lines[order], np.concatenate(blocks)[order]
 
     def result(self) -> dict[str, Any]:
-        span = None
-        if self.stamp_min is not None and self.stamp_max is not None:
-            first, duration, name = self.stamp_min
-            start = ADAPTER_BY_NAME[name].epoch(first)
-            start = start - duration if duration == duration else start
-            span = (start, ADAPTER_BY_NAME[self.stamp_max[1]].epoch(self.stamp_max[0]))
         lines, values = self.columns()
+        windows = np.column_stack([np.frombuffer(self.win_start, dtype=np.float64),
+                                   np.frombuffer(self.win_end, dtype=np.float64)]) if len(self.win_end) else None
+        formats = dict(self.formats)
+        for t in self.templates:
+            if len(t.lines):
+                formats[t.adapter.NAME] = formats.get(t.adapter.NAME, 0) + len(t.lines)
         return {"lines": lines, "values": values, "workloads": self.workloads, "bases": self.bases,
-                "servers": self.servers, "formats": self.formats, "malformed": self.malformed,
+                "servers": self.servers, "formats": formats, "malformed": self.malformed,
                 "malformed_count": self.malformed_count, "warmups": self.warmups, "co_tenant": self.co_tenant,
-                "span": span, "total": self.lineno}
+                "windows": windows, "total": self.lineno}
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace").strip()
 
 
 def _distinct(entries: list[list[Any]], value: Any, line: int) -> list[Any]:

@@ -58,7 +58,8 @@ def extract(obj: dict[str, Any]) -> tuple:
         num(m.get("output_throughput")), num(m.get("total_token_throughput")), num(m.get("request_throughput")),
         _stat(m, "ttft_ms", "median"), _stat(m, "ttft_ms", "p99"), _stat(m, "tpot_ms", "median"),
         _stat(m, "tpot_ms", "p99"), _stat(m, "itl_ms", "median"), _stat(m, "e2el_ms", "median"),
-        num(m.get("completed")), num(m.get("failed")), num(w.get("num_prompts")), num(duration),
+        num(m.get("completed")), num(m.get("failed")), num(w.get("num_prompts")), num(m.get("total_input_tokens")),
+        num(m.get("total_output_tokens")), num(duration),
     )
     workload = (w.get("dataset"), w.get("isl"), w.get("osl"), w.get("range_ratio"), w.get("max_concurrency"),
                 w.get("request_rate"), w.get("num_prompts"), w.get("client"), w.get("temperature"),

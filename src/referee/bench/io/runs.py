@@ -56,9 +56,9 @@ def _parse_range(path: str, start: int, end: int) -> dict[str, Any]:
                     carry, skipping = b"", True
                 continue
             carry = buf[cut + 1:]
-            part.feed(buf[:cut].decode("utf-8", "surrogateescape").split("\n"))
+            part.feed_block(buf[:cut])
         if carry and not skipping:
-            part.feed([carry.decode("utf-8", "surrogateescape")])
+            part.feed_block(carry)
     return part.result()
 
 
@@ -98,6 +98,9 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
     sizes: list[int | OSError] = []
     for path in paths:
         try:
+            if _is_result_dir(path):
+                sizes.append(0)  # a folder of per-run .json results, read file by file below
+                continue
             if not is_regular(path):
                 raise OSError(f"{path} is not a regular file")
             sizes.append(path.stat().st_size)
@@ -106,7 +109,7 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
     total = sum(s for s in sizes if isinstance(s, int))
     jobs: list[list[tuple[str, int, int]]] = []
     for path, size in zip(paths, sizes, strict=True):
-        if isinstance(size, OSError) or path.suffix == ".json":
+        if isinstance(size, OSError) or path.suffix == ".json" or _is_result_dir(path):
             jobs.append([])
             continue
         share = max(1, round(count * size / total)) if total else 1
@@ -129,6 +132,9 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
             results.append(size)
             continue
         try:
+            if _is_result_dir(path):
+                results.append(_read_result_dir(path))
+                continue
             if path.suffix == ".json":
                 mine = [_parse_json_file(path, size)]
             elif parts is not None:
@@ -157,18 +163,42 @@ def _parse_json_file(path: Path, size: int) -> dict[str, Any]:
         part.lineno = 1
         part.bad(1, f"JSON file larger than {MAX_JSON_FILE} bytes; not read", "")
         return part.result()
-    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    blob = path.read_bytes()
+    text = blob.decode("utf-8", "surrogateescape")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        part.feed(text.split("\n"))  # maybe JSON lines after all; each line is judged on its own
+        part.feed(blob.split(b"\n"))  # maybe JSON lines after all (vLLM --append-result); each line on its own
         return part.result()
     items = data if isinstance(data, list) else [data]
     for item in items:
         part.lineno = 0
-        part.feed([json.dumps(item)])
+        part.feed([json.dumps(item).encode("utf-8", "surrogateescape")])
     part.lineno = text.count("\n") + 1
     return part.result()
+
+
+def _is_result_dir(path: Path) -> bool:
+    """A folder given as a leg's runs (not a folder squatting on a runs-file name, which is an I/O error)."""
+    return path.is_dir() and path.suffix not in (".jsonl", ".json")
+
+
+def _read_result_dir(folder: Path) -> RunTable:
+    """A folder of per-run result objects: repeat i is file i (its evidence cites that file, line 1)."""
+    from referee.bench.io import result_files
+
+    files = result_files(folder)
+    parts = []
+    for path in files:
+        if not is_regular(path):
+            raise OSError(f"{path} is not a regular file")
+        part = _parse_json_file(path, path.stat().st_size)
+        part["total"] = 1  # one repeat per file; line numbers below index the files
+        part["lines"] = np.minimum(part["lines"], 1)
+        parts.append(part)
+    table = _merge(str(folder), parts)
+    table.members = [str(p) for p in files]
+    return table
 
 
 def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
@@ -176,7 +206,7 @@ def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
     offset = 0
     line_chunks, value_chunks = [], []
     merged: dict[str, list[Seen]] = {"workloads": [], "bases": [], "servers": []}
-    spans = []
+    windows = []
     for part in parts:
         line_chunks.append(part["lines"] + offset)
         value_chunks.append(part["values"])
@@ -191,15 +221,15 @@ def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
         table.malformed_count += part["malformed_count"]
         table.warmup_lines.extend(w + offset for w in part["warmups"])
         table.co_tenant.extend((line + offset, value) for line, value in part["co_tenant"])
-        if part["span"] is not None:
-            spans.append(part["span"])
+        if part["windows"] is not None:
+            windows.append(part["windows"])
         offset += part["total"]
     table.lines = np.concatenate(line_chunks) if line_chunks else np.zeros(0, np.int64)
     table.values = np.concatenate(value_chunks) if value_chunks else np.zeros((0, len(METRICS)))
     table.workloads, table.bases, table.servers = merged["workloads"], merged["bases"], merged["servers"]
-    finite = [s for s in spans if s[0] == s[0] and s[1] == s[1]]
-    if finite:
-        table.span = (min(s[0] for s in finite), max(s[1] for s in finite))
+    if windows:
+        table.windows = np.concatenate(windows)
+        table.span = (float(table.windows[:, 0].min()), float(table.windows[:, 1].max()))
     table.total_lines = offset
     return table
 

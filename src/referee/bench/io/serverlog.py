@@ -23,20 +23,28 @@ ENV_LINE = re.compile(r"^\s*(?:\+\s*)?(?:export\s+)?([A-Z][A-Z0-9_]{1,63})=(\S*)
 LAUNCHERS = ("sglang.launch_server", "vllm serve ", "vllm.entrypoints.openai.api_server")
 SGLANG_KV = re.compile(r"max_total_num_tokens\s*=\s*(\d+)|KV Cache is allocated\. #tokens:\s*(\d+)")
 VLLM_KV = re.compile(r"GPU KV cache size:\s*([\d,]+)\s*tokens")
-VLLM_BLOCKS = re.compile(r"# GPU blocks:\s*(\d+)")
+#: `# GPU blocks: N` (vLLM <= 0.6.3), `# CUDA blocks: N` (0.6.4+: the platform dispatch key), never `# CPU blocks`.
+VLLM_BLOCKS = re.compile(r"#\s*(GPU|CUDA|ROCm|XPU|HPU|NPU|TPU) blocks:\s*(\d+)")
+VLLM_VERSION = re.compile(r"vLLM API server version ([\w.+-]+)")
 SGLANG_RUNNING = re.compile(r"#running-req:\s*(\d+)")
 SGLANG_TOKENS = re.compile(r"#token:\s*(\d+)")
 SGLANG_USAGE = re.compile(r"token usage:\s*([\d.]+)")
 VLLM_RUNNING = re.compile(r"Running:\s*(\d+)\s*reqs")
 VLLM_USAGE = re.compile(r"KV cache usage:\s*([\d.]+)%")
 
-#: a patch or tuning table announcing that it is live on the serving path.
+#: a patch or tuning table announcing that it is live on the serving path. GEAK's overlay loader writes
+#: `[overlay] injected module A <- F` and `[overlay] rebound T -> M.A`; its candidates print `[overlay-mark] ...
+#: CALLED` / `[OVERLAY_ENGAGED]`. A line that reports a failure never counts (OVERLAY_FAILED below).
 ENGAGEMENT = (
-    re.compile(r"(?i)\boverlay\b.*\b(bound|bind|binding|rebind|rebound|loaded|applied|active|engaged)\b"),
+    re.compile(r"\[overlay\] injected module \S+"),
+    re.compile(r"\[overlay\] rebound \S+ -> \S+"),
+    re.compile(r"\[overlay-mark\].*\bCALLED\b|\[OVERLAY_ENGAGED\]"),
+    re.compile(r"(?i)\boverlay\b.*\b(bound|binding|rebound|loaded|applied|active|engaged|injected)\b"),
     re.compile(r"is tuned on cu_num"),
     re.compile(r"(?i)\b(rebind|rebound)\b.*->"),
     re.compile(r"(?i)\b(using|loaded) (tuned|tuning) (config|table|file)\b"),
 )
+OVERLAY_FAILED = re.compile(r"(?i)\[overlay[^\]]*\].*\b(failed|error|exception)\b|\boverlay\b.*\bFAILED\b")
 FORWARD_COUNT = re.compile(r"(?i)live[-_ ]forward(?:s|[-_ ]count)?\s*[:=]\s*(\d+)")
 REBIND_TARGET = re.compile(r"(?i)\b(?:target[-_ ]callable|rebind target|dispatch target)\s*[:=]\s*([\w.:/<>-]+)")
 
@@ -77,8 +85,10 @@ def read_log(path: Path) -> LogFacts:
             _capacity(facts, text, number)
             if STORM_MARKER in text:
                 storms.append(number)
-            if "GPU blocks" in text and (m := VLLM_BLOCKS.search(text)):
-                blocks = (int(m.group(1)), number)
+            if " blocks:" in text and (m := VLLM_BLOCKS.search(text)):
+                blocks = (int(m.group(2)), number)
+            if facts.version is None and "server version" in text and (m := VLLM_VERSION.search(text)):
+                facts.version = (m.group(1), number)
             if "=" in text and (m := ENV_LINE.match(text)):
                 facts.env.setdefault(m.group(1), (m.group(2), number))
             _markers(facts, text, number)
@@ -102,12 +112,12 @@ def _config(facts: LogFacts, line: str, number: int) -> None:
     if len(facts.configs) >= MAX_KEPT:
         return
     if "ServerArgs(" in line:
-        parsed, engine, priority = parse_call_repr(line[line.find("ServerArgs("):]), "sglang", 3
+        parsed, engine, priority = parse_call_repr(line[line.find("ServerArgs("):]), "sglang", 4
     elif "non-default args:" in line:
         parsed = parse_dict_literal(line[line.find("{", line.find("non-default args:")):])
         engine, priority = "vllm", 2
     elif "args: Namespace(" in line:
-        parsed, engine, priority = parse_call_repr(line[line.find("Namespace("):]), "vllm", 2
+        parsed, engine, priority = parse_call_repr(line[line.find("Namespace("):]), "vllm", 3
     elif "--" in line and any(word in line for word in LAUNCHERS):
         start = min(line.find(w) for w in LAUNCHERS if w in line)
         parsed, priority = parse_command_line(line[start:]), 1
@@ -148,7 +158,10 @@ def _peak(facts: LogFacts, attr: str, match: re.Match[str] | None, number: int) 
 
 def _markers(facts: LogFacts, text: str, number: int) -> None:
     low = text.lower()
-    if ("overlay" in low or "rebind" in low or "rebound" in low or "tuned" in low or "tuning" in low) and any(
+    if "overlay" in low and OVERLAY_FAILED.search(text):
+        if len(facts.overlay_failures) < MAX_KEPT:
+            facts.overlay_failures.append((number, text.strip()[:200]))
+    elif ("overlay" in low or "rebind" in low or "rebound" in low or "tuned" in low or "tuning" in low) and any(
             p.search(text) for p in ENGAGEMENT) and len(facts.engagement) < MAX_KEPT:
         facts.engagement.append((number, text.strip()[:200]))
     if "forward" in low and (m := FORWARD_COUNT.search(text)) and len(facts.forward_counts) < MAX_KEPT:

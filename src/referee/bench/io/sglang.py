@@ -24,8 +24,12 @@ FAST = (
     ("tpot_ms", ("median_tpot_ms", "mean_tpot_ms")), ("tpot_p99_ms", ("p99_tpot_ms",)),
     ("itl_ms", ("median_itl_ms", "mean_itl_ms")), ("e2el_ms", ("median_e2e_latency_ms", "mean_e2e_latency_ms")),
     ("completed", ("completed",)), ("failed", ("failed",)), ("num_prompts", ("num_prompts",)),
+    ("input_tokens", ("total_input_tokens",)), ("output_tokens", ("total_output_tokens",)),
     ("duration_s", ("duration",)),
 )
+#: keys that need the full path: `errors` (`--output-details`) holds one entry per request, "" when it succeeded,
+#: and is the only place SGLang records a failed request (its lines have no `failed` and no `num_prompts`).
+SLOW_KEYS = ("errors",)
 #: keys whose values, taken together, decide workload, basis and server config of a line.
 SIGNATURE = ("dataset_name", "random_input_len", "random_output_len", "random_range_ratio", "max_concurrency",
              "request_rate", "num_prompts", "temperature", "ignore_eos", "metric_basis", "server_info")
@@ -60,13 +64,21 @@ def extract(obj: dict[str, Any]) -> tuple:
         num(g("request_throughput")),
         _median_or_mean(obj, "ttft"), num(g("p99_ttft_ms")), _median_or_mean(obj, "tpot"), num(g("p99_tpot_ms")),
         _median_or_mean(obj, "itl"), _median_or_mean(obj, "e2e_latency"),
-        num(g("completed")), num(g("failed")), num(g("num_prompts")), num(g("duration")),
+        num(g("completed")), _failed(obj), num(g("num_prompts")), num(g("total_input_tokens")),
+        num(g("total_output_tokens")), num(g("duration")),
     )
     workload = (g("dataset_name"), g("random_input_len"), g("random_output_len"), g("random_range_ratio"),
                 g("max_concurrency"), g("request_rate"), g("num_prompts"), CLIENT, g("temperature"), g("ignore_eos"))
     server = g("server_info")
     basis = g("metric_basis")
     return metrics, workload, basis, server if isinstance(server, dict) else None, False, None, NAN
+
+
+def _failed(obj: dict[str, Any]) -> float:
+    errors = obj.get("errors")
+    if isinstance(errors, list):
+        return float(sum(1 for e in errors if e))
+    return num(obj.get("failed"))
 
 
 def epoch(raw: Any) -> float:

@@ -7,7 +7,9 @@ taken as launch-config evidence. The `date` field (`YYYYMMDD-HHMMSS`, local time
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from referee.bench.config import ALIASES
@@ -27,6 +29,7 @@ FAST = (
     ("tpot_ms", ("median_tpot_ms", "mean_tpot_ms")), ("tpot_p99_ms", ("p99_tpot_ms",)),
     ("itl_ms", ("median_itl_ms", "mean_itl_ms")), ("e2el_ms", ("median_e2el_ms", "mean_e2el_ms")),
     ("completed", ("completed",)), ("failed", ("failed",)), ("num_prompts", ("num_prompts",)),
+    ("input_tokens", ("total_input_tokens",)), ("output_tokens", ("total_output_tokens",)),
     ("duration_s", ("duration",)),
 )
 SIGNATURE = ("dataset_name", "random_input_len", "input_len", "random_output_len", "output_len", "random_range_ratio",
@@ -50,7 +53,8 @@ def extract(obj: dict[str, Any]) -> tuple:
         num(g("output_throughput")), num(g("total_token_throughput")), num(g("request_throughput")),
         _median_or_mean(obj, "ttft"), num(g("p99_ttft_ms")), _median_or_mean(obj, "tpot"), num(g("p99_tpot_ms")),
         _median_or_mean(obj, "itl"), _median_or_mean(obj, "e2el"),
-        num(g("completed")), num(g("failed")), num(g("num_prompts")), num(g("duration")),
+        num(g("completed")), num(g("failed")), num(g("num_prompts")), num(g("total_input_tokens")),
+        num(g("total_output_tokens")), num(g("duration")),
     )
     isl = g("random_input_len")
     osl = g("random_output_len")
@@ -66,10 +70,23 @@ def extract(obj: dict[str, Any]) -> tuple:
 
 
 def epoch(raw: Any) -> float:
-    """`20250101-120000` -> seconds (naive local time; only differences between legs matter)."""
-    if not isinstance(raw, str):
+    """`20250101-120000` -> seconds, read as UTC (the stamp is naive local time; only differences between the
+    legs matter, and both legs are stamped by the same clock). Days are cached: a million lines share a few."""
+    if not isinstance(raw, str) or len(raw) < 15 or raw[8] != "-":
         return NAN
+    day = _day(raw[:8])
+    clock = raw[9:15]
+    if day != day or not clock.isdigit():
+        return NAN
+    hh, mm, ss = int(clock[:2]), int(clock[2:4]), int(clock[4:6])
+    if hh > 23 or mm > 59 or ss > 60:
+        return NAN
+    return day + 3600 * hh + 60 * mm + ss
+
+
+@lru_cache(maxsize=4096)
+def _day(text: str) -> float:
     try:
-        return datetime.strptime(raw[:15], "%Y%m%d-%H%M%S").timestamp()
+        return float(calendar.timegm(datetime.strptime(text, "%Y%m%d").timetuple()))
     except ValueError:
         return NAN

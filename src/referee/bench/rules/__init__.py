@@ -4,6 +4,7 @@ from referee.bench.rules import (  # noqa: F401 - imported for registration
     attribution,
     baseline,
     bundle,
+    contention,
     correctness,
     delta,
     evidence,

@@ -71,9 +71,13 @@ def classify(ctx: AuditContext, levers: Levers) -> tuple[list[ConfigDiff], Class
     assert ctx.ref is not None and ctx.cand is not None
     diffs = diff_configs(ctx.ref.config, ctx.cand.config)
     out = Classified()
+    keys = levers.keys | ({"overlay_pythonpath"} if levers.overlay else set())
     for d in diffs:
-        (out.lever if d.key in levers.keys else out.confounds).append(d)
-    if not levers.keys and len(out.confounds) == 1 and out.confounds[0].key not in SIDE_EFFECT_KEYS:
+        (out.lever if d.key in keys else out.confounds).append(d)
+    # only when nothing at all was declared may the one differing key be taken as the change under test; a
+    # declared overlay is a declaration, so a key that moved beside it is a confound, never "the lever"
+    if (not levers.keys and not levers.overlay and len(out.confounds) == 1
+            and out.confounds[0].key not in SIDE_EFFECT_KEYS):
         out.lever, out.confounds, out.implied_lever = out.confounds, [], True
     if out.lever or levers.overlay:
         for d in [d for d in out.confounds if d.key in SIDE_EFFECT_KEYS]:
@@ -113,6 +117,12 @@ def _inert(ctx: AuditContext, d: ConfigDiff) -> str | None:
     return None
 
 
+def _changed_keys(a: object, b: object) -> list[str]:
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return ["launch config"]
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k)) or ["launch config"]
+
+
 def diff_evidence(ctx: AuditContext, diffs: list[ConfigDiff]) -> list[Evidence]:
     evs = []
     for d in diffs:
@@ -138,9 +148,15 @@ def confound_hits(ctx: AuditContext, levers: Levers, scope_word: str) -> Iterato
         return
     for leg in (ctx.ref, ctx.cand):
         if leg.runs is not None and len(leg.runs.servers) > 1:
-            evs = [Evidence(file=leg.runs.file, line=s.first_line, detail="server_info changes here")
-                   for s in leg.runs.servers[:5]]
-            yield fail(f"{leg.role} leg's launch config changes between its repeats.", "eject", threshold, evs)
+            changed = _changed_keys(leg.runs.servers[0].value, leg.runs.servers[1].value)
+            evs = [Evidence(file=leg.runs.file, line=s.first_line, detail=f"launch config {i + 1}: " + ", ".join(
+                f"{k}={(s.value or {}).get(k)!r}" for k in changed[:4])) for i, s in enumerate(leg.runs.servers[:5])]
+            yield fail(f"{leg.role} leg's launch config changes between its repeats ({', '.join(changed[:6])} "
+                       f"changed).", "eject", threshold, evs, changed_keys=changed)
+    for leg in (ctx.ref, ctx.cand):
+        for key, server, client, where in leg.config.conflicts[:5]:
+            ctx.note(f"{leg.role}: client --metadata says {key}={client!r} ({where[0]}:{where[1]}) but the server "
+                     f"shows {server!r}; the server's value is used")
     diffs, c = classify(ctx, levers)
     data = {"differences": {d.key: [d.ref, d.cand] for d in diffs}, "declared_levers": sorted(levers.keys),
             "same_conditions_ok": not c.confounds}
@@ -271,6 +287,12 @@ def engagement(ctx: AuditContext) -> Iterator[Hit]:
                  threshold, diff_evidence(ctx, config_levers), engagement_ok=True)
         return
     marks = (log.engagement if log is not None else []) + [(n, f"live-forward count {k}") for n, k in counts if k > 0]
+    failures = log.overlay_failures if log is not None else []
+    if failures and not marks:
+        yield fail(f"the candidate's overlay failed to install ({len(failures)} failure line(s), no injected module "
+                   f"or rebound attribute): the change never ran.", "eject", threshold,
+                   [ctx.log_ev(ctx.cand, line, text) for line, text in failures[:3]], engagement_ok=False)
+        return
     if marks:
         yield ok(f"{len(marks)} engagement line(s) in the candidate's server log", threshold,
                  [ctx.log_ev(ctx.cand, line, text) for line, text in marks[:3]], engagement_ok=True)

@@ -10,7 +10,8 @@ import numpy as np
 from referee.bench import stats
 from referee.bench.config import canonical_name, normalize
 from referee.bench.context import AuditContext
-from referee.bench.model import Leg
+from referee.bench.io.argv import parse_argv
+from referee.bench.model import WORKLOAD_KEYS, Leg
 from referee.bench.rules.coherence import coherence_of
 from referee.bench.rules.registry import Hit, fail, flag, ok, rule
 from referee.report import Evidence
@@ -106,7 +107,7 @@ def warmup_outlier(ctx: AuditContext) -> Iterator[Hit]:
         values, lines = ctx.values(leg)
         if values.size < 3:
             continue
-        z = stats.robust_z(values)
+        z = stats.robust_z(values, stats.noise_floor_scale(values, ctx.band, ctx.th.robust_z))
         slow = z[0] < 0 if ctx.higher_is_better else z[0] > 0
         rest = stats.spread_pct(values[1:])
         if slow and abs(z[0]) > ctx.th.robust_z and rest <= ctx.band:
@@ -134,13 +135,14 @@ def outlier_repeat(ctx: AuditContext) -> Iterator[Hit]:
     (`re_measure`).
 
     ## Known problems
-    With a zero MAD (identical repeats but one) any difference is an outlier, as in hyperfine.
+    The MAD of 3-7 repeats is unstable, so its scale is floored at the noise band: a repeat inside the band is
+    never an outlier, however tight the others are. Below 5 repeats the flag says so.
     """
     for leg in _legs(ctx):
         values, lines = ctx.values(leg)
         if values.size < 3:
             continue
-        z = stats.robust_z(values)
+        z = stats.robust_z(values, stats.noise_floor_scale(values, ctx.band, ctx.th.robust_z))
         idx = [int(i) for i in np.flatnonzero(np.abs(z) > ctx.th.robust_z) if i != 0]
         mean = float(values.mean())
         far = [int(i) for i in (int(np.argmin(values)), int(np.argmax(values)))
@@ -150,8 +152,11 @@ def outlier_repeat(ctx: AuditContext) -> Iterator[Hit]:
             s = ctx.summary(leg)
             assert s is not None
             evs = [ctx.run_ev(leg, lines[i], f"{ctx.metric}={values[i]:.6g}, z={z[i]:.1f}") for i in picked[:10]]
+            few = (f" With {values.size} repeats one value moves the MAD; >= {ctx.th.recommended_reps} repeats tell an "
+                   f"outlier from noise." if values.size < ctx.th.recommended_reps else "")
             yield flag(f"{leg.role} leg: {len(picked)} outlier repeat(s) (robust z up to "
-                       f"{np.abs(z[picked]).max():.1f}); check for contention and re-measure.", "re_measure",
+                       f"{np.abs(z[picked]).max():.1f}, deviations inside the {ctx.band}% band never count); check for "
+                       f"contention and re-measure.{few}", "re_measure",
                        {"robust_z": ctx.th.robust_z, "pyperf_minmax_pct": ctx.th.pyperf_minmax_pct}, evs,
                        leg=leg.role, outliers=len(picked), tukey_severe=[s.severe_low, s.severe_high])
 
@@ -188,12 +193,41 @@ def _declared_invariants(ctx: AuditContext) -> list[tuple[str, object, Evidence]
     for key, value in ctx.options.invariants.items():
         declared.append((canonical_name(key), normalize(value), Evidence(detail=f"--invariant {key}={value}")))
     for claim in ctx.claims_of("director_setup"):
+        for key in SETUP_TOP_LEVEL:  # GEAK's Director setup puts `tp`, `model` ... at the top level
+            value = claim.raw(key)
+            if value is not None and not isinstance(value, dict | list):
+                declared.append((canonical_name(key), _invariant_value(key, value), claim.evidence(key)))
+        workload = claim.raw("workload")
+        if isinstance(workload, dict):  # GEAK: {"isl", "osl", "conc"}
+            for key, value in workload.items():
+                name = SETUP_WORKLOAD.get(str(key))
+                if name is not None:
+                    declared.append((f"workload:{name}", normalize(value), claim.evidence(f"workload.{key}")))
         for block in ("serving_invariant", "server_flags", "serving_config", "invariants"):
             raw = claim.raw(block)
+            argv = raw if isinstance(raw, list) else raw.get("extra") if isinstance(raw, dict) else None
+            if isinstance(argv, str):
+                argv = argv.split()
+            if isinstance(argv, list):  # `server_flags` as an argv list, or an `extra` argv string
+                for key, value in parse_argv([str(a) for a in argv]).items():
+                    declared.append((canonical_name(key), normalize(value), claim.evidence(block, f"{block}: --{key}")))
             if isinstance(raw, dict):
                 for key, value in raw.items():
-                    declared.append((canonical_name(key), normalize(value), claim.evidence(f"{block}.{key}")))
+                    if key != "extra":
+                        declared.append((canonical_name(key), normalize(value), claim.evidence(f"{block}.{key}")))
     return declared
+
+
+#: Director-setup workload names -> the workload field they declare.
+SETUP_WORKLOAD = {"isl": "isl", "osl": "osl", "conc": "max_concurrency", "concurrency": "max_concurrency",
+                  "num_prompts": "num_prompts"}
+
+#: top-level Director-setup fields that are serving invariants (GEAK e2e_workflow/roles/director.md).
+SETUP_TOP_LEVEL = ("tp", "tp_size", "model", "mem_fraction", "mem_fraction_static", "kv_mem_fraction", "gpu")
+
+
+def _invariant_value(key: str, value: object) -> object:
+    return normalize(str(value)) if key == "gpu" else normalize(value)
 
 
 @rule("BL-06", "wrong-invariant", ("baseline", "patch", "bundle"))
@@ -220,8 +254,15 @@ def wrong_invariant(ctx: AuditContext) -> Iterator[Hit]:
     if not declared:
         return
     wrong, unknown = [], []
+    seen = dict(zip(WORKLOAD_KEYS, leg.runs.workloads[0].value, strict=True)) if leg.runs and leg.runs.workloads else {}
     for key, value, ev in declared:
-        if key not in leg.config.values:
+        if key.startswith("workload:"):
+            raw = seen.get(key.split(":", 1)[1])
+            if raw is None:
+                unknown.append(key)
+            elif normalize(raw) != value:
+                wrong.append((key, value, raw, ev))
+        elif key not in leg.config.values:
             unknown.append(key)
         elif leg.config.values[key] != value:
             wrong.append((key, value, leg.config.values[key], ev))
@@ -230,8 +271,9 @@ def wrong_invariant(ctx: AuditContext) -> Iterator[Hit]:
     threshold = {"invariant": "identical"}
     if wrong:
         evs: list[Evidence] = []
-        for key, _, _, ev in wrong:
-            evs += [ev, ctx.config_ev(leg, key)]
+        for key, _, raw, ev in wrong:
+            evs += [ev, ctx.run_ev(leg, leg.runs.workloads[0].first_line, f"ran {key}={raw!r}")  # type: ignore[union-attr]
+                    if key.startswith("workload:") else ctx.config_ev(leg, key)]
         text = ", ".join(f"{k} declared {d!r} but ran {r!r}" for k, d, r, _ in wrong)
         yield fail(f"{leg.role} leg was not measured at its declared invariant: {text}.", "re_measure", threshold, evs,
                    mismatches={k: {"declared": d, "raw": r} for k, d, r, _ in wrong})
@@ -276,53 +318,6 @@ def baseline_drift(ctx: AuditContext) -> Iterator[Hit]:
         yield fail(message + "; the baseline no longer reproduces.", action, threshold, evs, drift_pct=drift)
     else:
         yield ok(message + ".", threshold, evs, drift_pct=drift)
-
-
-@rule("BL-08", "contended-leg", ("baseline", "patch", "bundle"))
-def contended_leg(ctx: AuditContext) -> Iterator[Hit]:
-    """
-    ## What it does
-    Looks for interference: co-tenant or lock-failure lines and process storms (`rocm_agent_enumerator`) in a
-    leg's server log, `host.co_tenant_procs`/`storm_markers` in native records, and legs whose time spans
-    overlap on the same GPU.
-
-    ## Why is this bad?
-    A leg that shared its GPU measured the neighbour as much as the patch.
-
-    ## Threshold
-    Any marker, or any overlap of leg time spans: FAIL (`re_measure`).
-
-    ## Known problems
-    Only sees what the logs and records say; a silent co-tenant is invisible to any log-based check.
-    """
-    found = False
-    for leg in ctx.legs():
-        evs: list[Evidence] = []
-        if leg.log is not None:
-            evs += [ctx.log_ev(leg, line, text) for line, text in leg.log.contention[:5]]
-        if leg.runs is not None:
-            evs += [ctx.run_ev(leg, line, f"co-tenant/storm count {value:g}") for line, value in leg.runs.co_tenant[:5]]
-        if evs:
-            found = True
-            yield fail(f"{leg.role} leg ran contended ({len(evs)} marker(s)); re-run it uncontended.", "re_measure",
-                       {"markers": 0}, evs, leg=leg.role)
-    if ctx.ref is not None and ctx.cand is not None and ctx.ref.runs and ctx.cand.runs:
-        a, b = ctx.ref.runs.span, ctx.cand.runs.span
-        same_gpu = ctx.ref.config.values.get("gpu_ids") == ctx.cand.config.values.get("gpu_ids")
-        if a and b and same_gpu and a[0] < b[1] and b[0] < a[1]:
-            found = True
-            yield fail("the two legs' run time spans overlap on the same GPU set; they measured each other.",
-                       "re_measure", {"overlap_s": 0},
-                       [ctx.run_ev(ctx.ref, None, f"ref span {a[0]:.0f}-{a[1]:.0f}"),
-                        ctx.run_ev(ctx.cand, None, f"cand span {b[0]:.0f}-{b[1]:.0f}")],
-                       overlap_s=min(a[1], b[1]) - max(a[0], b[0]))
-    if not found and ctx.measured():
-        logs = [leg.role for leg in ctx.legs() if leg.log is not None]
-        if logs:
-            yield ok(f"no contention markers in the {', '.join(logs)} server log(s)", {"markers": 0},
-                     [ctx.log_ev(leg, None, "scanned") for leg in ctx.legs() if leg.log is not None])
-        else:
-            ctx.note("contention not checked: no server.log in any leg")
 
 
 @rule("BL-09", "noncoherent-reference", ("baseline",))

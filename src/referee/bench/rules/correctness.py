@@ -43,6 +43,19 @@ def find_parity(ctx: AuditContext) -> ParityPair | None:
     return None
 
 
+def _asserted_parity(ctx: AuditContext) -> list[Evidence]:
+    """Claims that say outputs matched (`output_parity: pass`, a byte-exact/accuracy parity kind)."""
+    out = []
+    for claim in ctx.claims_of("integrate", "director_validation"):
+        value, path = claim.lookup("parity")
+        kind, kind_path = claim.lookup("parity_kind")
+        if isinstance(value, str) and value.lower() in ("pass", "passed", "ok", "true"):
+            out.append(claim.evidence(path, f"output_parity={value}"))
+        elif isinstance(kind, str) and kind.lower() in ("byte_exact", "accuracy"):
+            out.append(claim.evidence(kind_path, f"parity_kind={kind}"))
+    return out
+
+
 def _accuracy(ctx: AuditContext, pair: ParityPair) -> tuple[dict[str, Any], Evidence] | None:
     for claim in [pair.cand, pair.ref, *ctx.claims_of("integrate")]:
         data = claim.data if isinstance(claim.data, dict) else {}
@@ -81,8 +94,15 @@ def correctness(ctx: AuditContext) -> Iterator[Hit]:
     if pair is None:
         searched = [Evidence(file=str(leg.path / "parity.json"), detail="no parity outputs here")
                     for leg in (ctx.ref, ctx.cand) if leg.parity is None]
-        yield flag("correctness unverified: no parity outputs for both legs (parity.json in each leg, or a parity "
-                   "claim with `ref` and `cand`).", "flag", threshold, searched, correctness_status="unverified")
+        asserted = _asserted_parity(ctx)
+        if ctx.options.require_parity or asserted:
+            why = (f"the claim asserts parity ({asserted[0].detail}) but no parity outputs back it" if asserted
+                   else "--require-parity is set")
+            yield flag(f"correctness unverified: {why} (parity.json in each leg, or a parity claim with `ref` and "
+                       f"`cand`).", "flag", threshold, searched + asserted, correctness_status="unverified")
+        else:
+            # GEAK's own answer key accepts patches without a parity probe; a missing probe is recorded, not flagged
+            ctx.note("correctness not checked: no parity outputs in either leg (use --require-parity to flag this)")
         return
     ref_ev = pair.ref.evidence(pair.ref_side)
     coherent = coherence_of(pair.ref, pair.ref_side)

@@ -82,9 +82,14 @@ def failed_requests(ctx: AuditContext) -> Iterator[Hit]:
     Any failed request: FLAG (`re_measure`); more than 1% of the leg's requests: FAIL.
 
     ## Known problems
-    SGLang lines carry no `num_prompts`, so a uniform shortfall across all repeats of a leg goes unseen unless
-    the `failed` field or a native record reports it.
+    SGLang lines carry no `num_prompts`; their failures are read from `errors[]` (`--output-details`) and from a
+    repeat completing fewer requests than the best repeat of either leg.
     """
+    # the best repeat of any leg sets the expected request count: SGLang lines carry no num_prompts, so a
+    # candidate that drops a request in every repeat is only visible against the other leg (same workload, EV-04)
+    finished = [leg.runs.column("completed") for leg in ctx.measured() if leg.runs is not None]
+    finite = [c[np.isfinite(c)] for c in finished]
+    best = max((float(c.max()) for c in finite if c.size), default=np.nan)
     for leg in ctx.measured():
         runs = leg.runs
         assert runs is not None
@@ -92,13 +97,13 @@ def failed_requests(ctx: AuditContext) -> Iterator[Hit]:
         completed = runs.column("completed")
         prompts = runs.column("num_prompts")
         short = np.where(np.isfinite(prompts) & np.isfinite(completed), prompts - completed, 0.0)
-        best = np.nanmax(completed) if np.isfinite(completed).any() else np.nan
         behind = np.where(np.isfinite(completed), best - completed, 0.0) if np.isfinite(best) else 0 * failed
         lost = np.maximum.reduce([failed, np.maximum(short, 0), np.maximum(behind, 0)])
         bad = np.flatnonzero(lost > 0)
         if not bad.size:
             continue
-        total = np.nansum(np.where(np.isfinite(prompts), prompts, np.nan_to_num(completed) + failed))
+        asked = np.maximum(np.nan_to_num(completed) + failed, best if np.isfinite(best) else 0.0)
+        total = np.nansum(np.where(np.isfinite(prompts), prompts, asked))
         pct = 100.0 * float(lost.sum()) / total if total else 100.0
         evs = [ctx.run_ev(leg, runs.lines[i], f"{leg.role}: lost {lost[i]:.0f} request(s)") for i in bad[:10]]
         message = (f"{leg.role} leg: {bad.size} repeat(s) lost {lost.sum():.0f} request(s) ({pct:.2f}% of "
@@ -176,7 +181,7 @@ def workload_mismatch(ctx: AuditContext) -> Iterator[Hit]:
 
     ## Known problems
     A field present on one side only (vLLM lines lack the dataset shape unless `--metadata` adds it) is noted,
-    not failed.
+    not failed; ISL/OSL are re-derived from `total_*_tokens / completed` on every format, within 10%.
     """
     for leg in ctx.measured():
         assert leg.runs is not None
@@ -201,12 +206,30 @@ def workload_mismatch(ctx: AuditContext) -> Iterator[Hit]:
            for leg, seen in ((ctx.ref, ref_seen), (ctx.cand, cand_seen))]
     if one_sided:
         ctx.note(f"workload fields known on one leg only: {', '.join(one_sided)}")
+    for label, column in (("osl", "output_tokens"), ("isl", "input_tokens")):
+        a, b = _per_request(ctx.ref, column), _per_request(ctx.cand, column)
+        if a and b and abs(a - b) / max(a, b) * 100 > TOKENS_PER_REQUEST_TOL_PCT:
+            diffs.append((f"{label} (total_{column}/completed)", round(a, 1), round(b, 1)))
     if diffs:
         text = ", ".join(f"{k}: {a!r} vs {b!r}" for k, a, b in diffs)
         yield fail(f"legs ran different workloads ({text}).", "re_measure", {"workload": "identical"}, evs,
                    differences={k: [a, b] for k, a, b in diffs})
     else:
         yield ok("identical workload on both legs", {"workload": "identical"}, evs)
+
+
+#: ISL/OSL re-derived from token totals may differ by this much between legs (random-length datasets, a different
+#: seed) before it counts as a different workload; vLLM result objects carry no length fields at all.
+TOKENS_PER_REQUEST_TOL_PCT = 10.0
+
+
+def _per_request(leg: Leg, column: str) -> float | None:
+    """Median tokens per completed request over a leg's repeats (`total_output_tokens / completed`)."""
+    if leg.runs is None:
+        return None
+    tokens, done = leg.runs.column(column), leg.runs.column("completed")
+    ok = np.isfinite(tokens) & np.isfinite(done) & (done > 0)
+    return float(np.median(tokens[ok] / done[ok])) if ok.any() else None
 
 
 def _norm(value: object) -> object:

@@ -88,18 +88,19 @@ def _text(value: Any) -> str | None:
 def load_profile(claim: ClaimFile) -> Profile | None:
     data = claim.data
     rows = data if isinstance(data, list) else next(
-        (data.get(k) for k in ("entries", "top_n", "kernels")
+        (data.get(k) for k in ("entries", "top_n", "kernels", "top_kernels")
          if isinstance(data, dict) and isinstance(data.get(k), list)), None)
     if not isinstance(rows, list):
         return None
     rows = [r for r in rows if isinstance(r, dict)]
-    times = [r.get("gpu_time_us", r.get("time_us")) for r in rows]
+    times = [next((r[k] for k in ("gpu_time_us", "time_us", "total_time_us", "duration_us") if k in r), None)
+             for r in rows]
     total = data.get("total_gpu_time_us") if isinstance(data, dict) else None
     if not isinstance(total, int | float) or total <= 0:
         total = sum(t for t in times if isinstance(t, int | float)) or None
     profile = Profile(claim)
     for i, (row, t) in enumerate(zip(rows, times, strict=True)):
-        pct = row.get("pct", row.get("share_pct"))
+        pct = next((row[k] for k in ("pct", "share_pct", "pct_gpu_time", "gpu_time_pct") if k in row), None)
         share = float(pct) if isinstance(pct, int | float) else (100.0 * t / total if isinstance(t, int | float)
                                                                  and total else 0.0)
         name = str(row.get("name", row.get("kernel", "")))
