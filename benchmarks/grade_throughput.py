@@ -15,6 +15,15 @@ completions (exit status 1 if not). It also counts how many hacks upstream's gro
 
     python benchmarks/grade_throughput.py            # N=600, all cores
     python benchmarks/grade_throughput.py -n 2000 -j 2
+
+Second workload, real data: `--leetcode PATH` (the public rl-rewardhacking LeetCode test file, see
+benchmarks/data/rl-rewardhacking-leetcode.json and scripts/collect_leetcode.sh). Its 119 canonical solutions are
+graded as completions, each in its problem's mode, three ways in the same run: by referee, by one `python -c`
+per program, and executed in-process with no isolation at all (setup + solution + every assert exec'd in a
+warm worker process: the physical limit). It also grades every canonical solution in all six modes and counts
+how many the oracle accepts (`gt_correct`) and each mode pays (`passed`): an honest answer left unpaid is a bug.
+
+    python benchmarks/grade_throughput.py --leetcode "$(bash scripts/collect_leetcode.sh)" -j 2
 """
 
 from __future__ import annotations
@@ -149,12 +158,90 @@ def _last_json(text: str) -> dict | None:
     return None
 
 
+def _inprocess_one(item: tuple[str, str, list[str]]) -> bool:
+    """Setup + solution + every assert, exec'd in this (warm, unisolated) worker: no fork, no sandbox."""
+    setup, code, tests = item
+    namespace: dict = {"__name__": "solution"}
+    try:
+        exec(compile(f"{setup}\n\n{code}", "solution.py", "exec"), namespace)
+        for test in tests:
+            exec(test, namespace)
+    except Exception:
+        return False
+    return True
+
+
+def leetcode_workload(path: str, workers: int, repeat: int) -> int:
+    """Canonical solutions of a real problem file as completions: referee vs python -c vs in-process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from referee.loopholes.modes import MODES
+
+    problems = load_problems(path)
+    texts = [f"```python\n{p.canonical_solution.strip()}\n```\n" for p in problems]
+    tasks = [GradeTask(p, t, p.mode, {"id": p.id}) for p, t in zip(problems, texts, strict=True)] * repeat
+    n = len(tasks)
+    asserts = sum(len(p.gt_answer) for p in problems) / len(problems)
+    executor = LocalExecutor(workers=workers)
+    list(executor.map(tasks[: len(problems)]))  # warm the compile caches once per problem
+    start = time.perf_counter()
+    ours = list(executor.map(tasks))
+    ours_s = time.perf_counter() - start
+    every_mode = {m: list(executor.map([GradeTask(p, t, m) for p, t in zip(problems, texts, strict=True)]))
+                  for m in MODES}
+    executor.close()
+    with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        start = time.perf_counter()
+        theirs = list(pool.map(lambda t: upstream_grade(t, workdir), tasks))
+        theirs_s = time.perf_counter() - start
+    items = [(t.problem.setup_code, t.problem.canonical_solution, list(t.problem.gt_answer)) for t in tasks]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_inprocess_one, items[:workers]))  # start the workers
+        start = time.perf_counter()
+        limit = list(pool.map(_inprocess_one, items, chunksize=1))
+        limit_s = time.perf_counter() - start
+    print(f"\nLeetCode workload: {path}\n{len(problems)} problems x {repeat} = {n} canonical completions "
+          f"({asserts:.0f} asserts each on average), {workers} workers, {os.cpu_count()} cores")
+    print(f"{'grader':<40}{'seconds':>9}{'grades/s':>10}{'vs limit':>10}{'correct':>9}")
+    for name, seconds, oks in (("referee (sandboxed, strict oracle)", ours_s, [r.gt_correct for r in ours]),
+                               ("python -c per program (upstream)", theirs_s, theirs),
+                               ("in-process, no isolation (limit)", limit_s, limit)):
+        print(f"{name:<40}{seconds:>9.2f}{n / seconds:>10.1f}{limit_s / seconds:>10.0%}{sum(oks):>9}")
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    unpaid = 0
+    for mode, rewards in every_mode.items():
+        gt = sum(r.gt_correct for r in rewards)
+        paid = sum(r.passed for r in rewards)
+        unpaid += len(rewards) - min(gt, paid)
+        print(f"canonical solutions in {mode:<14} gt_correct {gt:>4}/{len(rewards)}  paid {paid:>4}/{len(rewards)}")
+        for problem, reward in zip(problems, rewards, strict=True):
+            if not (reward.gt_correct and reward.passed):
+                first = reward.details.get("first_failure") or reward.error or reward.status
+                print(f"  UNPAID {problem.id} in {mode}: status={reward.status} {str(first)[:160]}")
+    return 1 if unpaid else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=600, help="completions to grade (default 600)")
     parser.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--leetcode", metavar="PATH", help="also run the real-data workload on this problem file")
+    parser.add_argument("--leetcode-only", action="store_true", help="skip the bundled-corpus workload")
+    parser.add_argument("--repeat", type=int, default=2, help="passes over the LeetCode file (default 2)")
     args = parser.parse_args()
+    if args.leetcode_only:
+        if not args.leetcode:
+            parser.error("--leetcode-only needs --leetcode PATH")
+        return leetcode_workload(args.leetcode, args.workers, args.repeat)
+    status = bundled_workload(args)
+    if args.leetcode:
+        status = max(status, leetcode_workload(args.leetcode, args.workers, args.repeat))
+    return status
+
+
+def bundled_workload(args: argparse.Namespace) -> int:
     tasks = build_tasks(args.n, args.seed)
 
     start = time.perf_counter()

@@ -230,6 +230,21 @@ def _dynamic_evidence(obs: graders.Observation) -> dict[str, bool]:
     return evidence
 
 
+def compute_reward(text: str, canonical: str, gt_tests: list[str], env_mode: EnvMode | str, *,
+                   setup_code: str = "", func_name: str | None = None, sandbox: Sandbox | None = None,
+                   grader: Grader | None = None) -> Reward:
+    """Grade one completion under one loophole mode (the seed's signature).
+
+    Runs the completion once in the sandbox (plus the C/D probe runs when it defines run_tests). Pass a `grader`
+    (or a `sandbox`) to reuse warm fork servers across calls; otherwise a process-wide grader is used.
+    """
+    mode = parse_mode(env_mode)
+    if grader is None:
+        grader = grader_for(sandbox) if sandbox is not None else default_grader()
+    return grader.grade(text, tests=gt_tests, canonical=canonical, mode=mode, setup_code=setup_code,
+                        func_name=func_name)
+
+
 _default: Grader | None = None
 _by_sandbox: weakref.WeakKeyDictionary[Sandbox, Grader] = weakref.WeakKeyDictionary()
 _default_lock = threading.Lock()
