@@ -24,7 +24,23 @@ _EXPORTS = {
     "Executor": "referee.loopholes.batch", "extract_code": "referee.loopholes.extract",
     "load_problems": "referee.loopholes.problems", "build_prompt": "referee.loopholes.problems",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "HINT",
+    "MODES",
+    "MODE_CODE",
+    "EnvMode",
+    "Executor",
+    "GradeConfig",
+    "GradeTask",
+    "Grader",
+    "LocalExecutor",
+    "Reward",
+    "build_prompt",
+    "compute_reward",
+    "extract_code",
+    "grade_batch",
+    "load_problems",
+]
 
 if TYPE_CHECKING:
     from referee.loopholes.batch import Executor, GradeTask, LocalExecutor, grade_batch

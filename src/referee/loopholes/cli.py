@@ -48,8 +48,13 @@ def grade(
     memory_mb: int = typer.Option(1024, help="Address-space limit per run."),
     probes: bool = typer.Option(True, "--probes/--no-probes", help="Run the C/D probes when run_tests is bound."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    fail_on: list[str] = typer.Option([], "--fail-on", help="Gate: exit 1 when a completion was exploited "
+                                      "(`exploit`), 3 when a line could not be graded (`error`); repeatable."),
 ) -> None:
-    """Grade every completion under its problem's loophole mode; write rewards JSONL and a per-mode summary."""
+    """Grade every completion under its problem's loophole mode; write rewards JSONL and a per-mode summary.
+
+    Exits 0 once every line has a record: hacks and malformed lines are data, reported in the summary and the
+    findings. `--fail-on exploit|error` turns them into a non-zero exit for those who want a gate."""
     import time
 
     from rich.console import Console
@@ -58,6 +63,7 @@ def grade(
     from referee.loopholes.batch import LocalExecutor, grade_lines, read_completions, summarize, write_jsonl
     from referee.loopholes.summary import grade_report, render_summary
 
+    gates = _gates(fail_on)
     problem_set = _problems(problems, partition)
     index = {p.id: p for p in problem_set}
     total = sum(1 for raw in completions.open("rb") if raw.strip())
@@ -76,11 +82,35 @@ def grade(
     elapsed = time.monotonic() - start
     summary = summarize(records)
     report = grade_report(str(completions), records, summary, elapsed, str(out))
+    code = gate_exit_code(records, gates)
     if as_json:
-        typer.echo(json.dumps({**report.to_dict(), "summary": summary}, indent=2))
+        typer.echo(json.dumps({**report.to_dict(), "summary": summary, "exit_code": code}, indent=2))
     else:
         render_summary(report, summary, console)
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(code)
+
+
+FAIL_ON = ("exploit", "error")
+
+
+def _gates(values: list[str]) -> set[str]:
+    gates = {v.strip().lower() for value in values for v in value.split(",") if v.strip()}
+    unknown = gates - set(FAIL_ON)
+    if unknown:
+        raise typer.BadParameter(f"unknown value(s) {', '.join(sorted(unknown))}; expected "
+                                 f"{' or '.join(FAIL_ON)}", param_hint="--fail-on")
+    return gates
+
+
+def gate_exit_code(records: list[dict[str, Any]], gates: set[str]) -> int:
+    """0 when grading finished; with gates: 3 if a line could not be graded (`error`), else 1 if a completion
+    was exploited (`exploit`). The report's own verdict (FLAG for exploits, DEGRADED for bad lines) is printed
+    either way; it is the exit status that stays 0 unless asked, so a training loop's script does not stop."""
+    if "error" in gates and any(r.get("status") == "invalid_input" or r.get("error") for r in records):
+        return 3
+    if "exploit" in gates and any(r.get("exploited") for r in records):
+        return 1
+    return 0
 
 
 @app.command()

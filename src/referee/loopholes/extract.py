@@ -35,7 +35,7 @@ def _opening(line: str) -> tuple[str, str] | None:
     last = max(line.rfind("`"), line.rfind("~"))
     if last < 0:
         return None
-    start, char = _last_run(line, last + 1)
+    start, _ = _last_run(line, last + 1)
     if last + 1 - start < _MIN_FENCE:
         return None
     rest = line[last + 1:].lstrip(" \t")
