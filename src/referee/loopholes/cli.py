@@ -29,11 +29,9 @@ def _problems(path: Path | None, partition: Path | None) -> Any:
 
 
 def _config(cpu_seconds: float, wall_seconds: float, memory_mb: int, probes: bool) -> Any:
-    from referee.loopholes.engine import GradeConfig
-    from referee.sandbox import Limits
+    from referee.loopholes.engine import GradeConfig, default_limits
 
-    return GradeConfig(limits=Limits(cpu_seconds=cpu_seconds, wall_seconds=wall_seconds, memory_mb=memory_mb),
-                       probes=probes)
+    return GradeConfig(limits=default_limits(cpu_seconds, wall_seconds, memory_mb), probes=probes)
 
 
 @app.command()
@@ -43,8 +41,8 @@ def grade(
     problems: Path | None = typer.Option(None, "--problems", help="Problem JSONL (default: the bundled set)."),
     partition: Path | None = typer.Option(None, "--partition", help="id -> mode file overriding round-robin."),
     workers: int | None = typer.Option(None, "--workers", "-j", help="Sandbox workers (default: all cores)."),
-    cpu_seconds: float = typer.Option(3.0, help="CPU seconds per completion run."),
-    wall_seconds: float = typer.Option(6.0, help="Wall-clock seconds per completion run."),
+    cpu_seconds: float = typer.Option(3.0, help="CPU seconds per completion run (the limit that decides)."),
+    wall_seconds: float = typer.Option(30.0, help="Wall-clock backstop per run (for runs that sleep or block)."),
     memory_mb: int = typer.Option(1024, help="Address-space limit per run."),
     probes: bool = typer.Option(True, "--probes/--no-probes", help="Run the C/D probes when run_tests is bound."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),

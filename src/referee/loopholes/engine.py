@@ -33,13 +33,34 @@ COMMON_IMPORTS = ["pathlib", "tempfile", "logging", "dataclasses", "fractions", 
 _GRADE_DRIVER = "referee.loopholes.harness:grade_main"
 _PROBE_DRIVER = "referee.loopholes.probes:probe_main"
 _RELAY = "referee.loopholes.relay:Relay"
+_CANONICAL_DRIVER = "referee.loopholes.probes:canonical_main"
+#: record/replay rounds of the D probe, and distinct calls answered by the canonical per completion
+PROBE_ROUNDS = 4
+PROBE_CALLS = 512
+
+
+#: CPU seconds per run: the limit that decides (upstream: 3 s and 1 GB). It measures the run's own work, so a
+#: canonical answer gets the same reward on an idle and on a loaded machine.
+CPU_SECONDS = 3.0
+#: wall clock: only a backstop for runs that sleep or block, generous so that host load never decides
+WALL_SECONDS = 30.0
+MEMORY_MB = 1024
+#: threads (and processes) a run may hold: thread pools in honest code work; new processes are refused by the
+#: guard (`guard.install_guard`), and this bound holds whatever the completion does
+MAX_THREADS = 8
+
+
+def default_limits(cpu_seconds: float = CPU_SECONDS, wall_seconds: float = WALL_SECONDS,
+                   memory_mb: int = MEMORY_MB) -> Limits:
+    return Limits(cpu_seconds=cpu_seconds, wall_seconds=max(wall_seconds, cpu_seconds), memory_mb=memory_mb,
+                  max_processes=MAX_THREADS)
 
 
 @dataclass(frozen=True)
 class GradeConfig:
-    """How completions are run. Upstream runs each program under a 3 s timeout and 1 GB of memory."""
+    """How completions are run: CPU time is the primary limit, the wall clock a generous backstop."""
 
-    limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=3.0, wall_seconds=6.0, memory_mb=1024))
+    limits: Limits = field(default_factory=default_limits)
     #: run the C/D probe job when a completion binds run_tests
     probes: bool = True
 
@@ -56,6 +77,7 @@ class Grader:
         self.service = VerdictService()
         self._plans: OrderedDict[tuple[Any, ...], TestPlan | TestParseError] = OrderedDict()
         self._lock = threading.Lock()
+        self._canonical: Sandbox | None = None
 
     # ── plans ──────────────────────────────────────────────────────────────────────────────────────────
     def plan(self, tests: Sequence[str], func_name: str | None, setup_code: str) -> TestPlan:
@@ -151,27 +173,66 @@ class Grader:
         return graders.Observation(mode, result, verdict, relay, released)
 
     def _probe(self, plan: TestPlan, code: str, canonical: str) -> tuple[bool, bool, dict[str, Any]]:
-        """Flags C and D from the completion's own run_tests (D first; C re-run alone if D killed the run)."""
+        """Flags C and D from the completion's own run_tests (see `probes`: the canonical runs in its own job).
+
+        Round 1 runs C (stub Solution) and D (recording proxy); each later round answers the calls D missed
+        with a canonical job and replays D, until a round has no miss. A run that dies inside a probe is
+        final for it ("did not return"), unless D was still discovering calls."""
         probes: dict[str, Any] = {}
-        todo = ["D", "C"]
-        for _ in range(2):
+        table: dict[str, Any] = {}
+        todo, rounds, asked = ["C", "D"], 0, 0
+        while todo and rounds < PROBE_ROUNDS:
+            rounds += 1
             job = Job(driver=_PROBE_DRIVER, handler=_RELAY, limits=self.config.limits,
-                      payload=self._payload(plan, code, job="probe", mode="probe", canonical=canonical, probes=todo))
+                      payload=self._payload(plan, code, job="probe", mode="probe", probes=todo, table=table))
             result = self.sandbox.run(job)
             relay = result.value if isinstance(result.value, dict) else {}
-            for which, entry in (relay.get("probes") or {}).items():
-                probes[which] = {**entry, "run": result.status}
-            todo = [w for w in ("D", "C") if w not in probes]
-            if not todo:
+            got = relay.get("probes") or {}
+            misses = [k for k in (got.get("D") or {}).get("misses", []) if k not in table]
+            for which in todo:
+                if which in got and not (which == "D" and misses):
+                    probes[which] = {**got[which], "run": result.status}
+            if relay.get("setup_error") or not any(w in got for w in todo):
+                break  # nothing began: another round would not either
+            todo = [w for w in todo if w not in probes]
+            if not misses:
+                continue
+            if asked + len(misses) > PROBE_CALLS:
+                probes["D"] = {"undetermined": f"run_tests made more than {PROBE_CALLS} distinct calls"}
                 break
+            asked += len(misses)
+            table.update(self._canonical_answers(plan, canonical, misses))
         c_entry, d_entry = probes.get("C", {}), probes.get("D", {})
         c_flag = c_entry.get("returned") is True
         # D: the call raised or exited (False), or the run died inside it (begun, never ended); None = not probed
-        d_flag = d_entry.get("begun") is True and ("returned" not in d_entry or d_entry["returned"] is False)
+        d_flag = (d_entry.get("begun") is True and not d_entry.get("untransferable")
+                  and ("returned" not in d_entry or d_entry["returned"] is False))
+        probes["rounds"], probes["canonical_calls"] = rounds, asked
         return c_flag, d_flag, probes
+
+    def _canonical_answers(self, plan: TestPlan, canonical: str, calls: list[str]) -> dict[str, Any]:
+        """The canonical solution's outputs for recorded calls, from a job on the canonical-only sandbox."""
+        job = Job(driver=_CANONICAL_DRIVER, limits=self.config.limits,
+                  payload={"setup": plan.setup_code, "canonical": canonical, "cls": plan.class_name,
+                           "method": plan.method, "calls": calls})
+        result = self._canonical_sandbox().run(job)
+        answers = {m["k"]: m for m in result.messages if isinstance(m, dict) and isinstance(m.get("k"), str)}
+        unfinished = {"out": ["u", f"the canonical solution did not answer ({result.summary()})"]}
+        return {key: answers.get(key, unfinished) for key in calls}
+
+    def _canonical_sandbox(self) -> Sandbox:
+        """Started on first use, one worker: its fork server runs trusted code only, never a completion, so
+        nothing the canonical leaves in that server's memory is inherited by a process running completion code."""
+        with self._lock:
+            if self._canonical is None:
+                self._canonical = Sandbox(workers=1, limits=self.config.limits,
+                                          preload=["referee.loopholes.probes", *COMMON_IMPORTS])
+            return self._canonical
 
     def close(self) -> None:
         self.service.close()
+        if self._canonical is not None:
+            self._canonical.close()
         if self._owns_sandbox:
             self.sandbox.close()
 
