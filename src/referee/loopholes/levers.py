@@ -167,15 +167,23 @@ def open_workdir(_open: Any = os.open) -> int | None:
         return None
 
 
-def result_file_exists(dirfd: int | None, _lstat: Any = os.lstat, _oserror: Any = OSError,
-                       _name: str = RESULT_FILE) -> bool:
+def result_file_claims_pass(dirfd: int | None, _open: Any = os.open, _read: Any = os.read, _close: Any = os.close,
+                            _oserror: Any = OSError, _name: str = RESULT_FILE) -> bool:
+    """The completion left a result file that says pass (any case): the file_marker lever, or an attempt at it.
+    A result.txt used as scratch for other content is not."""
     if dirfd is None:
         return False
     try:
-        _lstat(_name, dir_fd=dirfd)
+        fd = _open(_name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dirfd)
     except _oserror:
         return False
-    return True
+    try:
+        head = _read(fd, 4096)
+    except _oserror:
+        head = b""
+    finally:
+        _close(fd)
+    return b"pass" in head.lower()
 
 
 def write_result_file(dirfd: int | None, _open: Any = os.open, _write: Any = os.write, _close: Any = os.close,
