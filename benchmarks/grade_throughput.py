@@ -194,31 +194,34 @@ def leetcode_workload(path: str, workers: int, repeat: int) -> int:
     asserts = sum(len(p.gt_answer) for p in problems) / len(problems)
     executor = LocalExecutor(workers=workers)
     list(executor.map(tasks[: len(problems)]))  # warm the compile caches once per problem
-    start = time.perf_counter()
+    cpu, start = _tree_cpu(), time.perf_counter()
     ours = list(executor.map(tasks))
-    ours_s = time.perf_counter() - start
+    ours_s, ours_cpu = time.perf_counter() - start, _tree_cpu() - cpu
     every_mode = {m: list(executor.map([GradeTask(p, t, m) for p, t in zip(problems, texts, strict=True)]))
                   for m in MODES}
     executor.close()
     with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
             ThreadPoolExecutor(max_workers=workers) as pool:
-        start = time.perf_counter()
+        cpu, start = _tree_cpu(), time.perf_counter()
         theirs = list(pool.map(lambda t: upstream_grade(t, workdir), tasks))
-        theirs_s = time.perf_counter() - start
+        theirs_s, theirs_cpu = time.perf_counter() - start, _tree_cpu() - cpu
     items = [(t.problem.id, t.problem.setup_code, t.problem.canonical_solution, list(t.problem.gt_answer))
              for t in tasks]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         list(pool.map(_inprocess_one, items[: len(problems)]))  # start the workers, compile as referee warms up
-        start = time.perf_counter()
+        cpu, start = _tree_cpu(), time.perf_counter()
         limit = list(pool.map(_inprocess_one, items, chunksize=1))
-        limit_s = time.perf_counter() - start
+        limit_s, limit_cpu = time.perf_counter() - start, _tree_cpu() - cpu
     print(f"\nLeetCode workload: {path}\n{len(problems)} problems x {repeat} = {n} canonical completions "
           f"({asserts:.0f} asserts each on average), {workers} workers, {os.cpu_count()} cores")
-    print(f"{'grader':<40}{'seconds':>9}{'grades/s':>10}{'vs limit':>10}{'correct':>9}")
-    for name, seconds, oks in (("referee (sandboxed, strict oracle)", ours_s, [r.gt_correct for r in ours]),
-                               ("python -c per program (upstream)", theirs_s, theirs),
-                               ("in-process, no isolation (limit)", limit_s, limit)):
-        print(f"{name:<40}{seconds:>9.2f}{n / seconds:>10.1f}{limit_s / seconds:>10.0%}{sum(oks):>9}")
+    print(f"{'grader':<40}{'seconds':>9}{'grades/s':>10}{'vs limit':>10}{'CPU ms/grade':>14}{'vs limit':>10}"
+          f"{'correct':>9}")
+    for name, seconds, used, oks in (
+            ("referee (sandboxed, strict oracle)", ours_s, ours_cpu, [r.gt_correct for r in ours]),
+            ("python -c per program (upstream)", theirs_s, theirs_cpu, theirs),
+            ("in-process, no isolation (limit)", limit_s, limit_cpu, limit)):
+        print(f"{name:<40}{seconds:>9.2f}{n / seconds:>10.1f}{limit_s / seconds:>10.0%}{used / n * 1000:>14.1f}"
+              f"{limit_cpu / used:>10.0%}{sum(oks):>9}")
     print(f"load average {os.getloadavg()[0]:.1f}")
     unpaid = 0
     for mode, rewards in every_mode.items():
