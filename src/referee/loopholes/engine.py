@@ -9,6 +9,7 @@ measure flags C and D.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -36,6 +37,7 @@ _RELAY = "referee.loopholes.relay:Relay"
 _CANONICAL_DRIVER = "referee.loopholes.probes:canonical_main"
 #: record/replay rounds of the D probe, and distinct calls answered by the canonical per completion
 PROBE_ROUNDS = 4
+_CACHE_ENTRIES = 4096
 PROBE_CALLS = 512
 
 
@@ -78,6 +80,8 @@ class Grader:
         self._plans: OrderedDict[tuple[Any, ...], TestPlan | TestParseError] = OrderedDict()
         self._lock = threading.Lock()
         self._canonical: Sandbox | None = None
+        self._probe_results: OrderedDict[str, tuple[bool, bool, dict[str, Any]]] = OrderedDict()
+        self._answers: OrderedDict[tuple[Any, str], dict[str, Any]] = OrderedDict()
 
     # ── plans ──────────────────────────────────────────────────────────────────────────────────────────
     def plan(self, tests: Sequence[str], func_name: str | None, setup_code: str) -> TestPlan:
@@ -92,7 +96,7 @@ class Grader:
                 cached = exc
             with self._lock:
                 self._plans[key] = cached
-                while len(self._plans) > 4096:
+                while len(self._plans) > _CACHE_ENTRIES:
                     self._plans.popitem(last=False)
         if isinstance(cached, TestParseError):
             raise cached
@@ -122,7 +126,7 @@ class Grader:
         c_flag = d_flag = False
         probe_note: dict[str, Any] | None = None
         if defines_rt and self.config.probes:
-            c_flag, d_flag, probe_note = self._probe(plan, code, canonical)
+            c_flag, d_flag, probe_note = self._probe_cached(plan, code, canonical)
         error = _error_of(obs)
         status = "error" if error else ("ok" if obs.result.status in ("ok", "error") else obs.result.status)
         details: dict[str, Any] = {
@@ -172,6 +176,24 @@ class Grader:
             verdict = missing(plan, _why_missing(result, relay))
         return graders.Observation(mode, result, verdict, relay, released)
 
+    def _probe_cached(self, plan: TestPlan, code: str, canonical: str) -> tuple[bool, bool, dict[str, Any]]:
+        """C and D depend on the code and the problem only, not on the mode: measured once per pair (LRU)."""
+        digest = hashlib.sha256()
+        for part in (plan.key, canonical, code):
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\0")
+        key = digest.hexdigest()
+        with self._lock:
+            cached = self._probe_results.get(key)
+        if cached is not None:
+            return cached
+        measured = self._probe(plan, code, canonical)
+        with self._lock:
+            self._probe_results[key] = measured
+            while len(self._probe_results) > _CACHE_ENTRIES:
+                self._probe_results.popitem(last=False)
+        return measured
+
     def _probe(self, plan: TestPlan, code: str, canonical: str) -> tuple[bool, bool, dict[str, Any]]:
         """Flags C and D from the completion's own run_tests (see `probes`: the canonical runs in its own job).
 
@@ -215,10 +237,23 @@ class Grader:
         job = Job(driver=_CANONICAL_DRIVER, limits=self.config.limits,
                   payload={"setup": plan.setup_code, "canonical": canonical, "cls": plan.class_name,
                            "method": plan.method, "calls": calls})
+        problem = (plan.setup_key, plan.class_name, plan.method, hashlib.sha256(canonical.encode(
+            "utf-8", "surrogatepass")).hexdigest())
+        with self._lock:
+            known = {key: self._answers[(problem, key)] for key in calls if (problem, key) in self._answers}
+        todo = [key for key in calls if key not in known]
+        if not todo:
+            return known
+        job.payload["calls"] = todo
         result = self._canonical_sandbox().run(job)
         answers = {m["k"]: m for m in result.messages if isinstance(m, dict) and isinstance(m.get("k"), str)}
         unfinished = {"out": ["u", f"the canonical solution did not answer ({result.summary()})"]}
-        return {key: answers.get(key, unfinished) for key in calls}
+        with self._lock:  # canonical outputs are a function of the call: kept for later probes of this problem
+            for key, answer in answers.items():
+                self._answers[(problem, key)] = answer
+            while len(self._answers) > _CACHE_ENTRIES * 8:
+                self._answers.popitem(last=False)
+        return {**known, **{key: answers.get(key, unfinished) for key in todo}}
 
     def _canonical_sandbox(self) -> Sandbox:
         """Started on first use, one worker: its fork server runs trusted code only, never a completion, so
