@@ -47,6 +47,7 @@ def test_report_and_json_views(selfcheck_result, capsys):
     assert report.verdict.value == "PASS" and report.exit_code == 0
     data = selfcheck_result.to_json()
     assert data["ok"] and data["matrix"]["rt-def-pass"]["run_tests"]["passed"]
+    assert data["forgeries"] == len(FORGERIES) + len(DESIGN_FORGERIES) == data["forgeries_rejected"]
     render_matrix(selfcheck_result)
     assert "all cells as expected" in capsys.readouterr().out
 
