@@ -106,7 +106,8 @@ def test_infinite_loop_is_stopped_and_unpaid(quick):
     ("import os\n        os.fork()\n        return 1", {"ok"}),             # no new processes
     ("import socket\n        socket.create_connection(('1.1.1.1', 80), 1)\n        return 1", {"ok"}),
     ("open('/tmp/referee-escape.txt', 'w').write('x')\n        return 1", {"ok"}),
-    ("import os, signal\n        os.kill(os.getppid(), signal.SIGKILL)\n        return 1", {"ok"}),
+    # the parent is the fork server, or (per-job PID namespaces) the job's own PID 1: a result either way
+    ("import os, signal\n        os.kill(os.getppid(), signal.SIGKILL)\n        return 1", {"ok", "signal"}),
     ("print('x' * (4 << 20))\n        return 1", {"ok"}),
 ])
 def test_hostile_methods_get_a_result_not_a_crash(quick, body, statuses):
