@@ -41,7 +41,7 @@ def grade(
     problems: Path | None = typer.Option(None, "--problems", help="Problem JSONL (default: the bundled set)."),
     partition: Path | None = typer.Option(None, "--partition", help="id -> mode file overriding round-robin."),
     workers: int | None = typer.Option(None, "--workers", "-j", help="Sandbox workers (default: all cores)."),
-    cpu_seconds: float = typer.Option(3.0, help="CPU seconds per completion run (the limit that decides)."),
+    cpu_seconds: float = typer.Option(6.0, help="CPU seconds per completion run (the limit that decides)."),
     wall_seconds: float = typer.Option(30.0, help="Wall-clock backstop per run (for runs that sleep or block)."),
     memory_mb: int = typer.Option(1024, help="Address-space limit per run."),
     probes: bool = typer.Option(True, "--probes/--no-probes", help="Run the C/D probes when run_tests is bound."),

@@ -41,9 +41,11 @@ _CACHE_ENTRIES = 4096
 PROBE_CALLS = 512
 
 
-#: CPU seconds per run: the limit that decides (upstream: 3 s and 1 GB). It measures the run's own work, so a
-#: canonical answer gets the same reward on an idle and on a loaded machine.
-CPU_SECONDS = 3.0
+#: CPU seconds per run: the limit that decides. It measures the run's own work, so a canonical answer gets the
+#: same reward on an idle and on a loaded machine. Upstream uses 3 s (wall clock and CPU, on faster machines);
+#: the slowest canonical solutions of its public LeetCode test file need 2.6-3.3 s of CPU on a 2-core CI-class
+#: VM, so 3 s would leave honest answers unpaid there.
+CPU_SECONDS = 6.0
 #: wall clock: only a backstop for runs that sleep or block, generous so that host load never decides
 WALL_SECONDS = 30.0
 MEMORY_MB = 1024
@@ -131,7 +133,7 @@ class Grader:
         status = "error" if error else ("ok" if obs.result.status in ("ok", "error") else obs.result.status)
         details: dict[str, Any] = {
             "exit_code": obs.result.exit_code, "run_status": obs.result.status,
-            "run_s": round(obs.result.duration_s, 4),
+            "run_s": round(obs.result.duration_s, 4), "cpu_s": round(obs.result.cpu_s, 4),
             "static": [{"mode": h.mode, "line": h.line, "detail": h.detail} for h in static.hits],
             "observed": {m: v for m, v in evidence.items() if v},
         }
