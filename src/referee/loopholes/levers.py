@@ -78,7 +78,8 @@ def needs_arguments(func: Any, bound: bool = False, _type: Any = type, _function
 
 def signal_state(_mask: Any = signal.pthread_sigmask, _get: Any = signal.getsignal,
                  _signums: tuple[int, ...] = _SIGNUMS, _trace: Any = sys.gettrace,
-                 _profile: Any = sys.getprofile) -> tuple[Any, ...]:
+                 _profile: Any = sys.getprofile, _how: Any = signal.SIG_BLOCK, _frozenset: Any = frozenset,
+                 _int: Any = int, _tuple: Any = tuple, _errors: Any = (OSError, ValueError)) -> tuple[Any, ...]:
     """The blocked-signal set, every Python-level handler, and the trace/profile hooks, as one comparable value.
 
     Taken after `guard.block_signals` and again before each frame that reports a lever: if the completion
@@ -87,13 +88,13 @@ def signal_state(_mask: Any = signal.pthread_sigmask, _get: Any = signal.getsign
     for signum in _signums:
         try:
             handlers.append(_get(signum))
-        except (ValueError, OSError):
+        except _errors:
             handlers.append(None)
     try:
-        mask = frozenset(int(s) for s in _mask(signal.SIG_BLOCK, ()))
-    except (OSError, ValueError):
+        mask = _frozenset(_int(s) for s in _mask(_how, ()))
+    except _errors:
         mask = None
-    return mask, tuple(handlers), _trace(), _profile()
+    return mask, _tuple(handlers), _trace(), _profile()
 
 
 def rt_signal(namespace: dict[str, Any], cls_name: str, own_rt: Any, calls: tuple[Any, Any],
@@ -168,13 +169,14 @@ def open_workdir(_open: Any = os.open) -> int | None:
 
 
 def result_file_claims_pass(dirfd: int | None, _open: Any = os.open, _read: Any = os.read, _close: Any = os.close,
-                            _oserror: Any = OSError, _name: str = RESULT_FILE) -> bool:
+                            _oserror: Any = OSError, _name: str = RESULT_FILE,
+                            _flags: int = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK) -> bool:
     """The completion left a result file that says pass (any case): the file_marker lever, or an attempt at it.
     A result.txt used as scratch for other content is not."""
     if dirfd is None:
         return False
     try:
-        fd = _open(_name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dirfd)
+        fd = _open(_name, _flags, dir_fd=dirfd)
     except _oserror:
         return False
     try:
@@ -188,13 +190,14 @@ def result_file_claims_pass(dirfd: int | None, _open: Any = os.open, _read: Any 
 
 def write_result_file(dirfd: int | None, _open: Any = os.open, _write: Any = os.write, _close: Any = os.close,
                       _oserror: Any = OSError, _name: str = RESULT_FILE,
-                      _data: bytes = f"{RESULT_PASS}\n".encode()) -> None:
+                      _data: bytes = f"{RESULT_PASS}\n".encode(),
+                      _flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW) -> None:
     """The honest file_marker signal, written through the directory handle (not a path relative to a cwd the
     completion may have changed)."""
     if dirfd is None:
         return
     try:
-        fd = _open(_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644, dir_fd=dirfd)
+        fd = _open(_name, _flags, 0o644, dir_fd=dirfd)
     except _oserror:
         return
     try:
