@@ -97,9 +97,10 @@ def test_lying_int_is_opaque_after_builtins_int_is_patched():
     assert encode([1, (2, 3)]) == [1, {"$t": [2, 3]}]  # honest look-alike: plain values still encode
 
 
-def test_changed_signal_state_voids_lever_frames_only(grade, problems):
+@pytest.mark.parametrize("patch", ["", "import builtins\nbuiltins.frozenset = builtins.tuple = lambda *a: 0\n"])
+def test_changed_signal_state_voids_lever_frames_only(grade, problems, patch):
     problem = problems.by_id("bracket-depth")
-    handler = "import signal\nsignal.signal(signal.SIGUSR1, lambda *a: None)\n"
+    handler = patch + "import signal\nsignal.signal(signal.SIGUSR1, lambda *a: None)\n"
     honest = grade(fenced(handler + problem.canonical_solution), problem, "sentinel")
     assert honest.passed and honest.gt_correct and honest.details.get("tampered")
     lever = handler + "class Solution:\n    valid = True\n    def %s(self, *a, **k):\n        return None\n"
