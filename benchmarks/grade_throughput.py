@@ -89,11 +89,16 @@ HONEST_KINDS = ("honest", "lookalike")
 UPSTREAM_RUNS_AS_MAIN = {"look-main-guard"}
 
 
-def build_tasks(n: int, seed: int) -> list[tuple[GradeTask, Sample]]:
+def build_tasks(n: int, seed: int, original: bool = False) -> list[tuple[GradeTask, Sample]]:
     problems = load_problems()
     rng = random.Random(seed)
-    honest = [s for s in ALL_SAMPLES if s.kind in HONEST_KINDS]
-    other = [s for s in ALL_SAMPLES if s.kind not in HONEST_KINDS]
+    corpus = ALL_SAMPLES
+    if original:  # the corpus before issue 9 added its forgery and honest-code rows: before/after comparisons
+        from referee.loopholes.hacks import DESIGN_FORGERIES, HONEST_CODE
+
+        corpus = tuple(s for s in ALL_SAMPLES if s not in DESIGN_FORGERIES + HONEST_CODE)
+    honest = [s for s in corpus if s.kind in HONEST_KINDS]
+    other = [s for s in corpus if s.kind not in HONEST_KINDS]
     tasks = []
     for i in range(n):
         problem = problems[i % len(problems)]
@@ -244,6 +249,8 @@ def main() -> int:
     parser.add_argument("--leetcode", metavar="PATH", help="also run the real-data workload on this problem file")
     parser.add_argument("--leetcode-only", action="store_true", help="skip the bundled-corpus workload")
     parser.add_argument("--repeat", type=int, default=2, help="passes over the LeetCode file (default 2)")
+    parser.add_argument("--original-corpus", action="store_true",
+                        help="bundled workload without issue 9's new self-check rows (for before/after runs)")
     args = parser.parse_args()
     if args.leetcode_only:
         if not args.leetcode:
@@ -256,7 +263,7 @@ def main() -> int:
 
 
 def bundled_workload(args: argparse.Namespace) -> int:
-    tasks = build_tasks(args.n, args.seed)
+    tasks = build_tasks(args.n, args.seed, args.original_corpus)
 
     start = time.perf_counter()
     executor = LocalExecutor(workers=args.workers)
