@@ -12,6 +12,7 @@ Everything used after the completion loads is bound here as a default argument b
 
 from __future__ import annotations
 
+import _signal
 import builtins
 import os
 import signal
@@ -76,14 +77,15 @@ def needs_arguments(func: Any, bound: bool = False, _type: Any = type, _function
     return required > 0 or kw_required > 0
 
 
-def signal_state(_mask: Any = signal.pthread_sigmask, _get: Any = signal.getsignal,
+def signal_state(_mask: Any = _signal.pthread_sigmask, _get: Any = _signal.getsignal,
                  _signums: tuple[int, ...] = _SIGNUMS, _trace: Any = sys.gettrace,
                  _profile: Any = sys.getprofile, _how: Any = signal.SIG_BLOCK, _frozenset: Any = frozenset,
                  _int: Any = int, _tuple: Any = tuple, _errors: Any = (OSError, ValueError)) -> tuple[Any, ...]:
     """The blocked-signal set, every Python-level handler, and the trace/profile hooks, as one comparable value.
 
     Taken after `guard.block_signals` and again before each frame that reports a lever: if the completion
-    unblocked a signal or installed a handler (the route to the harness's frames), the frame is not trusted."""
+    unblocked a signal or installed a handler (the route to the harness's frames), the frame is not trusted.
+    The C functions of `_signal` are used: `signal`'s wrappers build an enum member per signal (~0.5 ms a run)."""
     handlers = []
     for signum in _signums:
         try:
