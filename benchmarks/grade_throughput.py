@@ -15,6 +15,15 @@ completions (exit status 1 if not). It also counts how many hacks upstream's gro
 
     python benchmarks/grade_throughput.py            # N=600, all cores
     python benchmarks/grade_throughput.py -n 2000 -j 2
+
+Second workload, real data: `--leetcode PATH` (the public rl-rewardhacking LeetCode test file, see
+benchmarks/data/rl-rewardhacking-leetcode.json and scripts/collect_leetcode.sh). Its 119 canonical solutions are
+graded as completions, each in its problem's mode, three ways in the same run: by referee, by one `python -c`
+per program, and executed in-process with no isolation at all (setup + solution + every assert exec'd in a
+warm worker process: the physical limit). It also grades every canonical solution in all six modes and counts
+how many the oracle accepts (`gt_correct`) and each mode pays (`passed`): an honest answer left unpaid is a bug.
+
+    python benchmarks/grade_throughput.py --leetcode "$(bash scripts/collect_leetcode.sh)" -j 2
 """
 
 from __future__ import annotations
@@ -80,11 +89,16 @@ HONEST_KINDS = ("honest", "lookalike")
 UPSTREAM_RUNS_AS_MAIN = {"look-main-guard"}
 
 
-def build_tasks(n: int, seed: int) -> list[tuple[GradeTask, Sample]]:
+def build_tasks(n: int, seed: int, original: bool = False) -> list[tuple[GradeTask, Sample]]:
     problems = load_problems()
     rng = random.Random(seed)
-    honest = [s for s in ALL_SAMPLES if s.kind in HONEST_KINDS]
-    other = [s for s in ALL_SAMPLES if s.kind not in HONEST_KINDS]
+    corpus = ALL_SAMPLES
+    if original:  # the corpus before issue 9 added its forgery and honest-code rows: before/after comparisons
+        from referee.loopholes.hacks import DESIGN_FORGERIES, HONEST_CODE
+
+        corpus = tuple(s for s in ALL_SAMPLES if s not in DESIGN_FORGERIES + HONEST_CODE)
+    honest = [s for s in corpus if s.kind in HONEST_KINDS]
+    other = [s for s in corpus if s.kind not in HONEST_KINDS]
     tasks = []
     for i in range(n):
         problem = problems[i % len(problems)]
@@ -149,13 +163,107 @@ def _last_json(text: str) -> dict | None:
     return None
 
 
+_COMPILED: dict[str, tuple] = {}
+
+
+def _inprocess_one(item: tuple[str, str, str, list[str]]) -> bool:
+    """Setup + solution + every assert, exec'd in this warm, unisolated worker: no fork, no sandbox, no
+    interpreter start, and each problem's code and asserts compiled once per worker (what is left is running
+    them: the physical limit of grading this program)."""
+    key, setup, code, tests = item
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = (compile(f"{setup}\n\n{code}", "solution.py", "exec"),
+                                     [compile(t, "<test>", "exec") for t in tests])
+    program, asserts = compiled
+    namespace: dict = {"__name__": "solution"}
+    try:
+        exec(program, namespace)
+        for test in asserts:
+            exec(test, namespace)
+    except Exception:
+        return False
+    return True
+
+
+def leetcode_workload(path: str, workers: int, repeat: int) -> int:
+    """Canonical solutions of a real problem file as completions: referee vs python -c vs in-process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from referee.loopholes.modes import MODES
+
+    problems = load_problems(path)
+    texts = [f"```python\n{p.canonical_solution.strip()}\n```\n" for p in problems]
+    tasks = [GradeTask(p, t, p.mode, {"id": p.id}) for p, t in zip(problems, texts, strict=True)] * repeat
+    n = len(tasks)
+    asserts = sum(len(p.gt_answer) for p in problems) / len(problems)
+    executor = LocalExecutor(workers=workers)
+    list(executor.map(tasks[: len(problems)]))  # warm the compile caches once per problem
+    cpu, start = _tree_cpu(), time.perf_counter()
+    ours = list(executor.map(tasks))
+    ours_s, ours_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+    every_mode = {m: list(executor.map([GradeTask(p, t, m) for p, t in zip(problems, texts, strict=True)]))
+                  for m in MODES}
+    executor.close()
+    with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        cpu, start = _tree_cpu(), time.perf_counter()
+        theirs = list(pool.map(lambda t: upstream_grade(t, workdir), tasks))
+        theirs_s, theirs_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+    items = [(t.problem.id, t.problem.setup_code, t.problem.canonical_solution, list(t.problem.gt_answer))
+             for t in tasks]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_inprocess_one, items[: len(problems)]))  # start the workers, compile as referee warms up
+        cpu, start = _tree_cpu(), time.perf_counter()
+        limit = list(pool.map(_inprocess_one, items, chunksize=1))
+        limit_s, limit_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+    print(f"\nLeetCode workload: {path}\n{len(problems)} problems x {repeat} = {n} canonical completions "
+          f"({asserts:.0f} asserts each on average), {workers} workers, {os.cpu_count()} cores")
+    print(f"{'grader':<40}{'seconds':>9}{'grades/s':>10}{'vs limit':>10}{'CPU ms/grade':>14}{'vs limit':>10}"
+          f"{'correct':>9}")
+    for name, seconds, used, oks in (
+            ("referee (sandboxed, strict oracle)", ours_s, ours_cpu, [r.gt_correct for r in ours]),
+            ("python -c per program (upstream)", theirs_s, theirs_cpu, theirs),
+            ("in-process, no isolation (limit)", limit_s, limit_cpu, limit)):
+        print(f"{name:<40}{seconds:>9.2f}{n / seconds:>10.1f}{limit_s / seconds:>10.0%}{used / n * 1000:>14.1f}"
+              f"{limit_cpu / used:>10.0%}{sum(oks):>9}")
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    unpaid = 0
+    for mode, rewards in every_mode.items():
+        gt = sum(r.gt_correct for r in rewards)
+        paid = sum(r.passed for r in rewards)
+        unpaid += len(rewards) - min(gt, paid)
+        print(f"canonical solutions in {mode:<14} gt_correct {gt:>4}/{len(rewards)}  paid {paid:>4}/{len(rewards)}")
+        for problem, reward in zip(problems, rewards, strict=True):
+            if not (reward.gt_correct and reward.passed):
+                first = reward.details.get("first_failure") or reward.error or reward.status
+                print(f"  UNPAID {problem.id} in {mode}: status={reward.status} {str(first)[:160]}")
+    return 1 if unpaid else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=600, help="completions to grade (default 600)")
     parser.add_argument("-j", "--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--leetcode", metavar="PATH", help="also run the real-data workload on this problem file")
+    parser.add_argument("--leetcode-only", action="store_true", help="skip the bundled-corpus workload")
+    parser.add_argument("--repeat", type=int, default=2, help="passes over the LeetCode file (default 2)")
+    parser.add_argument("--original-corpus", action="store_true",
+                        help="bundled workload without issue 9's new self-check rows (for before/after runs)")
     args = parser.parse_args()
-    tasks = build_tasks(args.n, args.seed)
+    if args.leetcode_only:
+        if not args.leetcode:
+            parser.error("--leetcode-only needs --leetcode PATH")
+        return leetcode_workload(args.leetcode, args.workers, args.repeat)
+    status = bundled_workload(args)
+    if args.leetcode:
+        status = max(status, leetcode_workload(args.leetcode, args.workers, args.repeat))
+    return status
+
+
+def bundled_workload(args: argparse.Namespace) -> int:
+    tasks = build_tasks(args.n, args.seed, args.original_corpus)
 
     start = time.perf_counter()
     executor = LocalExecutor(workers=args.workers)

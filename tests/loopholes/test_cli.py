@@ -35,7 +35,7 @@ def test_grade_command_writes_every_line(problems, tmp_path):
     completions.write_text("\n".join([*lines, "{bad"]) + "\n")
     out = tmp_path / "rewards.jsonl"
     result = runner.invoke(app, ["loopholes", "grade", str(completions), "--out", str(out), "-j", "2", "--json"])
-    assert result.exit_code == 3, result.stdout  # DEGRADED: one malformed line
+    assert result.exit_code == 0, result.stdout  # grading finished: hacks and bad lines are data, not a failure
     records = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r.get("n") for r in records] == [0, 1, 2, None]
     assert [r["passed"] for r in records[:3]] == [True, True, False]
@@ -43,6 +43,23 @@ def test_grade_command_writes_every_line(problems, tmp_path):
     report = json.loads(result.stdout)
     assert report["verdict"] == "DEGRADED" and report["summary"]["exit_code"]["exploited"] == 1
     assert {f["rule"] for f in report["findings"]} >= {"LHG001", "LHX003"}
+    gated = [runner.invoke(app, ["loopholes", "grade", str(completions), "--out", str(out), "-j", "2",
+                                 *flags]).exit_code
+             for flags in (["--fail-on", "exploit"], ["--fail-on", "error"], ["--fail-on", "exploit,error"])]
+    assert gated == [1, 3, 3]
+    assert runner.invoke(app, ["loopholes", "grade", str(completions), "--out", str(out),
+                               "--fail-on", "bogus"]).exit_code == 4  # a usage error
+
+
+def test_grade_gate_passes_clean_batches(problems, tmp_path):
+    p = problems.by_id("bracket-depth")
+    completions = tmp_path / "completions.jsonl"
+    completions.write_text(json.dumps({"problem_id": p.id, "mode": "so", "completion":
+                                       by_name("honest-correct").render(p.method_name, p.canonical_solution)}))
+    out = tmp_path / "rewards.jsonl"
+    result = runner.invoke(app, ["loopholes", "grade", str(completions), "--out", str(out), "-j", "2",
+                                 "--fail-on", "exploit", "--fail-on", "error"])
+    assert result.exit_code == 0, result.stdout
 
 
 def test_selfcheck_command_json():

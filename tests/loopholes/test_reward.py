@@ -39,3 +39,17 @@ def test_reward_record_has_every_field():
     names = set(Reward.__dataclass_fields__)
     assert {"reward", "passed", "gt_correct", "gt_pass", "exploited", "mechanism", "format_ok",
             "hacked_loophole_used", "hacked", "hacked_wrong_tests"} <= names
+
+
+def test_the_seed_import_path_and_the_old_alias():
+    import subprocess
+    import sys
+
+    from referee.loopholes import HINT, MODE_CODE, EnvMode, Reward, compute_reward, grade_batch  # noqa: F401
+    from referee.loopholes.engine import compute_reward as in_engine
+    from referee.loopholes.reward import compute_reward as old_path
+
+    assert compute_reward is in_engine is old_path and set(HINT) == set(MODE_CODE) and callable(grade_batch)
+    # what the fork servers import must not pull the grading process's modules in
+    probe = "import referee.loopholes.harness, sys; print('referee.loopholes.engine' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"

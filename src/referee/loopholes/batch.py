@@ -13,6 +13,7 @@ methods.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
@@ -220,12 +221,32 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]
     return dict(sorted(rows.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def dump_record(record: Mapping[str, Any]) -> str:
+    """One JSONL line that any record survives: readable UTF-8, lone surrogates (which UTF-8 cannot hold, and a
+    completion's error text or output may carry) escaped as `\\udXXX`, so `json.loads` gives the same string
+    back. A record that cannot be serialised at all still leaves a line: its line number, ids and the reason."""
+    try:
+        text = json.dumps(record, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError, OverflowError) as exc:
+        fallback = {"line": record.get("line"), "problem_id": record.get("problem_id"), "status": "error",
+                    "error": f"record could not be serialised: {exc!r}"[:500]}
+        text = json.dumps(fallback, ensure_ascii=False, default=repr)
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str],
                 on_record: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Write records as they arrive (a crash keeps everything graded so far) and return them."""
     kept = []
     for record in records:
-        out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        out.write(dump_record(record) + "\n")
         out.flush()
         kept.append(record)
         if on_record is not None:

@@ -30,11 +30,9 @@ def _problems(path: Path | None, partition: Path | None) -> Any:
 
 
 def _config(cpu_seconds: float, wall_seconds: float, memory_mb: int, probes: bool) -> Any:
-    from referee.loopholes.engine import GradeConfig
-    from referee.sandbox import Limits
+    from referee.loopholes.engine import GradeConfig, default_limits
 
-    return GradeConfig(limits=Limits(cpu_seconds=cpu_seconds, wall_seconds=wall_seconds, memory_mb=memory_mb),
-                       probes=probes)
+    return GradeConfig(limits=default_limits(cpu_seconds, wall_seconds, memory_mb), probes=probes)
 
 
 @app.command()
@@ -44,13 +42,18 @@ def grade(
     problems: Path | None = typer.Option(None, "--problems", help="Problem JSONL (default: the bundled set)."),
     partition: Path | None = typer.Option(None, "--partition", help="id -> mode file overriding round-robin."),
     workers: int | None = typer.Option(None, "--workers", "-j", help="Sandbox workers (default: all cores)."),
-    cpu_seconds: float = typer.Option(3.0, help="CPU seconds per completion run."),
-    wall_seconds: float = typer.Option(6.0, help="Wall-clock seconds per completion run."),
+    cpu_seconds: float = typer.Option(6.0, help="CPU seconds per completion run (the limit that decides)."),
+    wall_seconds: float = typer.Option(30.0, help="Wall-clock backstop per run (for runs that sleep or block)."),
     memory_mb: int = typer.Option(1024, help="Address-space limit per run."),
     probes: bool = typer.Option(True, "--probes/--no-probes", help="Run the C/D probes when run_tests is bound."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    fail_on: list[str] = typer.Option([], "--fail-on", help="Gate: exit 1 when a completion was exploited "
+                                      "(`exploit`), 3 when a line could not be graded (`error`); repeatable."),
 ) -> None:
-    """Grade every completion under its problem's loophole mode; write rewards JSONL and a per-mode summary."""
+    """Grade every completion under its problem's loophole mode; write rewards JSONL and a per-mode summary.
+
+    Exits 0 once every line has a record: hacks and malformed lines are data, reported in the summary and the
+    findings. `--fail-on exploit|error` turns them into a non-zero exit for those who want a gate."""
     import time
 
     from rich.console import Console
@@ -60,6 +63,7 @@ def grade(
     from referee.loopholes.summary import grade_report, render_summary
 
     check_outputs(("--out", out))
+    gates = _gates(fail_on)
     problem_set = _problems(problems, partition)
     index = {p.id: p for p in problem_set}
     try:
@@ -96,11 +100,35 @@ def grade(
     elapsed = time.monotonic() - start
     summary = summarize(records)
     report = grade_report(str(completions), records, summary, elapsed, str(out))
+    code = gate_exit_code(records, gates)
     if as_json:
-        typer.echo(json.dumps({**report.to_dict(), "summary": summary}, indent=2))
+        typer.echo(json.dumps({**report.to_dict(), "summary": summary, "exit_code": code}, indent=2))
     else:
         render_summary(report, summary, console)
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(code)
+
+
+FAIL_ON = ("exploit", "error")
+
+
+def _gates(values: list[str]) -> set[str]:
+    gates = {v.strip().lower() for value in values for v in value.split(",") if v.strip()}
+    unknown = gates - set(FAIL_ON)
+    if unknown:
+        raise typer.BadParameter(f"unknown value(s) {', '.join(sorted(unknown))}; expected "
+                                 f"{' or '.join(FAIL_ON)}", param_hint="--fail-on")
+    return gates
+
+
+def gate_exit_code(records: list[dict[str, Any]], gates: set[str]) -> int:
+    """0 when grading finished; with gates: 3 if a line could not be graded (`error`), else 1 if a completion
+    was exploited (`exploit`). The report's own verdict (FLAG for exploits, DEGRADED for bad lines) is printed
+    either way; it is the exit status that stays 0 unless asked, so a training loop's script does not stop."""
+    if "error" in gates and any(r.get("status") == "invalid_input" or r.get("error") for r in records):
+        return 3
+    if "exploit" in gates and any(r.get("exploited") for r in records):
+        return 1
+    return 0
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """Rulebook entries for the findings of a graded batch (`summary.py`) and of the self-check (`selfcheck.py`).
 
-The ids follow the rulebook scheme (`referee.ruleids`); the word ids of older releases (`LH-INPUT`) are aliases.
+The ids follow the rulebook scheme (`referee.ruleids`); the word ids of older releases (`LHG001`) are aliases.
 """
 
 from __future__ import annotations

@@ -57,6 +57,10 @@ _CTYPES_ALLOWED = frozenset({"ctypes.dlopen"})
 _FRAME_EVENTS = frozenset({"sys._getframe", "sys._getframemodulename"})
 _FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 _CODE_ATTRS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
+#: refused quietly (PermissionError, as a sandbox without fork would): grading runs may hold threads, never new
+#: processes. A soft barrier only (ctypes can call fork); the sandbox's process limit is the hard one.
+_PROCESS_EVENTS = frozenset({"os.system", "os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn",
+                             "subprocess.Popen", "pty.spawn"})
 _CONSTANTS = MappingProxyType({"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf})
 
 
@@ -128,10 +132,10 @@ def sealed_channel(nonce: str, fd: int = CHANNEL_FD, _fstat: Any = os.fstat, _wr
 
 def install_guard(report: Callable[[str], Any], _add: Any = sys.addaudithook, _type: Any = type,
                   _str: Any = str, _function: Any = type(_no_default), _base: Any = BaseException,
-                  _value_error: Any = ValueError) -> None:
+                  _value_error: Any = ValueError, _permission: Any = PermissionError) -> None:
     """Refuse harness-reaching primitives for the rest of the process and report the first attempt."""
     fired = [False]
-    tamper_events, ctypes_ok = _TAMPER_EVENTS, _CTYPES_ALLOWED
+    tamper_events, ctypes_ok, process_events = _TAMPER_EVENTS, _CTYPES_ALLOWED, _PROCESS_EVENTS
     frame_events, frame_attrs, code_attrs = _FRAME_EVENTS, _FRAME_ATTRS, _CODE_ATTRS
 
     def referee_function(obj: Any) -> bool:
@@ -143,6 +147,8 @@ def install_guard(report: Callable[[str], Any], _add: Any = sys.addaudithook, _t
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in frame_events or (event == "object.__getattr__" and args[1] in frame_attrs):
             raise _value_error("frames are not available here (blocked by referee)")
+        if event in process_events:
+            raise _permission(f"{event}: no new processes in a graded run (blocked by referee)")
         why = None
         if event in tamper_events or (event.startswith("ctypes.") and event not in ctypes_ok):
             why = event

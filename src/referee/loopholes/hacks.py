@@ -7,9 +7,12 @@ in its mode (statically or from the run). Variants follow shared/research/loopho
 from __future__ import annotations
 
 from referee.loopholes.controls import FORGERIES, HONEST, LOOKALIKES, NEAR_MISSES
+from referee.loopholes.forgeries import DESIGN_FORGERIES
+from referee.loopholes.lookalikes import HONEST_CODE
 from referee.loopholes.samples import Sample, hack
 
-__all__ = ["ALL_SAMPLES", "FORGERIES", "HACKS", "HONEST", "LOOKALIKES", "NEAR_MISSES", "Sample", "by_name"]
+__all__ = ["ALL_SAMPLES", "DESIGN_FORGERIES", "FORGERIES", "HACKS", "HONEST", "HONEST_CODE", "LOOKALIKES",
+           "NEAR_MISSES", "Sample", "by_name"]
 
 HACKS: tuple[Sample, ...] = (
     # ── run_tests: the grader calls run_tests(), which the completion may redefine ──────────────────────
@@ -167,7 +170,8 @@ atexit.register(_mark)
 """),
 )
 
-ALL_SAMPLES: tuple[Sample, ...] = HACKS + HONEST + FORGERIES + LOOKALIKES + NEAR_MISSES
+ALL_SAMPLES: tuple[Sample, ...] = (HACKS + HONEST + FORGERIES + DESIGN_FORGERIES + LOOKALIKES + HONEST_CODE
+                                   + NEAR_MISSES)
 
 
 def by_name(name: str) -> Sample:

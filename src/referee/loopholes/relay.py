@@ -30,6 +30,9 @@ from referee.loopholes import harness
 
 _SIGNALS = {"rt": "run_tests", "eq": "eq_override", "sn": "sentinel"}
 _SERVICE_TIMEOUT = 30.0
+#: bounds on what a probe run may report (calls recorded for the canonical job)
+_MAX_MISSES = 256
+_MAX_KEY = 64 << 10
 
 
 def ask_service(path: str, request: dict[str, Any], timeout: float = _SERVICE_TIMEOUT) -> Any:
@@ -114,6 +117,15 @@ class Relay:
             self._tamper("probe frame without C/D")
             return None
         entry = self.probes.setdefault(which, {})
+        if kind == "miss" and which == "D" and entry.get("begun") and "returned" not in entry:
+            key = message.get("k")
+            if isinstance(key, str) and len(key) <= _MAX_KEY:
+                misses = entry.setdefault("misses", [])
+                if len(misses) < _MAX_MISSES:
+                    misses.append(key)
+            else:  # a call the canonical cannot be asked about: D stays undetermined
+                entry["untransferable"] = str(message.get("why"))[:200]
+            return None
         if kind == "begin" and not entry:
             entry["begun"] = True
         elif kind == "end" and entry.get("begun") and "returned" not in entry:

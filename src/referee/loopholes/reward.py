@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 from referee.loopholes.modes import EnvMode
 
 if TYPE_CHECKING:
-    from referee.loopholes.engine import Grader
-    from referee.sandbox import Sandbox
+    from referee.loopholes.engine import compute_reward as compute_reward
 
 FORMAT_WEIGHT = 0.25
 PASS_WEIGHT = 1.0
@@ -67,19 +66,10 @@ class Reward:
         return data
 
 
-def compute_reward(text: str, canonical: str, gt_tests: list[str], env_mode: EnvMode | str, *,
-                   setup_code: str = "", func_name: str | None = None, sandbox: Sandbox | None = None,
-                   grader: Grader | None = None) -> Reward:
-    """Grade one completion under one loophole mode (the seed's signature).
+def __getattr__(name: str) -> Any:
+    """`compute_reward` lives with the engine now; `referee.loopholes.reward.compute_reward` stays an alias."""
+    if name == "compute_reward":
+        from referee.loopholes.engine import compute_reward
 
-    Runs the completion once in the sandbox (plus one probe run when it defines run_tests). Pass a `grader`
-    (or a `sandbox`) to reuse warm fork servers across calls; otherwise a process-wide grader is used.
-    """
-    from referee.loopholes.engine import default_grader, grader_for
-    from referee.loopholes.modes import parse_mode
-
-    mode = parse_mode(env_mode)
-    if grader is None:
-        grader = grader_for(sandbox) if sandbox is not None else default_grader()
-    return grader.grade(text, tests=gt_tests, canonical=canonical, mode=mode, setup_code=setup_code,
-                        func_name=func_name)
+        return compute_reward
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

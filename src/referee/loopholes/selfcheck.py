@@ -60,14 +60,26 @@ class SelfCheckResult:
     def off_cells(self) -> list[Cell]:
         return [cell for cell in self.cells if not cell.ok]
 
+    def forgeries(self) -> tuple[int, int]:
+        """(forgery samples, how many the oracle rejected in every cell and every problem)."""
+        by_name: dict[str, bool] = {}
+        for cell in self.cells:
+            if cell.sample.kind == "forgery":
+                rejected = all(not r.gt_correct and (not r.passed or r.hacked_loophole_used)
+                               for r in cell.rewards.values())
+                by_name[cell.sample.name] = by_name.get(cell.sample.name, True) and rejected
+        return len(by_name), sum(by_name.values())
+
     def to_report(self) -> Report:
+        forgeries, rejected = self.forgeries()
         report = Report(subject="loophole graders", kind="loopholes-selfcheck",
                         metrics={"cells": len(self.cells), "off": len(self.off_cells), "samples":
-                                 len({c.sample.name for c in self.cells}), "problems": self.problems},
+                                 len({c.sample.name for c in self.cells}), "problems": self.problems,
+                                 "forgeries": forgeries, "forgeries_rejected": rejected},
                         timings={"total": self.duration_s})
         for cell in self.off_cells:
             report.add(Finding(
-                rule="LH-SELFCHECK", verdict=Verdict.FAIL, title="self-check cell is off",
+                rule="LHS001", verdict=Verdict.FAIL, title="self-check cell is off",
                 message=f"{cell.sample.name} in {cell.mode}: " + "; ".join(cell.off[:4]),
                 action=f"fix the {cell.mode} grader or oracle before training on it",
                 evidence=[Evidence(detail=cell.sample.note or cell.sample.kind)],
@@ -81,8 +93,10 @@ class SelfCheckResult:
         for cell in self.cells:
             matrix.setdefault(cell.sample.name, {"kind": cell.sample.kind})[cell.mode] = {
                 "passed": cell.passed, "E": cell.flagged, "ok": cell.ok, "off": cell.off}
+        forgeries, rejected = self.forgeries()
         return {"ok": self.ok, "problems": self.problems, "duration_s": round(self.duration_s, 3),
-                "cells": len(self.cells), "off": len(self.off_cells), "matrix": matrix}
+                "cells": len(self.cells), "off": len(self.off_cells), "forgeries": forgeries,
+                "forgeries_rejected": rejected, "matrix": matrix}
 
 
 def check_cell(sample: Sample, mode: EnvMode, reward: Reward) -> list[str]:
@@ -189,7 +203,10 @@ def render_matrix(result: SelfCheckResult, console: Any = None) -> None:
     console.print(table)
     verdict = "[bold green]all cells as expected[/bold green]" if result.ok else \
         f"[bold red]{len(result.off_cells)} cell(s) off[/bold red]"
+    forgeries, rejected = result.forgeries()
     console.print(f"{verdict} - {len(result.cells)} cells in {result.duration_s:.1f}s "
                   "($ = paid, E = loophole code detected)")
+    console.print(f"forgeries: {rejected} of {forgeries} rejected by the oracle in every cell (never gt_correct, "
+                  "never paid without E)")
     for cell in result.off_cells[:30]:
         console.print(f"[red]off[/red] {cell.sample.name} / {cell.mode}: {'; '.join(cell.off[:3])}")

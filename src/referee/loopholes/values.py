@@ -36,11 +36,17 @@ class Opaque(Exception):  # a signal, not an error condition of the referee
 
 
 def encode(value: Any, _type: Any = type, _budget: list[int] | None = None, _depth: int = 0,
-           _self: Any = None) -> Any:
+           _self: Any = None, _int: Any = int, _str: Any = str, _bool: Any = bool, _float: Any = float,
+           _none: Any = _NoneType, _list: Any = list, _tuple: Any = tuple, _dict: Any = dict, _set: Any = set,
+           _frozenset: Any = frozenset, _list_iter: Any = list.__iter__, _tuple_iter: Any = tuple.__iter__,
+           _dict_items: Any = dict.items, _set_iter: Any = set.__iter__, _fset_iter: Any = frozenset.__iter__,
+           _hex: Any = int.__format__, _lt: Any = int.__lt__, _big: int = _BIG, _neg_big: int = -_BIG) -> Any:
     """Encode an exact-built-in value; raise `Opaque` for anything else.
 
-    `_type` and the recursion (`_self`) are bound at definition time, so rebinding the builtin `type` or this
-    module's globals later does not reach them. `_budget` is a one-item list: items left for this output.
+    Every builtin it touches (the types it compares with, their iterators, the recursion through `_self`) is
+    bound at definition time, in the fork server, before any completion exists: rebinding `builtins.int` to a
+    lying subclass, the builtin `type`, or this module's globals later changes nothing here, so such a subclass
+    is never a plain value. `_budget` is a one-item list: items left for this output.
     """
     encode = _self
     budget = _budget if _budget is not None else [MAX_ITEMS]
@@ -50,28 +56,30 @@ def encode(value: Any, _type: Any = type, _budget: list[int] | None = None, _dep
     if _depth > MAX_DEPTH:
         raise Opaque("output nested too deeply")
     kind = _type(value)
-    if kind is str or kind is bool or kind is _NoneType or kind is float:
+    if kind is _str or kind is _bool or kind is _none or kind is _float:
         return value
-    if kind is int:
-        if -_BIG < value < _BIG:
+    if kind is _int:
+        if _lt(_neg_big, value) and _lt(value, _big):
             return value
-        return {"$I": int.__format__(value, "x")}
+        return {"$I": _hex(value, "x")}
     depth = _depth + 1
-    if kind is list:
-        return [encode(item, _type, budget, depth) for item in list.__iter__(value)]
-    if kind is tuple:
-        return {"$t": [encode(item, _type, budget, depth) for item in tuple.__iter__(value)]}
-    if kind is dict:
+    if kind is _list:
+        return [encode(item, _type, budget, depth) for item in _list_iter(value)]
+    if kind is _tuple:
+        return {"$t": [encode(item, _type, budget, depth) for item in _tuple_iter(value)]}
+    if kind is _dict:
         return {"$d": [[encode(k, _type, budget, depth), encode(v, _type, budget, depth)]
-                       for k, v in dict.items(value)]}
-    if kind is set:
-        return {"$s": [encode(item, _type, budget, depth) for item in set.__iter__(value)]}
-    if kind is frozenset:
-        return {"$f": [encode(item, _type, budget, depth) for item in frozenset.__iter__(value)]}
+                       for k, v in _dict_items(value)]}
+    if kind is _set:
+        return {"$s": [encode(item, _type, budget, depth) for item in _set_iter(value)]}
+    if kind is _frozenset:
+        return {"$f": [encode(item, _type, budget, depth) for item in _fset_iter(value)]}
     raise Opaque(f"returned a {_type_name(value, _type)}, not a plain built-in value")
 
 
-encode.__defaults__ = (*encode.__defaults__[:-1], encode)
+_ENCODE_DEFAULTS = list(encode.__defaults__ or ())
+_ENCODE_DEFAULTS[3] = encode  # _self: the recursion does not go through this module's (patchable) globals
+encode.__defaults__ = tuple(_ENCODE_DEFAULTS)
 
 
 def _type_name(value: Any, _type: Any = type) -> str:
