@@ -16,13 +16,13 @@ import hashlib
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from referee.report import Evidence, Finding, Report, Verdict
 from referee.sandbox import Sandbox
 from referee.submissions.judge import JudgeConfig, judge_submission
-from referee.submissions.probes import make_sandbox, run_probes
+from referee.submissions.probes import make_sandbox, probes_can_run, run_probes
 from referee.submissions.task import Task
 
 MAX_CODE_CHARS = 1_000_000
@@ -30,8 +30,12 @@ ACTIONS = {
     Verdict.FAIL: "reject: mark the submission as hacked and keep the evidence",
     Verdict.FLAG: "hold for human review before it is ranked",
     Verdict.PASS: "accept",
-    Verdict.DEGRADED: "re-run the audit: the referee could not finish (see notes)",
+    Verdict.DEGRADED: "re-run the audit where the task can run: the referee could not finish (see notes)",
 }
+#: probe families that mean "this file does not run", which the leaderboard's own run rejects anyway
+BROKEN_FAMILIES = {"broken"}
+BROKEN_ACTION = ("reject as broken, not as cheating: the submission does not import or defines no custom_kernel "
+                 "(see the finding); ask the author to fix it")
 
 
 @dataclass
@@ -53,26 +57,19 @@ class AuditOptions:
 
 
 def _static_engine() -> tuple[Any, str | None]:
-    """(run_static, None), or (None, why) when `referee.submissions.rules` is absent or fails to import."""
+    """(run_static, None), or (None, why) when a rule module is broken (the referee's bug, so the audit degrades)."""
     try:
         from referee.submissions.rules import run_static
-    except ModuleNotFoundError as exc:
-        if exc.name in {"referee.submissions.rules", "referee.submissions.analysis"}:
-            return None, "static rules unavailable: referee.submissions.rules is not installed"
-        return None, f"static rules failed to load: {exc}"
     except Exception as exc:  # a broken rule module must not take the audit down
         return None, f"static rules failed to load: {type(exc).__name__}: {exc}"
     return run_static, None
 
 
 def static_rule_catalog() -> dict[str, dict[str, str]]:
-    """id -> {title, why, action} of every static rule (empty while the engine is absent); for SARIF."""
-    try:
-        from referee.submissions.rules import all_rules
+    """id -> {title, why, action} of every static rule; for SARIF."""
+    from referee.submissions.rules import all_rules
 
-        return {r.id: {"title": r.title, "why": r.why, "action": r.action} for r in all_rules()}
-    except Exception:
-        return {}
+    return {r.id: {"title": r.title, "why": r.why, "action": r.action} for r in all_rules()}
 
 
 _shared: Sandbox | None = None
@@ -98,7 +95,7 @@ def _run_static(code: str, filename: str, report: Report) -> bool:
     if engine is None:
         report.notes.append(str(problem))
         report.metrics["static"] = {"available": False}
-        report.degraded = report.degraded or not str(problem).startswith("static rules unavailable")
+        report.degraded = True
         return True
     try:
         findings = list(engine(code, filename))
@@ -197,8 +194,47 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
         _run_llm(code, task, options, report)
         report.timings["llm"] = time.perf_counter() - t0
     report.timings["total"] = time.perf_counter() - started
-    report.action = ACTIONS[report.verdict]
-    dynamic_status = report.metrics.get("dynamic", {}).get("status")
-    if report.verdict is Verdict.PASS and dynamic_status != "ran":
-        report.action = "accept on static evidence only: the dynamic probes did not run (see notes)"
+    report.action = report_action(report)
     return report
+
+
+def broken_only(report: Report) -> bool:
+    """A FAIL whose every FAIL finding says the file does not run (no import, no entry point): not a cheat."""
+    fails = [f for f in report.findings if f.verdict is Verdict.FAIL]
+    return bool(fails) and all(f.data.get("family") in BROKEN_FAMILIES for f in fails)
+
+
+def report_action(report: Report) -> str:
+    """What an operator should do, worded from the evidence: broken code is rejected, never called hacked."""
+    verdict = report.verdict
+    if verdict is Verdict.FAIL and broken_only(report):
+        return BROKEN_ACTION
+    dynamic_status = report.metrics.get("dynamic", {}).get("status")
+    if verdict is Verdict.PASS and dynamic_status != "ran":
+        return "accept on static evidence only: the dynamic probes did not run (see notes)"
+    return ACTIONS[verdict]
+
+
+def without_probes(options: AuditOptions) -> AuditOptions:
+    return replace(options, dynamic=False)
+
+
+def audit_once(code: str | bytes, task: Task | None, options: AuditOptions) -> Report:
+    """One audit with a one-worker sandbox of its own (a single audit needs one fork server, not one per core).
+
+    Used by `referee audit` and `--api-mode`, which audit one submission per process.
+    """
+    if not (options.dynamic and task is not None and probes_can_run(task)):
+        return audit_submission(code, task, options=options)
+    try:
+        sandbox = make_sandbox(workers=1, timeout_s=options.timeout_s, memory_mb=options.memory_mb)
+    except Exception as exc:  # no sandbox on this machine: the audit says so instead of crashing
+        report = audit_submission(code, task, options=without_probes(options))
+        report.degraded = True
+        report.notes.append(f"dynamic probes could not start the sandbox: {type(exc).__name__}: {exc}")
+        report.action = report_action(report)
+        return report
+    try:
+        return audit_submission(code, task, options=options, sandbox=sandbox)
+    finally:
+        sandbox.close()

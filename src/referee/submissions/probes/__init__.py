@@ -20,7 +20,7 @@ from referee.submissions.probes.rules import PROBE_RULES, ProbeRule, sarif_catal
 from referee.submissions.task import Task
 
 __all__ = ["PROBE_PRELOAD", "PROBE_RULES", "ProbeOutcome", "ProbeRule", "gpu_present", "make_sandbox",
-           "probe_limits", "run_probes", "sarif_catalog"]
+           "probe_blocker", "probe_limits", "probes_can_run", "run_probes", "sarif_catalog"]
 
 DRIVER = "referee.submissions.probes.driver:child_main"
 HANDLER = "referee.submissions.probes.handler:ProbeSupervisor"
@@ -65,13 +65,33 @@ def _payload(task: Task, plan: dict[str, Any], filename: str) -> dict[str, Any]:
             "gpu_node": task.needs_cuda and gpu_present()}
 
 
+def probe_blocker(task: Task) -> str | None:
+    """Why the probes cannot run this task on this machine (the environment's limit, so the audit is DEGRADED)."""
+    if task.lang != "py":
+        return f"dynamic probes cannot run: task language {task.lang!r} is not Python"
+    layout = task.probe_blocker
+    if layout is not None:
+        return f"dynamic probes cannot run: {layout}"
+    if task.distributed:
+        ranks = f"{task.world_size} ranks" if task.world_size > 1 else "one process per rank"
+        return (f"dynamic probes cannot run: the task is distributed (it declares {ranks}; generate_input takes a "
+                "rank) and the probe sandbox runs a single process")
+    if task.needs_cuda and not gpu_present():
+        return "dynamic probes cannot run: the task needs CUDA and this machine has no GPU"
+    return None
+
+
+def probes_can_run(task: Task) -> bool:
+    return probe_blocker(task) is None
+
+
 def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "submission.py", seed: int | None = None,
                timeout_s: float = 60.0, memory_mb: int = 4096, soak_calls: int = 100) -> ProbeOutcome:
     """Probe one submission. Never raises for anything the submission does; infrastructure trouble is `degraded`."""
-    if task.lang != "py":
-        return ProbeOutcome("skipped", notes=[f"dynamic probes skipped: task language {task.lang!r} is not Python"])
-    if task.needs_cuda and not gpu_present():
-        return ProbeOutcome("skipped", notes=["dynamic probes skipped: task needs CUDA and no GPU is present"])
+    blocker = probe_blocker(task)
+    if blocker is not None:  # the environment's limit, not the submission's: DEGRADED with the reason
+        return ProbeOutcome("degraded", notes=[blocker], metrics={"status": "degraded", "reason": blocker},
+                            degraded=True)
     plan = build_plan(task, seed if seed is not None else secrets.randbits(31), soak_calls=soak_calls)
     files = {name: text.encode() for name, text in task.files.items() if name.endswith(".py")}
     files["submission.py"] = code.encode("utf-8", "surrogatepass")
