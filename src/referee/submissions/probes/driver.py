@@ -299,6 +299,8 @@ class _Run:
                 self._describe_output(out, obj, step, frame)
         except Exception as exc:  # a hostile output object: unreadable is wrong, not a driver crash
             frame["out"] = {"t": "other", "cls": "unreadable", "error": _safe(exc)}
+        finally:
+            self.recorder.active = False  # the task's checker below calls the reference; that is not the submission
         frame["in_hash_after"] = kit.digest(obj)
         frame["leaves_after"] = kit.leaf_digests(obj)
         live = [t for t in self.enumerate() if t.ident not in baseline and t.ident not in self.worker_idents
@@ -314,7 +316,6 @@ class _Run:
             del out
             frame["retained"] = any(r() is not None for r in refs)
         self.recorder.guarded = False
-        self.recorder.active = False
         return frame
 
     def _describe_output(self, out: Any, obj: Any, step: dict[str, Any], frame: dict[str, Any]) -> None:

@@ -87,12 +87,14 @@ class Recorder:
         return None
 
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active or self._busy:
+        if self._busy:
             return
         if self.guarded and (event in _FRAME_EVENTS or (event == "object.__getattr__" and len(args) > 1
                                                          and args[1] in _FRAME_ATTRS)):
             # submission code called back from the driver's own stack (an output's methods): no frames to walk
             raise ValueError("frames are not available here (blocked by referee)")
+        if not self.active:
+            return
         kind = self._deep.get(event)
         deep = kind is not None
         if not deep:

@@ -67,9 +67,15 @@ def _environment(out: _Out, records: list[dict[str, Any]]) -> None:
         out.degraded = True
 
 
+def _outlier_only(record: dict[str, Any]) -> bool:
+    """Wrong on an input with reshaped values (the adversarial cases, the +100 tail) and not a replayed answer."""
+    return record["status"] in {"wrong", "error"} and not record.get("replayed_from") and (
+        record["probe"] == "adversarial" or record["case"].endswith("t"))
+
+
 def _adversarial(out: _Out, records: list[dict[str, Any]]) -> None:
     """Wrong only on the adversarial inputs, right on the task's own: a FLAG with both errors as evidence."""
-    bad = [r for r in records if r["probe"] == "adversarial" and r["status"] in {"wrong", "error"}]
+    bad = [r for r in records if _outlier_only(r)]
     plain = [r for r in records if r["probe"] in {"first_call", "public", "fresh_seed"}]
     if not bad or not plain or any(r["status"] != "ok" for r in plain):
         return
@@ -84,6 +90,8 @@ def _correctness(out: _Out, records: list[dict[str, Any]], settings: dict[str, A
     judged = [r for r in records if r["status"] in {"ok", "wrong", "error"} and r["probe"] != "adversarial"]
     if not judged:
         return
+    if any(r["status"] == "ok" for r in judged):  # wrong only where values were reshaped: _adversarial's to judge
+        judged = [r for r in judged if not _outlier_only(r)]
     bad = [r for r in judged if r["status"] != "ok"]
     line = next((r.get("line") for r in bad if r.get("line")), None)
     if len(bad) == len(judged):
