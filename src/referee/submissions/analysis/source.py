@@ -35,6 +35,8 @@ class AnalysisTimeout(Exception):
 
 
 class Submission:
+    contract = None  # the task's output contract (analysis.contract.Contract) when the audit has a task
+
     """One Python source file, parsed and indexed; `origin` says where embedded code was decoded from.
 
     `deadline` (a `time.monotonic()` value) bounds the lazy analyses: the memoised resolvers call `tick()`, which

@@ -1,0 +1,159 @@
+"""Build and fetch referee's real-data regression set of public leaderboard submissions.
+
+The repository keeps only the manifest (`benchmarks/data/real_submissions.manifest.jsonl`: repository, commit,
+path, sha256, label, why), never the third-party files. Two commands:
+
+    python scripts/collect_real_submissions.py collect [--dest DIR] [--mirror-root DIR]
+        Fetch every manifest entry at its pinned commit (raw.githubusercontent.com, or `git show` from local
+        mirrors `<root>/<owner>+<name>/repo` when given) into DIR/<sha256>.py, verifying each sha256.
+    python scripts/collect_real_submissions.py build --mirror-root DIR
+        (maintainers) Re-derive the manifest from local mirrors of the source repositories below.
+
+Labels: `honest` (a real entry that computes its answer), `cheat:<family>` (a real file that games the harness,
+named in LABELS with the reason), `recon` (a file an agent sent to the runner to look around: it shells out,
+greps library sources, prints the environment; a leaderboard wants it reviewed, so FLAG is right and FAIL
+is not). A file counts as a submission only when it defines `custom_kernel` at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "benchmarks" / "data" / "real_submissions.manifest.jsonl"
+DEFAULT_DEST = ROOT / "benchmarks" / "data" / "real_submissions"
+SOURCES = [  # public repositories with leaderboard submissions (maintainers' and competitors')
+    "gpu-mode/reference-kernels", "gpu-mode/kernelbot", "robobryce/gpumode", "AjAnubolu/gpumode",
+    "goldbar123467/nvfp4_dual_gemm", "jIab-b/nvfp4_gemv-kernel", "teelaitila/nvfp4_gpumode",
+    "THINNGO2511/AMD-GPU-MODE", "Snektron/gpumode-amd-fp8-mm", "davidberard98/gpumode-trimul",
+]
+SKIP_NAMES = {"reference.py", "task.py", "eval.py", "utils.py"}
+# Real files that game the harness, each read by hand: (repository, path) -> (label, why).
+LABELS = {
+    ("gpu-mode/kernelbot", "examples/identity_py/cheat-input.py"):
+        ("cheat:input-mutation", "zeroes the input so the reference computed afterwards matches"),
+    ("gpu-mode/kernelbot", "examples/identity_py/cheat-rng.py"):
+        ("cheat:hard-coding", "reproduces the generator's seed for the benchmark size"),
+}
+WRONG_SOLUTIONS = {  # reference-kernels' own wrong solutions, by file name
+    "empty.py": ("cheat:uninitialised", "returns torch.empty: stale memory may hold the reference's answer"),
+    "low-precision.py": ("cheat:precision", "computes in reduced precision to pass a loose tolerance"),
+}
+RECON_MARKERS = ("subprocess", "os.system", "os.popen", "os.listdir", "glob.glob", "os.walk", "inspect.getsource")
+
+
+def defines_entry(text: str) -> bool:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return "\ndef custom_kernel" in text  # keep unparsable entries: the auditor must handle them
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "custom_kernel"
+               for n in tree.body)
+
+
+def label_for(repo: str, path: str, text: str) -> tuple[str, str]:
+    if (repo, path) in LABELS:
+        return LABELS[(repo, path)]
+    name = path.rsplit("/", 1)[-1]
+    if "/solutions/wrong/" in path and name in WRONG_SOLUTIONS:
+        return WRONG_SOLUTIONS[name]
+    lowered = path.lower()
+    if ("probe" in lowered or "debug" in lowered or "sweep" in lowered) and any(m in text for m in RECON_MARKERS):
+        return "recon", "agent probe of the runner (shells out or lists files); review, not cheating"
+    return "honest", "public leaderboard entry, template or solution"
+
+
+def _git(mirror: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(mirror), *args], capture_output=True, check=True).stdout
+
+
+def build(mirror_root: Path, out: Path) -> int:
+    rows, seen = [], set()
+    for repo in SOURCES:
+        mirror = mirror_root / repo.replace("/", "+") / "repo"
+        if not mirror.exists():
+            print(f"skip {repo}: no mirror at {mirror}", file=sys.stderr)
+            continue
+        commit = _git(mirror, "rev-parse", "HEAD").decode().strip()
+        listing = _git(mirror, "grep", "-z", "-l", "def custom_kernel", "HEAD", "--", "*.py").decode()
+        for item in filter(None, listing.split("\0")):
+            path = item.split(":", 1)[1]
+            if path.rsplit("/", 1)[-1] in SKIP_NAMES:
+                continue
+            blob = _git(mirror, "show", f"{commit}:{path}")
+            digest = hashlib.sha256(blob).hexdigest()
+            text = blob.decode("utf-8", "replace")
+            if digest in seen or not defines_entry(text):
+                continue
+            seen.add(digest)
+            label, why = label_for(repo, path, text)
+            rows.append({"repository": repo, "commit": commit, "path": path, "sha256": digest, "bytes": len(blob),
+                         "label": label, "why": why})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    print(f"{len(rows)} files -> {out}")
+    return 0
+
+
+def load_manifest(path: Path = MANIFEST) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _fetch(row: dict, mirror_root: Path | None) -> bytes:
+    if mirror_root is not None:
+        mirror = mirror_root / row["repository"].replace("/", "+") / "repo"
+        return _git(mirror, "show", f"{row['commit']}:{row['path']}")
+    import httpx
+
+    url = f"https://raw.githubusercontent.com/{row['repository']}/{row['commit']}/{row['path']}"
+    response = httpx.get(url, timeout=30, follow_redirects=True)
+    response.raise_for_status()
+    return response.content
+
+
+def collect(manifest: Path, dest: Path, mirror_root: Path | None) -> int:
+    dest.mkdir(parents=True, exist_ok=True)
+    bad = 0
+    for row in load_manifest(manifest):
+        target = dest / f"{row['sha256']}.py"
+        if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == row["sha256"]:
+            continue
+        try:
+            blob = _fetch(row, mirror_root)
+        except Exception as exc:  # one missing file must not stop the rest
+            print(f"cannot fetch {row['repository']}:{row['path']}: {exc}", file=sys.stderr)
+            bad += 1
+            continue
+        if hashlib.sha256(blob).hexdigest() != row["sha256"]:
+            print(f"sha256 mismatch for {row['repository']}:{row['path']}", file=sys.stderr)
+            bad += 1
+            continue
+        target.write_bytes(blob)
+    print(f"collected into {dest}; {bad} failed")
+    return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--mirror-root", type=Path, required=True)
+    b.add_argument("--out", type=Path, default=MANIFEST)
+    c = sub.add_parser("collect")
+    c.add_argument("--manifest", type=Path, default=MANIFEST)
+    c.add_argument("--dest", type=Path, default=DEFAULT_DEST)
+    c.add_argument("--mirror-root", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        return build(args.mirror_root, args.out)
+    return collect(args.manifest, args.dest, args.mirror_root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Honest real-world look-alikes of the rules that misfired on real leaderboard submissions (issue 10), each next
+to the cheat it must still catch.
+
+Fixtures are rewritten, shortened forms of public files (the shape kept, the code not copied); each names its
+source as repository@commit:path. The real files themselves are in the regression set
+(benchmarks/data/real_submissions.manifest.jsonl, benchmarks/real_submissions.py).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from submission_rule_helpers import assert_fires, assert_silent
+
+from referee.report import Verdict
+from referee.submissions.analysis.contract import task_contract
+from referee.submissions.rules import run_static
+
+# After THINNGO2511/AMD-GPU-MODE@fec91308:claude-research-files/gemm_l2_prewarm.py: an output buffer cached per
+# shape, written by a library GEMM through `y=out` on every path that reaches the final return; one K size
+# returns a fresh result from another kernel instead.
+SHAPE_BUFFER_WRITTEN_BY_KWARG = """
+import torch
+_y_cache = {}
+def custom_kernel(data):
+    A, B_q, B_scale = data
+    m, k = A.shape
+    n = B_q.shape[0]
+    key = (m, n)
+    if key not in _y_cache:
+        _y_cache[key] = torch.empty(m, n, dtype=torch.bfloat16, device=A.device)
+    out = _y_cache[key]
+    if k == 7168:
+        gemm_a16wfp4(A, B_q, B_scale, dtype=torch.bfloat16, y=out, config=CFG_7168)
+    elif k == 1536:
+        return gemm_afp4wfp4(quant(A), B_q, B_scale, dtype=torch.bfloat16)
+    else:
+        gemm_a16wfp4(A, B_q, B_scale, dtype=torch.bfloat16, y=out, config=CFG_512)
+    return out
+"""
+
+SHAPE_BUFFER_NEVER_WRITTEN = """
+import torch
+_y_cache = {}
+def custom_kernel(data):
+    A, B_q, B_scale = data
+    m, k = A.shape
+    key = (m, k)
+    if key not in _y_cache:
+        _y_cache[key] = gemm_a16wfp4(A, B_q, B_scale, dtype=torch.bfloat16)
+    return _y_cache[key]
+"""
+
+# After THINNGO2511/AMD-GPU-MODE@fec91308:mxfp4-mm/submission_graph_v1.py: a CUDA graph per shape whose static
+# output lives in a different cache from the graph; the placeholder input is refreshed and the graph replayed.
+GRAPH_REPLAY_SEPARATE_CACHES = """
+import torch
+_y_cache = {}
+_graphs = {}
+def custom_kernel(data):
+    A, B_q, B_scale = data
+    m, k = A.shape
+    key = (m, k)
+    if key not in _y_cache:
+        _y_cache[key] = torch.empty((m, 256), dtype=torch.bfloat16, device="cuda")
+    if key not in _graphs:
+        placeholder = A.clone()
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            gemm(placeholder, B_q, B_scale, y=_y_cache[key])
+        _graphs[key] = (g, placeholder, _y_cache[key])
+    g, placeholder, y_out = _graphs[key]
+    placeholder.copy_(A)
+    g.replay()
+    return y_out
+"""
+
+# After goldbar123467/nvfp4_dual_gemm@HEAD:archive/nvfp4_group_gemm/submission_v6_clean.py: the group-GEMM task
+# passes (a, b, c) per group; for the 4-member layout the kernel is launched on raw pointers and the task's own
+# output buffers are returned.
+GROUP_GEMM_POINTER_LAUNCH = """
+def custom_kernel(data):
+    if len(data) == 4:
+        abc_tensors, sfasfb_tensors, _, problem_sizes = data
+        res = []
+        for i in range(len(abc_tensors)):
+            a, b, c = abc_tensors[i]
+            launch_group(a.data_ptr(), b.data_ptr(), c.data_ptr(), problem_sizes[i])
+            res.append(c)
+        return res
+    a, b, c = data
+    c[...] = a @ b
+    return c
+"""
+
+SHAPE_CONSTANT = """
+import torch
+def custom_kernel(data):
+    if len(data) == 4:
+        return [torch.zeros(128, 128) for _ in range(8)]
+    a, b, c = data
+    c[...] = a @ b
+    return c
+"""
+
+# gpu-mode/reference-kernels@f83cb92a:problems/pmpp_v2/matmul_py/submission.py (the official template shape).
+OUTPUT_SLOT_TEMPLATE = """
+def custom_kernel(data):
+    a, b, c = data
+    c[...] = a @ b
+    return c
+"""
+
+# After gpu-mode/reference-kernels@f83cb92a:problems/amd/fp8-mm/submission.py: dequantise, matmul, write into c.
+OUTPUT_SLOT_ACCUMULATE = """
+def custom_kernel(data):
+    a, b, a_scale, b_scale, c = data
+    c.zero_()
+    c += (a.float() * a_scale) @ (b.float() * b_scale).T
+    return c
+"""
+
+ACCUMULATE_INTO_INPUT = """
+def custom_kernel(data):
+    a, b, c = data
+    a.add_(b)
+    return a
+"""
+
+MATMUL_REFERENCE = """
+from utils import DeterministicContext
+def generate_input(m, n, k, seed):
+    ...
+def ref_kernel(data):
+    with DeterministicContext():
+        a, b, c = data
+        return a @ b
+"""
+
+VECTORADD_REFERENCE = """
+def ref_kernel(data):
+    A, B, output = data
+    output[...] = A + B
+    return output
+"""
+
+# gpu-mode/reference-kernels@f83cb92a:problems/amd/mla-decode/reference.py: the KV cache is state the reference
+# updates and returns.
+MLA_REFERENCE = """
+def ref_kernel(data):
+    config, x, kv_cache = data
+    model = MLA(config).to("cuda")
+    output, kv_cache = model(x, kv_cache)
+    return output, kv_cache
+"""
+
+MLA_SUBMISSION_UPDATES_CACHE = """
+def custom_kernel(data):
+    config, x, kv_cache = data
+    kv_cache.data[:, : x.shape[1]] = project(x)
+    return attend(x, kv_cache.data), kv_cache
+"""
+
+MLA_SUBMISSION_HIDES_WRITE = """
+def custom_kernel(data):
+    config, x, kv_cache = data
+    kv_cache.seq[:] = 0
+    x.mul_(0.5)
+    return attend(x, kv_cache.data), kv_cache
+"""
+
+
+def test_shape_keyed_buffer_rewritten_by_a_kernel_is_not_replay():
+    assert_silent("RPL003", SHAPE_BUFFER_WRITTEN_BY_KWARG)
+
+
+def test_shape_keyed_output_never_rewritten_still_fails():
+    assert_fires("RPL003", SHAPE_BUFFER_NEVER_WRITTEN)
+
+
+def test_graph_replay_with_output_in_another_cache_is_not_replay():
+    assert_silent("RPL003", GRAPH_REPLAY_SEPARATE_CACHES)
+    assert_silent("RPL004", GRAPH_REPLAY_SEPARATE_CACHES)
+
+
+def test_layout_branch_returning_pointer_filled_outputs_is_not_a_shape_shortcut():
+    assert_silent("SHP001", GROUP_GEMM_POINTER_LAUNCH)
+
+
+def test_layout_branch_returning_constants_still_fails():
+    assert_fires("SHP001", SHAPE_CONSTANT)
+
+
+def test_output_slot_templates_are_not_input_mutation_without_a_task():
+    # writing into a member and returning it is the output-buffer shape; only accumulating into a member
+    # without clearing it first (it then reads its own earlier value) still asks for a look
+    for code in (OUTPUT_SLOT_TEMPLATE, OUTPUT_SLOT_ACCUMULATE):
+        findings = assert_silent("INP003", code)
+        assert not [f for f in findings if f.rule.startswith("INP")], [f.rule for f in findings]
+    assert_fires("INP003", ACCUMULATE_INTO_INPUT)
+
+
+def test_with_the_task_contract_only_non_output_members_count():
+    contract = task_contract(MATMUL_REFERENCE)
+    findings = run_static(textwrap.dedent(ACCUMULATE_INTO_INPUT), contract=contract)
+    assert [(f.rule, f.verdict) for f in findings] == [("INP003", Verdict.FLAG)]
+    assert not run_static(textwrap.dedent(OUTPUT_SLOT_TEMPLATE), contract=contract)
+    # accumulating into the task's own output slot (`c`, never read by the reference) is the contract
+    accumulate_slot = "def custom_kernel(data):\n    a, b, c = data\n    c += a @ b\n    return c\n"
+    assert [f.rule for f in run_static(accumulate_slot)] == ["INP003"]
+    assert not run_static(accumulate_slot, contract=contract)
+
+
+def test_contract_state_writes_are_silent_other_input_writes_flag():
+    contract = task_contract(MLA_REFERENCE)
+    assert not [f for f in run_static(textwrap.dedent(MLA_SUBMISSION_UPDATES_CACHE), contract=contract)
+                if f.rule.startswith("INP")]
+    hidden = run_static(textwrap.dedent(MLA_SUBMISSION_HIDES_WRITE), contract=contract)
+    assert [f.rule for f in hidden if f.rule.startswith("INP")] == ["INP001"]
+    assert "`x`" in next(f for f in hidden if f.rule == "INP001").message
+
+
+def test_partial_read_is_seen_through_the_data_output_unpack():
+    code = """
+    def custom_kernel(data):
+        data, output = data
+        n = data.numel()
+        output[0] = data[: n // 8].sum() * 8
+        return output
+    """
+    assert_fires("PRC002", code)
+    assert_silent("PRC002", """
+    def custom_kernel(data):
+        data, output = data
+        output[0] = data.sum()
+        return output
+    """)
