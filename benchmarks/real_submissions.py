@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "benchmarks" / "data" / "real_submissions.manifest.jsonl"
 DATA = ROOT / "benchmarks" / "data" / "real_submissions"
 PAD_CHARS = 1_200_000  # past the old 1 M-character audit cap, the size the padded cheat used
+PADDED_VARIANTS = 10  # each costs KernelGuard its full time limit (its regexes do not finish on them)
 ENTRY = re.compile(r"^def custom_kernel\(", re.M)
 
 # Each family: code appended after the honest entry, renamed `_honest_kernel`. Real cheat shapes from
@@ -108,7 +109,8 @@ def variants(rows: list[dict], per_family: int) -> list[dict]:
                     key=lambda r: r["sha256"])
     out = []
     for index, (family, wrapper) in enumerate(WRAPPERS.items()):
-        for row in honest[index::len(WRAPPERS)][:per_family]:
+        count = min(per_family, PADDED_VARIANTS) if family == "padded-comment" else per_family
+        for row in honest[index::len(WRAPPERS)][:count]:
             text = ENTRY.sub("def _honest_kernel(", row["text"]) + "\n" + wrapper
             if family == "padded-comment":
                 text = "# " + "x" * PAD_CHARS + "\n" + text
@@ -180,7 +182,7 @@ def main() -> int:
     parser.add_argument("--manifest", type=Path, default=MANIFEST)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--variants-per-family", type=int, default=40)
-    parser.add_argument("--kernelguard-timeout", type=float, default=30.0, help="seconds per file before "
+    parser.add_argument("--kernelguard-timeout", type=float, default=10.0, help="seconds per file before "
                         "KernelGuard's verdict is recorded as TIMEOUT")
     parser.add_argument("--json", type=Path, default=None, help="write per-file verdicts here")
     parser.add_argument("--show-honest", action="store_true", help="list every honest file either tool flags")

@@ -235,3 +235,177 @@ def test_partial_read_is_seen_through_the_data_output_unpack():
         output[0] = data.sum()
         return output
     """)
+
+
+# -- FAIL-level rules re-read for the same kind of false positive (issue 10's measured classes) ---------------
+
+# The issue's measured class: a HIP launcher (load_inline source) timing its own kernels with hipEventElapsedTime,
+# value unused by the harness (shape of the AMD fp8-mm HIP entries, gpu-mode/reference-kernels problems/amd).
+LAUNCHER_TIMES_ITSELF = '''
+SRC = """
+void run(const float* a, float* out, int n) {
+  hipEvent_t start, stop; float ms = 0;
+  hipEventCreate(&start); hipEventCreate(&stop);
+  hipEventRecord(start); kernel<<<n / 256, 256>>>(a, out, n); hipEventRecord(stop);
+  hipEventSynchronize(stop);
+  hipEventElapsedTime(&ms, start, stop);
+}
+"""
+def custom_kernel(data):
+    return data.clone()
+'''
+
+TIMER_HOOK = '''
+SRC = """
+extern "C" hipError_t hipEventElapsedTime(float* ms, hipEvent_t start, hipEvent_t stop) {
+  *ms = 0.001f;
+  return hipSuccess;
+}
+"""
+def custom_kernel(data):
+    return data.clone()
+'''
+
+# After teelaitila/nvfp4_gpumode@HEAD:group_gemm/s.py: installs the CuTe DSL the runner lacked at import.
+PIP_INSTALL_AT_IMPORT = '''
+import subprocess, sys
+try:
+    import cutlass
+except ImportError:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--upgrade", "nvidia-cutlass-dsl"])
+    import cutlass
+def custom_kernel(data):
+    return data.clone()
+'''
+
+# The issue's measured class (AMD distributed entries, problems/amd_distributed): a wrapper that passes a device
+# id to init_process_group and calls the original.
+PROCESS_GROUP_WRAPPER = '''
+import torch
+import torch.distributed as dist
+_orig_init = dist.init_process_group
+def _init(*args, **kwargs):
+    kwargs.setdefault("device_id", torch.device("cuda", int(kwargs.get("rank", 0))))
+    return _orig_init(*args, **kwargs)
+dist.init_process_group = _init
+def custom_kernel(data):
+    x, w = data
+    return x @ w
+'''
+
+# gpu-mode/reference-kernels@f83cb92a:problems/amd_202602/mixed-mla/submission.py imports an unused checker
+# factory; the issue's measured entries import task types (`from reference import MoEConfig`,
+# `from utils import DisableCuDNNTF32`).
+TASK_TYPE_IMPORTS = '''
+from task import input_t, output_t
+from utils import make_match_reference, DisableCuDNNTF32
+from reference import MoEConfig
+def custom_kernel(data: input_t) -> output_t:
+    x, cfg = data
+    with DisableCuDNNTF32():
+        return x.relu()
+'''
+
+# After jIab-b/nvfp4_gemv-kernel@HEAD:kernel_thing/examples/6.py: spawned workers have no stdout.
+STDOUT_NONE_GUARD = '''
+import os, sys
+if sys.stdout is None:
+    sys.stdout = open(os.devnull, "w")
+if sys.stderr is None:
+    sys.stderr = open(os.devnull, "w")
+def custom_kernel(data):
+    return data.clone()
+'''
+
+# After jIab-b/nvfp4_gemv-kernel@HEAD:kernel_thing/examples/5.py: pool streams synchronised in the C++ launcher.
+POOL_STREAMS_SYNCED = '''
+SRC = """
+void run(torch::Tensor a, torch::Tensor out) {
+  c10::cuda::CUDAStream s1 = c10::cuda::getStreamFromPool(false, a.device().index());
+  launch_half(a, out, s1);
+  s1.synchronize();
+}
+"""
+def custom_kernel(data):
+    return data.clone()
+'''
+
+# After THINNGO2511/AMD-GPU-MODE@fec91308:mxfp4-mm/gemm_hipblaslt_v2.py: compile on the first call.
+FIRST_CALL_SETUP = '''
+_call = 0
+_mod = None
+def _compile():
+    global _mod
+    _mod = load_module()
+def custom_kernel(data):
+    global _call
+    _call += 1
+    if _call == 1:
+        _compile()
+    if _call <= 3:
+        print("warm-up call", _call)
+    a, b = data
+    return _mod.gemm(a, b)
+'''
+
+COUNTER_PICKS_RETURN = '''
+_call = 0
+def custom_kernel(data):
+    global _call
+    _call += 1
+    a, b = data
+    if _call > 3:
+        return a
+    return a @ b
+'''
+
+# After THINNGO2511/AMD-GPU-MODE@fec91308:mxfp4-mm/submission_scale_debug.py: a sign mask cast to uint8.
+MASK_CAST = '''
+import torch
+def custom_kernel(data):
+    a, b = data
+    sign = (a < 0).to(torch.uint8)
+    return (a.abs() @ b) * (1 - 2 * sign.float())
+'''
+
+
+def test_launcher_timing_its_own_kernels_is_not_a_timer_hook():
+    assert_silent("NAT002", LAUNCHER_TIMES_ITSELF)
+    assert_fires("NAT002", TIMER_HOOK)
+
+
+def test_package_install_is_risky_not_cheating():
+    hits = assert_fires("NAT004", PIP_INSTALL_AT_IMPORT)
+    assert all(h.verdict is Verdict.FLAG for h in hits)
+
+
+def test_process_group_wrapper_is_not_torch_tampering():
+    assert_silent("TAM003", PROCESS_GROUP_WRAPPER)
+    assert_fires("TAM003", "import torch\n_mm = torch.matmul\ntorch.matmul = lambda a, b: _mm(a.half(), b.half())"
+                           ".float()\ndef custom_kernel(data):\n    return torch.matmul(*data)\n")
+
+
+def test_task_types_and_unused_helpers_are_not_reference_imports():
+    assert_silent("REF001", TASK_TYPE_IMPORTS)
+    assert_fires("REF001", "from reference import ref_kernel as r\ndef custom_kernel(data):\n    return r(data)\n")
+
+
+def test_filling_a_missing_stdout_is_not_a_redirect():
+    assert_silent("CHN005", STDOUT_NONE_GUARD)
+    assert_fires("CHN005", "import sys, io\nsys.stdout = io.StringIO()\ndef custom_kernel(data):\n    return data\n")
+
+
+def test_pool_streams_synchronised_in_cpp_are_synchronised():
+    assert_silent("STR001", POOL_STREAMS_SYNCED)
+    assert_fires("STR001", POOL_STREAMS_SYNCED.replace("s1.synchronize();", ""))
+
+
+def test_first_call_setup_and_logging_are_not_call_count_sniffing():
+    assert_silent("SNF004", FIRST_CALL_SETUP)
+    assert_fires("SNF004", COUNTER_PICKS_RETURN)
+
+
+def test_mask_cast_is_not_a_precision_downgrade():
+    assert_silent("PRC001", MASK_CAST)
+    assert_fires("PRC001", "import torch\ndef custom_kernel(data):\n    a, b = data\n"
+                           "    return (a.to(torch.bfloat16) @ b.to(torch.bfloat16)).float()\n")

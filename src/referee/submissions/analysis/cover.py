@@ -79,7 +79,7 @@ class Coverage:
     def _block_covers(self, block: list[ast.stmt], function: ast.AST, container: Container) -> bool:
         # A branch that leaves the function (`return other`, `raise`) never reaches the later return, so it
         # cannot hand back the stale buffer there: `if k == 1536: return fresh() else: gemm(.., y=out)`.
-        return bool(block) and isinstance(block[-1], (ast.Return, ast.Raise)) or any(
+        return (bool(block) and isinstance(block[-1], (ast.Return, ast.Raise))) or any(
             self._stmt_covers(stmt, function, container) for stmt in block)
 
     def _simple_covers(self, stmt: ast.AST, function: ast.AST, container: Container) -> bool:

@@ -24,6 +24,10 @@ DANGEROUS_NATIVE_STRINGS = re.compile(
     r"cudaEventElapsedTime|cuEventElapsedTime|hipEventElapsedTime|/proc/self/mem|/proc/self/maps|mprotect|ptrace"
     r"|process_vm_writev|dlsym|RTLD_NEXT|LD_PRELOAD|PyRun_|PyObject_SetAttr|PyFrame|PyEval_|PyImport_"
     r"|PyDict_SetItem|PySys_|Py_Initialize|_PyObject|PyThreadState|pythonapi", re.IGNORECASE)
+TIMER_SYMBOL = re.compile(r"cudaEventElapsedTime|cuEventElapsedTime|hipEventElapsedTime", re.IGNORECASE)
+# A definition (return type, name, parameter list, body) of the timer symbol: the shape of a hook.
+TIMER_DEFINITION = re.compile(r"\b\w+[\s*&]+(?:cuda|cu|hip)EventElapsedTime\s*\([^;{)]*\)\s*(?:noexcept\s*)?\{",
+                              re.IGNORECASE)
 PROCESS_FUNCS = frozenset({"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
                            "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
                            "os.system", "os.popen", "os.spawnl", "os.spawnv", "os.spawnve", "os.spawnlp",
@@ -105,9 +109,16 @@ def native_access(sub: Submission) -> Iterator[Hit]:
         elif DANGEROUS_NATIVE_STRINGS.fullmatch(node.attr) or DANGEROUS_NATIVE_STRINGS.match(node.attr):
             yield Hit(node, f"Calls the native function `{node.attr}` through a foreign-function interface.")
     for node, text in sub.strings:
-        match = DANGEROUS_NATIVE_STRINGS.search(text)
+        match = next((m for m in DANGEROUS_NATIVE_STRINGS.finditer(text)
+                      if not (TIMER_SYMBOL.fullmatch(m.group(0)) and not _hooks_timer(text))), None)
         if match:
             yield Hit(node, f"Refers to `{match.group(0)}`, a native route to the interpreter, memory or timers.")
+
+
+def _hooks_timer(text: str) -> bool:
+    """C/C++ source that defines the event-timer function (a GOT/LD_PRELOAD hook) rather than calling it: a
+    launcher timing its own kernels with `hipEventElapsedTime(&ms, start, stop)` is ordinary host code."""
+    return bool(TIMER_DEFINITION.search(text))
 
 
 @rule("NAT003", "Runs subprocesses or shell commands", "native", Verdict.FLAG,
@@ -133,12 +144,14 @@ def subprocess_use(sub: Submission) -> Iterator[Hit]:
         yield Hit(call, f"Runs a process with `{name}`.")
 
 
-@rule("NAT004", "Installs packages at run time", "native", Verdict.FAIL,
+@rule("NAT004", "Installs packages at run time", "native", Verdict.FLAG,
       what="Checks for package installation at run time: `pip install` (in a subprocess, `os.system` or "
            "`pip.main`), `ensurepip`, `conda/apt install`, `import pip`.",
       why="Installing packages changes the environment the harness runs in and may replace modules it imports "
-          "(KernelGuard RUNTIME_PACKAGE_INSTALL).",
-      action="Disqualify the run (FAIL); dependencies belong in the task's environment.",
+          "(KernelGuard RUNTIME_PACKAGE_INSTALL). It is risky, not proof of cheating: real entries `pip install` "
+          "a kernel DSL the runner lacks; what an install replaces is judged by NAT005 and the dynamic probes.",
+      action="Review the command and the package; dependencies belong in the task's environment (the sandbox "
+             "has no network, so the install fails there).",
       example="""
           import os
           os.system("pip install fast-kernels==0.1")

@@ -38,6 +38,9 @@ def _dtype_of(sub: Submission, call: ast.Call) -> set[str]:
 def _is_down(sub: Submission, node: ast.AST) -> bool:
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return False
+    if isinstance(node.func.value, (ast.Compare, ast.BoolOp)) or (
+            isinstance(node.func.value, ast.UnaryOp) and isinstance(node.func.value.op, ast.Not)):
+        return False  # `(x < 0).to(torch.uint8)`: a mask has no precision to lose
     method = node.func.attr
     return method in DOWN_METHODS or (method in ("to", "type") and bool(_dtype_of(sub, node) & LOW_DTYPES))
 

@@ -24,6 +24,11 @@ PRECISION_FLAGS = frozenset({
 BENIGN_PREFIXES = ("torch._dynamo.config", "torch._inductor.config", "torch._functorch.config", "torch.backends",
                    "torch._logging", "torch.fx.experimental._config", "torch.jit._state", "torch.utils.cpp_extension",
                    "torch._export.config", "torch.export")
+# Process-group set-up, not computation: distributed entries wrap `init_process_group` to pass a device or a
+# timeout and call the original; nothing the checker compares goes through these.
+PROCESS_GROUP_SETUP = frozenset({"torch.distributed.init_process_group", "torch.distributed.destroy_process_group",
+                                 "torch.distributed.new_group",
+                                 "torch.distributed.distributed_c10d.init_process_group"})
 DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tensor_type", "torch.set_default_device",
                              "torch.set_flush_denormal", "torch.set_float32_matmul_precision"})
 
@@ -114,13 +119,15 @@ def default_change(sub: Submission) -> Iterator[Hit]:
               a, b = data
               return matmul(a, b)
       """,
+      known_problems="Wrappers of process-group set-up (`torch.distributed.init_process_group`, `new_group`) are "
+                     "not reported: they compute nothing the checker compares.",
       kernelguard=["MODULE_MUTATION"])
 def torch_patch(sub: Submission) -> Iterator[Hit]:
     for write in sub.writes:
         if classify(write) is not None:
             continue
         for target in sorted(write.targets):
-            if "()" in target or target.startswith(BENIGN_PREFIXES):
+            if "()" in target or target.startswith(BENIGN_PREFIXES) or target in PROCESS_GROUP_SETUP:
                 continue
             if target.startswith(("torch.", "numpy.")):
                 yield Hit(write.node, f"Replaces `{target}` for the whole process, the reference included.")
