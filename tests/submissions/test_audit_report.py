@@ -39,7 +39,9 @@ def test_code_that_does_not_parse_skips_the_probes(monkeypatch, tasks):
     monkeypatch.setattr(audit_module, "_static_engine", engine(syntax_error()))
     report = audit_submission("def (:\n", tasks["vectoradd_py"])
     assert "dynamic probes skipped: the submission does not parse" in report.notes
-    assert [f.rule for f in report.findings] == ["SYN001"] and report.findings[0].data["source"] == "static"
+    assert [f.rule for f in report.findings] == ["SYN001", "PRB601"] and report.findings[0].data["source"] == "static"
+    # code that cannot be imported is broken: FAIL, with an action that says so rather than "hacked"
+    assert report.verdict is Verdict.FAIL and report.action == audit_module.BROKEN_ACTION
 
 
 def test_static_engine_states_are_told_apart(monkeypatch):

@@ -110,10 +110,11 @@ def fast_api_mode(argv: list[str]) -> int | None:
         if name in ("--task", "-t"):
             task_spec = value
     from referee.submissions.audit import AuditOptions
-    from referee.submissions.task import TaskError, resolve_task
 
     task = None
     if task_spec is not None:
+        from referee.submissions.task import TaskError, resolve_task
+
         try:
             task = resolve_task(task_spec)
         except (TaskError, OSError) as exc:

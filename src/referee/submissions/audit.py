@@ -17,13 +17,14 @@ import os
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from referee.report import Evidence, Finding, Report, Verdict
-from referee.sandbox import Sandbox
-from referee.submissions.judge import JudgeConfig, judge_submission
-from referee.submissions.probes import make_sandbox, probes_can_run, run_probes
-from referee.submissions.task import Task
+
+if TYPE_CHECKING:  # imported where used: `referee audit --api-mode` without a task never needs them (speed)
+    from referee.sandbox import Sandbox
+    from referee.submissions.judge import JudgeConfig
+    from referee.submissions.task import Task
 
 MAX_CODE_CHARS = 1_000_000
 ACTIONS = {
@@ -81,6 +82,8 @@ def shared_sandbox() -> Sandbox:
 
     Used when `audit_submission` gets no sandbox; services and batch runs pass their own (`make_sandbox(n)`).
     """
+    from referee.submissions.probes import make_sandbox
+
     global _shared
     with _shared_lock:
         if _shared is None or _shared._closed:
@@ -116,6 +119,8 @@ def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: S
         report.notes.append("dynamic probes skipped: no task given")
         report.metrics["dynamic"] = {"status": "skipped"}
         return
+    from referee.submissions.probes import run_probes
+
     try:
         outcome = run_probes(code, task, sandbox or shared_sandbox(), filename=options.filename, seed=options.seed,
                              timeout_s=options.timeout_s, memory_mb=options.memory_mb, soak_calls=options.soak_calls)
@@ -131,6 +136,8 @@ def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: S
 
 
 def _run_llm(code: str, task: Task | None, options: AuditOptions, report: Report) -> None:
+    from referee.submissions.judge import JudgeConfig, judge_submission
+
     config = options.llm_config or JudgeConfig.from_env()
     if config is None:
         report.notes.append("LLM second opinion skipped: no REFEREE_LLM_API_KEY (or OPENROUTER_API_KEY) is set")
@@ -189,6 +196,12 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
         report.timings["dynamic"] = time.perf_counter() - t0
     else:
         report.notes.append("dynamic probes skipped: disabled (--no-dynamic)")
+    if not parses:  # it cannot be imported by any harness: broken (FAIL), whatever the static rule's own verdict
+        from referee.submissions.probes.rules import probe_finding
+
+        syntax = next((f.message for f in report.findings if f.rule == "SYN001"), "a syntax error")
+        report.findings.append(probe_finding("PRB601", f"The submission does not parse, so it cannot be imported: "
+                                             f"{syntax}"))
     if options.llm:
         t0 = time.perf_counter()
         _run_llm(code, task, options, report)
@@ -224,7 +237,11 @@ def audit_once(code: str | bytes, task: Task | None, options: AuditOptions) -> R
 
     Used by `referee audit` and `--api-mode`, which audit one submission per process.
     """
-    if not (options.dynamic and task is not None and probes_can_run(task)):
+    if not (options.dynamic and task is not None):
+        return audit_submission(code, task, options=options)
+    from referee.submissions.probes import make_sandbox, probes_can_run
+
+    if not probes_can_run(task):  # DEGRADED with the reason, without starting a sandbox
         return audit_submission(code, task, options=options)
     try:
         sandbox = make_sandbox(workers=1, timeout_s=options.timeout_s, memory_mb=options.memory_mb)

@@ -25,6 +25,9 @@ __all__ = ["PROBE_PRELOAD", "PROBE_RULES", "ProbeOutcome", "ProbeRule", "gpu_pre
 DRIVER = "referee.submissions.probes.driver:child_main"
 HANDLER = "referee.submissions.probes.handler:ProbeSupervisor"
 CUDA_ADDRESS_SPACE_MB = 1 << 20
+#: largest file a job may write: inductor's precompiled torch header is ~100 MB (a smaller cap fails g++ with a
+#: "C++ compile error" that reads as the submission's)
+FILE_SIZE_MB = 512
 #: imported once per fork server so every probe run starts warm
 PROBE_PRELOAD = ["torch", "numpy", "referee.report", "referee.submissions.probes.driver",
                  "referee.submissions.probes.handler", "referee.submissions.probes.verdicts"]
@@ -43,7 +46,7 @@ class ProbeOutcome:
 
 def probe_limits(timeout_s: float = 60.0, memory_mb: int = 4096) -> Limits:
     """Limits for one probe run: torch needs address space and a few threads; a run is one process."""
-    return Limits(cpu_seconds=timeout_s, wall_seconds=timeout_s + 5, memory_mb=memory_mb, file_size_mb=64,
+    return Limits(cpu_seconds=timeout_s, wall_seconds=timeout_s + 5, memory_mb=memory_mb, file_size_mb=FILE_SIZE_MB,
                   open_files=256, max_processes=64, max_output_bytes=256 << 10, max_message_bytes=64 << 20)
 
 

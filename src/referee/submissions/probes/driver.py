@@ -41,6 +41,8 @@ SEALED_MODULES = ("referee.submissions.probes.tensors", "referee.submissions.pro
                   "referee.submissions.probes.isolation", "referee.sandbox.child")
 #: exception types raised by a machine that lacks a compiler, a module or a device (torch.compile's backends)
 ENVIRONMENT_ERRORS = {"InvalidCxxCompiler", "CppCompileError", "CUDACompileError", "ModuleNotFoundError"}
+#: wrappers whose message says whether the machine or the code is at fault
+ENVIRONMENT_WRAPPERS = {"BackendCompilerFailed", "InductorError"}
 #: a torch.compile backend failure is the machine's when it is about files, compilers or missing tools
 ENVIRONMENT_MESSAGE = re.compile(r"Permission denied|Read-only file system|No space left|InvalidCxxCompiler|"
                                  r"CppCompileError|No module named|command not found|cannot find|not installed")
@@ -136,6 +138,7 @@ class _Run:
         os.environ.update({"POPCORN_FD": "1", "POPCORN_GPUS": "1"})
         private_dirs(os.getcwd())
         sys.addaudithook(self.recorder.hook)
+        self.recorder.watch_threads()
         try:
             reference = importlib.import_module("reference")
             self.fns = {name: getattr(reference, name, None) for name in REQUIRED}
@@ -283,8 +286,15 @@ class _Run:
         if result is not None:
             self.worker_idents.add(result.ident)
             frame["_snap"] = result.after
+        # threads at the moment of return, before the seal check and the output's description take their time;
+        # from here on, submission code runs only as callbacks on the driver's stack (is_alive, output methods)
+        self.recorder.guarded = True
+        library = self.recorder.library_threads
+        live = [t for t in self.enumerate() if t.ident not in baseline and t.ident not in self.worker_idents
+                and t.is_alive() and t not in library]
+        frame["threads"] = [t.name[:60] for t in live[:10]]
         if check():
-            self.recorder.active = False
+            self.recorder.active = self.recorder.guarded = False
             return None
         out = result.value if result is not None else None
         if result is not None and not result.returned:
@@ -293,7 +303,6 @@ class _Run:
                          line=_submission_line(exc, self.path) if exc is not None else None)
             if _environment_error(exc):
                 frame["environment"] = True
-        self.recorder.guarded = True  # submission code run from here (output methods) gets no frames
         try:
             if "error" not in frame:
                 self._describe_output(out, obj, step, frame)
@@ -303,9 +312,6 @@ class _Run:
             self.recorder.active = False  # the task's checker below calls the reference; that is not the submission
         frame["in_hash_after"] = kit.digest(obj)
         frame["leaves_after"] = kit.leaf_digests(obj)
-        live = [t for t in self.enumerate() if t.ident not in baseline and t.ident not in self.worker_idents
-                and t.is_alive()]
-        frame["threads"] = [t.name[:60] for t in live[:10]]
         if "error" not in frame:
             # soak calls are many and cheap: the trusted comparison of a sample judges them, not the task's checker
             frame["check"] = None if step["probe"] == "soak" else self._check(step, out)
@@ -406,7 +412,7 @@ def _environment_error(exc: BaseException | None) -> bool:
     name = type(exc).__name__
     if name in ENVIRONMENT_ERRORS or isinstance(exc, ModuleNotFoundError):
         return True
-    return name == "BackendCompilerFailed" and bool(ENVIRONMENT_MESSAGE.search(_safe(exc)))
+    return name in ENVIRONMENT_WRAPPERS and bool(ENVIRONMENT_MESSAGE.search(_safe(exc)))
 
 
 def child_main(payload: dict[str, Any], channel: Channel) -> int:

@@ -44,7 +44,8 @@ def private_dirs(root: str) -> None:
 
 #: libraries whose import or first use installs process-wide state (torch.compile wraps torch.manual_seed and adds
 #: config modules to sys.modules); imported before the first integrity snapshot when the submission uses them
-COMPILE_STACK = ("torch._dynamo", "torch._inductor", "torch._inductor.config")
+COMPILE_STACK = ("torch._dynamo", "torch._inductor", "torch._inductor.config", "torch._inductor.config_comms",
+                 "torch._functorch.config", "torch._inductor.compile_fx")
 LOCAL_MODULES = {"submission", "reference", "task", "utils", "eval"}
 
 

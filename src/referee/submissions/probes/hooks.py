@@ -56,6 +56,7 @@ class Recorder:
         self.submission_path = submission_path
         self.active = False
         self.guarded = False
+        self.library_threads: Any = ()
         self.events: list[list[Any]] = []
         self.counts: dict[str, int] = {}
         self.calls: dict[str, int] = {}
@@ -158,6 +159,32 @@ class Recorder:
 
         del wrapper.__wrapped__  # no uncounted way back to the original through the wrapper
         return wrapper
+
+    def watch_threads(self) -> None:
+        """Remember threads that kernel compilers start (inductor's compile pool): theirs, not the submission's.
+
+        Installed in the trusted phase, so the wrapper is part of the baseline integrity snapshot.
+        """
+        import threading
+        import weakref
+
+        recorder = self
+        owned: Any = weakref.WeakSet()
+        self.library_threads = owned
+        original = threading.Thread.start
+
+        def start(thread: Any) -> Any:
+            if recorder.active and not recorder._busy:
+                recorder._busy = True
+                try:
+                    if recorder._site(True, 1) is None:  # a compiler frame before any submission frame
+                        owned.add(thread)
+                finally:
+                    recorder._busy = False
+            return original(thread)
+
+        start.__wrapped__ = original  # type: ignore[attr-defined]
+        threading.Thread.start = start  # type: ignore[method-assign]
 
     def drain(self) -> dict[str, Any]:
         """Events and calls seen since the last drain (sent after import and after each call)."""
