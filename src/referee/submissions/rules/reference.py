@@ -60,7 +60,8 @@ def reference_import(sub: Submission) -> Iterator[Hit]:
     used = {n.id for n in sub.nodes(ast.Name) if isinstance(n.ctx, ast.Load)}
     for node in sub.nodes(ast.ImportFrom):
         if _module_root(node.module) in REFERENCE_MODULES and any(
-                not _type_name(a.name) and (a.name == "*" or (a.asname or a.name) in used) for a in node.names):
+                not _type_name(a.name) and (a.name == "*" or a.name in HARNESS_FUNCS or (a.asname or a.name) in used)
+                for a in node.names):
             yield Hit(node, f"Imports from the harness module `{node.module}`.")
     for call, _ in calls(sub, ("builtins.__import__", "importlib.import_module", "importlib.__import__")):
         name = sub.folder.fold_str(call.args[0]) if call.args else None
