@@ -148,18 +148,19 @@ def test_module_level_global_statement_terminates():
     assert "RPL001" in {f.rule for f in findings}
 
 
-def test_time_limit_stops_the_scan_with_one_engine_finding(monkeypatch):
+def test_time_limit_stops_the_scan_and_filters_the_file(monkeypatch):
+    # a file that cannot be fully analysed is filtered with that reason, never accepted half-checked
     monkeypatch.setattr(engine, "MAX_SECONDS", -1.0)
     findings = run_static(CHEAT)
-    assert [f.rule for f in findings] == ["ENG001"]
-    assert "time limit" in findings[0].message and findings[0].verdict is Verdict.FLAG
+    assert [f.rule for f in findings] == ["ENG002"]
+    assert "time limit" in findings[0].message and findings[0].verdict is Verdict.FAIL
 
 
 def test_deadline_interrupts_lazy_analysis():
     from referee.submissions.analysis import Submission
-    from referee.submissions.analysis.source import AnalysisTimeout
+    from referee.submissions.analysis.source import CLOCK, AnalysisTimeout
 
-    sub = Submission(CHEAT, deadline=time.monotonic() - 1)
+    sub = Submission(CHEAT, deadline=CLOCK() - 1)
     with pytest.raises(AnalysisTimeout):
         for _ in range(300):
             sub.tick()

@@ -29,6 +29,18 @@ register(Rule(
 ))
 
 register(Rule(
+    id="ENG002", title="Submission too costly to analyse", family="engine", verdict=Verdict.FAIL,
+    what="Reports a submission whose static analysis ran out of its CPU-time budget (10 s of the analysing "
+         "thread's CPU, not wall time, so a busy machine does not trigger it) before every rule had run.",
+    why="Code built to make an analyser super-linear is a way to get a cheat past it unchecked; real entries "
+        "take milliseconds to a tenth of a second. A file that cannot be fully checked is filtered with this "
+        "reason rather than accepted.",
+    action="Filter the submission (FAIL): it was not fully analysed; ask for a plainer file.",
+    example="X = " + "(" * 40 + "..." + ")" * 40 + "  # pathological nesting repeated megabytes deep",
+    use_instead="def custom_kernel(data):\n    return data.clone()",
+))
+
+register(Rule(
     id="ENG001", title="Static rule could not finish", family="engine", verdict=Verdict.FLAG,
     what="Reports a static rule that raised an internal error on this submission; the other rules still ran.",
     why="A crash in the analyser means part of the audit is missing; unusual code that breaks analysers is "
