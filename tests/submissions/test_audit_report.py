@@ -13,7 +13,7 @@ HONEST = "def custom_kernel(data):\n    a, b = data\n    return a + b\n"
 
 
 def engine(*findings: Finding):
-    return lambda: (lambda code, filename: [f.model_copy(deep=True) for f in findings], None)
+    return lambda: (lambda code, filename, contract=None: [f.model_copy(deep=True) for f in findings], None)
 
 
 def syntax_error() -> Finding:
@@ -50,7 +50,7 @@ def test_static_engine_states_are_told_apart(monkeypatch):
     broken = audit_submission(HONEST, None)
     assert broken.degraded and broken.verdict is Verdict.DEGRADED
 
-    def crash(code, filename):
+    def crash(code, filename, contract=None):
         raise RuntimeError("rule bug")
 
     monkeypatch.setattr(audit_module, "_static_engine", lambda: (crash, None))

@@ -134,3 +134,14 @@ def test_a_fixed_scale_passes_the_generator_and_is_flagged_on_adversarial_inputs
     assert rules(report) == {"PRB108"} and report.verdict is Verdict.FLAG, report.findings
     finding = report.findings[0]
     assert finding.data["adversarial"] and finding.data["task_rel_error"] < 0.01
+
+
+def test_the_run_confirms_which_members_are_outputs(audit_code, real_tasks):
+    """vectoradd's reference writes C (allocated empty); prefixsum's returns a new tensor and leaves its empty y."""
+    add = audit_code((FIXTURES / "vectoradd_py/submissions/template.py").read_text(), task=real_tasks["vectoradd_py"])
+    contract = add.metrics["dynamic"]["contract"]
+    assert contract["dynamic"]["written"] == [2] and contract["dynamic"]["buffers"] == [2]
+    assert contract["outputs"] == contract["static"]["outputs"] == [2]
+    scan = audit_code(PREFIX_FLOAT64, task=real_tasks["prefixsum_py"])
+    dynamic = scan.metrics["dynamic"]["contract"]["dynamic"]
+    assert dynamic["written"] == [] and dynamic["returns"] == [] and dynamic["buffers"] == [1]

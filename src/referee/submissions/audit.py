@@ -92,7 +92,19 @@ def shared_sandbox() -> Sandbox:
         return _shared
 
 
-def _run_static(code: str, filename: str, report: Report) -> bool:
+def task_contract_of(task: Task | None) -> Any:
+    """The task's output contract read from its reference (None without a task, or when it cannot be read)."""
+    if task is None:
+        return None
+    from referee.submissions.analysis.contract import task_contract
+
+    try:
+        return task_contract(task.reference)
+    except Exception:  # a reference the analysis cannot read: the rules fall back to the no-task reading
+        return None
+
+
+def _run_static(code: str, filename: str, report: Report, task: Task | None = None) -> bool:
     """Static findings into the report; returns whether the code parses (False also when it cannot be told)."""
     engine, problem = _static_engine()
     if engine is None:
@@ -101,7 +113,7 @@ def _run_static(code: str, filename: str, report: Report) -> bool:
         report.degraded = True
         return True
     try:
-        findings = list(engine(code, filename))
+        findings = list(engine(code, filename, contract=task_contract_of(task)))
     except Exception as exc:
         report.degraded = True
         report.notes.append(f"static rules crashed (the referee's bug): {type(exc).__name__}: {exc}")
@@ -185,7 +197,7 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
     parses = True
     if options.static:
         t0 = time.perf_counter()
-        parses = _run_static(code, options.filename, report)
+        parses = _run_static(code, options.filename, report, task)
         report.timings["static"] = time.perf_counter() - t0
     if options.dynamic:
         t0 = time.perf_counter()

@@ -65,7 +65,17 @@ def _payload(task: Task, plan: dict[str, Any], filename: str) -> dict[str, Any]:
     if settings.get("size_args") is not None:
         settings["size_args"] = list(settings["size_args"])
     return {**plan, "settings": settings, "needs_cuda": task.needs_cuda, "filename": filename,
-            "gpu_node": task.needs_cuda and gpu_present()}
+            "gpu_node": task.needs_cuda and gpu_present(), "static_contract": _static_contract(task)}
+
+
+def _static_contract(task: Task) -> dict[str, Any] | None:
+    """What reading reference.py says the members of `data` are (the dynamic contract probe confirms it)."""
+    from referee.submissions.analysis.contract import task_contract
+
+    try:
+        return task_contract(task.reference).as_dict()
+    except Exception:
+        return None
 
 
 def probe_blocker(task: Task) -> str | None:

@@ -185,7 +185,9 @@ class ProbeSupervisor:
         if self.settings.get("inputs_writable"):
             writable: set[Any] = set(range(int(contract.get("leaves") or 0) + 64))
         else:
-            writable = {*contract.get("written", []), *contract.get("buffers", [])}
+            # confirmed by the run (written, allocated empty) plus the slots the reference never reads at all
+            static = self.plan.get("static_contract") or {}
+            writable = {*contract.get("written", []), *contract.get("buffers", []), *static.get("unused", [])}
         valid, changed = _input_facts(ref, msg, writable)
         record["input_changed"] = bool(set(changed) - writable)
         record["changed_members"] = changed[:8]

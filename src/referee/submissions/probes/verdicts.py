@@ -262,6 +262,22 @@ def _run_end(out: _Out, got: Collected, plan: dict[str, Any], result: Any) -> No
         out.add("PRB403", f"The process ended {where} ({result.summary()}); the probes never finished.")
 
 
+def _contract_metrics(got: Collected, plan: dict[str, Any], out: _Out) -> dict[str, Any] | None:
+    """The task's contract as the run showed it, next to the static reading; a disagreement is noted."""
+    first = next((ref.get("contract") for ref in got.refs.values() if isinstance(ref.get("contract"), dict)), None)
+    static = plan.get("static_contract")
+    if first is None:
+        return None
+    seen = sorted({*first.get("written", []), *first.get("returns", []), *first.get("buffers", [])})
+    if isinstance(static, dict) and static.get("entry") and static.get("names") \
+            and len(static["names"]) == first.get("leaves"):
+        read = sorted(static.get("outputs", []))
+        if read != seen:
+            out.notes.append(f"task contract: reading reference.py says members {read} of data are outputs or "
+                             f"state, running it shows {seen}; the run decides")
+    return {"dynamic": first, "static": static, "outputs": seen}
+
+
 def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
     """Findings, notes, metrics and the degraded flag of one probe run."""
     out = _Out(plan)
@@ -332,6 +348,7 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
                "run": result.summary() if hasattr(result, "summary") else str(result),
                "seconds": round(float(getattr(result, "duration_s", 0.0)), 3),
                "torch": (got.hello or {}).get("torch"),
-               "retained_outputs": sum(bool(r.get("retained")) for r in records)}
+               "retained_outputs": sum(bool(r.get("retained")) for r in records),
+               "contract": _contract_metrics(got, plan, out)}
     return {"status": status, "findings": [f.model_dump(mode="json") for f in out.findings], "notes": out.notes,
             "metrics": metrics, "degraded": out.degraded}
