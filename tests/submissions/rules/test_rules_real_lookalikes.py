@@ -409,3 +409,86 @@ def test_mask_cast_is_not_a_precision_downgrade():
     assert_silent("PRC001", MASK_CAST)
     assert_fires("PRC001", "import torch\ndef custom_kernel(data):\n    a, b = data\n"
                            "    return (a.to(torch.bfloat16) @ b.to(torch.bfloat16)).float()\n")
+
+
+# After THINNGO2511/AMD-GPU-MODE@fec91308:mxfp4-mm/submission_mfma_v1.py: build a HIP kernel with hipcc and call
+# it through its C ABI with ctypes.
+HIPCC_AND_CTYPES = '''
+import ctypes, os, subprocess
+_lib = None
+def _build(src, so):
+    hipcc = "hipcc"
+    for p in ["/opt/rocm/bin/hipcc", "/opt/rocm/hip/bin/hipcc"]:
+        if os.path.exists(p):
+            hipcc = p
+    subprocess.run([hipcc, "-shared", "-fPIC", "-O3", "--offload-arch=gfx950", "-o", so, src], check=True)
+    lib = ctypes.cdll.LoadLibrary(so)
+    lib.run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+    return lib
+def custom_kernel(data):
+    global _lib
+    a, out = data
+    if _lib is None:
+        _lib = _build("k.hip", "/tmp/k.so")
+    _lib.run(ctypes.c_void_p(a.data_ptr()), ctypes.c_void_p(out.data_ptr()), a.numel())
+    return out
+'''
+
+# After THINNGO2511/AMD-GPU-MODE@fec91308:moe-mxfp4/exp_d2048_quant_thresh.py: tune a kernel library's switch.
+LIBRARY_GLOBALS_TUNING = '''
+import aiter.fused_moe as fm
+g = fm.fused_moe_2stages.__globals__
+g["token_num_quant_moe_sort_switch"] = 8192
+def custom_kernel(data):
+    return fm.fused_moe(*data)
+'''
+
+# After THINNGO2511/AMD-GPU-MODE@fec91308:mxfp4-mm/exp_asm_direct_v2.py: an exact-shape path that hands the
+# cached output buffer to an assembly kernel and returns it.
+SHAPE_PATH_ASM_INTO_CACHE = '''
+import torch
+_y_cache = {}
+def custom_kernel(data):
+    A, B = data
+    m, k = A.shape
+    key = (m, k)
+    if m == 64 and k == 2048:
+        if key not in _y_cache:
+            _y_cache[key] = torch.empty((m, 256), dtype=torch.bfloat16, device="cuda")
+        asm_gemm(A, B, _y_cache[key], ASM_KERNEL_32x128)
+        return _y_cache[key]
+    return A @ B
+'''
+
+# gpu-mode/reference-kernels@f83cb92a:problems/nvidia/nvfp4_gemv/submission.py: fills the output slot per batch.
+PARTIAL_SLOT_WRITES = '''
+def custom_kernel(data):
+    a_ref, b_ref, sfa, sfb, _, _, c_ref = data
+    for l_idx in range(c_ref.shape[2]):
+        res = scaled_mm(a_ref[:, :, l_idx], b_ref[:, :, l_idx], sfa, sfb)
+        c_ref[:, 0, l_idx] = res[:, 0]
+    return c_ref
+'''
+
+
+def test_compiling_and_loading_an_own_library_is_not_ffi_or_subprocess_abuse():
+    findings = assert_silent("NAT003", HIPCC_AND_CTYPES)
+    assert not [f.rule for f in findings if f.rule.startswith("NAT")]
+    assert_fires("NAT003", "import subprocess\nsubprocess.run(['nvidia-smi', '-lgc', '1980'])\n"
+                           "def custom_kernel(data):\n    return data\n")
+    assert_fires("NAT001", "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\ndef custom_kernel(data):\n    return data\n")
+
+
+def test_library_globals_tuning_is_not_harness_patching():
+    assert_silent("PAT006", LIBRARY_GLOBALS_TUNING)
+    assert_fires("PAT006", "import torch\ndef _t(*a, **k):\n    return True\n"
+                           "torch.testing.assert_close.__globals__['x'] = _t\ndef custom_kernel(data):\n    return data\n")
+
+
+def test_shape_path_writing_the_returned_buffer_through_a_kernel_is_not_a_shortcut():
+    assert_silent("SHP001", SHAPE_PATH_ASM_INTO_CACHE)
+
+
+def test_partial_writes_into_the_output_slot_are_not_accumulation():
+    assert_silent("INP003", PARTIAL_SLOT_WRITES)
+    assert_fires("INP003", "def custom_kernel(data):\n    a, b = data\n    a[0] = a[0] + b[0]\n    return a\n")

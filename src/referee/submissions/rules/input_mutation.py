@@ -135,10 +135,18 @@ def mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
                     if root is not None:
                         whole = isinstance(target, ast.Subscript) and _whole(target.slice)
                         fixed = isinstance(node, ast.Assign) and constant(node.value)
-                        out.append(Mutation(node, root, fixed, "item assignment", whole))
+                        # `c[:, 0, i] = res[:, 0]` writes new values into a slot; only a value that reads the
+                        # target's own earlier contents (`a[i] = a[i] + b`, `a[i] += b`) accumulates into it
+                        fresh = isinstance(node, ast.Assign) and not _reads(node.value, root, aliases)
+                        out.append(Mutation(node, root, fixed, "item assignment", whole or fresh))
                 elif isinstance(node, ast.AugAssign) and isinstance(target, ast.Name) and target.id in aliases:
                     out.append(Mutation(node, target.id, False, "augmented assignment"))
     return out
+
+
+def _reads(expr: ast.AST, root: str, aliases: dict[str, str]) -> bool:
+    """Whether `expr` mentions `root` or a name that views it."""
+    return any(isinstance(n, ast.Name) and (n.id == root or aliases.get(n.id) == root) for n in ast.walk(expr))
 
 
 def _whole(index: ast.AST) -> bool:
