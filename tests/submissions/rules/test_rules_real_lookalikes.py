@@ -476,13 +476,15 @@ def test_compiling_and_loading_an_own_library_is_not_ffi_or_subprocess_abuse():
     assert not [f.rule for f in findings if f.rule.startswith("NAT")]
     assert_fires("NAT003", "import subprocess\nsubprocess.run(['nvidia-smi', '-lgc', '1980'])\n"
                            "def custom_kernel(data):\n    return data\n")
-    assert_fires("NAT001", "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\ndef custom_kernel(data):\n    return data\n")
+    assert_fires("NAT001", "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\n"
+                           "def custom_kernel(data):\n    return data\n")
 
 
 def test_library_globals_tuning_is_not_harness_patching():
     assert_silent("PAT006", LIBRARY_GLOBALS_TUNING)
     assert_fires("PAT006", "import torch\ndef _t(*a, **k):\n    return True\n"
-                           "torch.testing.assert_close.__globals__['x'] = _t\ndef custom_kernel(data):\n    return data\n")
+                           "torch.testing.assert_close.__globals__['x'] = _t\n"
+                           "def custom_kernel(data):\n    return data\n")
 
 
 def test_shape_path_writing_the_returned_buffer_through_a_kernel_is_not_a_shortcut():
