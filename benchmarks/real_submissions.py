@@ -187,7 +187,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="write per-file verdicts here")
     parser.add_argument("--show-honest", action="store_true", help="list every honest file either tool flags")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=170)
     rows = load(args.manifest, args.data)
     if not rows:
         console.print(f"[red]no files under {args.data}: run scripts/collect_real_submissions.py collect[/red]")

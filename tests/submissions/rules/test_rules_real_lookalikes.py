@@ -494,3 +494,16 @@ def test_shape_path_writing_the_returned_buffer_through_a_kernel_is_not_a_shortc
 def test_partial_writes_into_the_output_slot_are_not_accumulation():
     assert_silent("INP003", PARTIAL_SLOT_WRITES)
     assert_fires("INP003", "def custom_kernel(data):\n    a, b = data\n    a[0] = a[0] + b[0]\n    return a\n")
+
+
+def test_output_slot_returned_unwritten_fails_and_the_identity_answer_does_not():
+    # gpu-mode/reference-kernels@f83cb92a:problems/pmpp_v2/grayscale_py/solutions/wrong/empty.py (the nop kernel)
+    assert_fires("UNI002", "def custom_kernel(data):\n    _, output = data\n    return output\n")
+    # gpu-mode/reference-kernels@f83cb92a:problems/amd/identity: returning the input is the identity's answer
+    assert_silent("UNI002", "def custom_kernel(data):\n    input, output = data\n    return input\n")
+    assert_silent("UNI002", "def custom_kernel(data):\n    x, output = data\n    launch(x, output)\n"
+                            "    return output\n")
+    contract = task_contract(VECTORADD_REFERENCE)
+    nop = "def custom_kernel(data):\n    a, b, out = data\n    print(a.shape)\n    return out\n"
+    assert "UNI002" not in {f.rule for f in run_static(nop)}  # `a` is used: unclear without the task
+    assert "UNI002" in {f.rule for f in run_static(nop, contract=contract)}
