@@ -293,6 +293,7 @@ class _Run:
         live = [t for t in self.enumerate() if t.ident not in baseline and t.ident not in self.worker_idents
                 and t.is_alive() and t not in library]
         frame["threads"] = [t.name[:60] for t in live[:10]]
+        early = kit.digest(result.value) if step.get("late") and result is not None and result.returned else None
         if check():
             self.recorder.active = self.recorder.guarded = False
             return None
@@ -305,7 +306,7 @@ class _Run:
                 frame["environment"] = True
         try:
             if "error" not in frame:
-                self._describe_output(out, obj, step, frame)
+                self._describe_output(out, obj, step, frame, early)
         except Exception as exc:  # a hostile output object: unreadable is wrong, not a driver crash
             frame["out"] = {"t": "other", "cls": "unreadable", "error": _safe(exc)}
         finally:
@@ -324,14 +325,15 @@ class _Run:
         self.recorder.guarded = False
         return frame
 
-    def _describe_output(self, out: Any, obj: Any, step: dict[str, Any], frame: dict[str, Any]) -> None:
+    def _describe_output(self, out: Any, obj: Any, step: dict[str, Any], frame: dict[str, Any],
+                         early: str | None = None) -> None:
         kit = self.kit
         level = 2 if step["probe"] == "soak" else 1
         frame["out"] = kit.encode(out, self.r, level)
         frame["alias"] = bool(kit.storage_ptrs(out) & kit.storage_ptrs(obj))
         frame["alias_leaves"] = kit.alias_leaves(out, obj)
-        if step.get("late"):
-            digest = kit.digest(out)
+        if step.get("late"):  # the first digest was taken the moment the call returned (before the seal check)
+            digest = early if early is not None else kit.digest(out)
             self.sleep(0.05)
             frame["late_changed"] = kit.digest(out) != digest
 
