@@ -12,7 +12,8 @@ path, sha256, label, why), never the third-party files. Two commands:
 Labels: `honest` (a real entry that computes its answer), `cheat:<family>` (a real file that games the harness,
 named in LABELS with the reason), `recon` (a file an agent sent to the runner to look around: it shells out,
 greps library sources, prints the environment; a leaderboard wants it reviewed, so FLAG is right and FAIL
-is not). A file counts as a submission only when it defines `custom_kernel` at module level.
+is not), `stub` (a template skeleton that computes nothing: not honest work, not a cheat either; reported
+separately). A file counts as a submission only when it defines `custom_kernel` at module level.
 """
 
 from __future__ import annotations
@@ -57,9 +58,35 @@ def defines_entry(text: str) -> bool:
                for n in tree.body)
 
 
+def is_stub(text: str) -> bool:
+    """An entry whose body only unpacks `data` and returns a member (the templates' "Your implementation here")."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "custom_kernel":
+            body = [n for n in node.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+            if not body or not isinstance(body[-1], ast.Return) or not isinstance(body[-1].value, ast.Name):
+                return False
+            unpacked: list[str] = []
+            for item in body[:-1]:
+                if isinstance(item, ast.Pass):
+                    continue
+                if not (isinstance(item, ast.Assign) and isinstance(item.value, ast.Name)
+                        and isinstance(item.targets[0], ast.Tuple)):
+                    return False
+                unpacked = [e.id for e in item.targets[0].elts if isinstance(e, ast.Name)]
+            name = body[-1].value.id
+            return name in unpacked and unpacked.index(name) > 0  # the output slot, not the identity's input
+    return False
+
+
 def label_for(repo: str, path: str, text: str) -> tuple[str, str]:
     if (repo, path) in LABELS:
         return LABELS[(repo, path)]
+    if is_stub(text) and "/solutions/" not in path:
+        return "stub", "template skeleton: unpacks data and returns the output slot untouched (computes nothing)"
     name = path.rsplit("/", 1)[-1]
     if "/solutions/wrong/" in path and name in WRONG_SOLUTIONS:
         return WRONG_SOLUTIONS[name]
