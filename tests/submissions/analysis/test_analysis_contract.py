@@ -59,3 +59,12 @@ def test_member_positions_by_index_and_unpack():
 
     function = ast.parse("def f(data):\n    a, b = data\n    c = data[2]\n").body[0]
     assert member_positions(function) == {"a": 0, "b": 1, "c": 2}
+
+
+def test_tf32_sensitivity_follows_the_reference_and_its_tolerance():
+    fp32_tight = "import torch\ndef ref_kernel(data):\n    a, b = data\n    return a.float() @ b.float()\n"
+    fp32_loose = fp32_tight + "check_implementation = make_match_reference(ref_kernel, rtol=2e-02, atol=8e-03)\n"
+    fp4 = "def ref_kernel(data):\n    a, b, c = data\n    c[...] = scaled_mm_fp4(a, b)\n    return c\n"
+    assert task_contract(fp32_tight).tf32_sensitive
+    assert not task_contract(fp32_loose).tf32_sensitive
+    assert not task_contract(fp4).tf32_sensitive

@@ -507,3 +507,35 @@ def test_output_slot_returned_unwritten_fails_and_the_identity_answer_does_not()
     nop = "def custom_kernel(data):\n    a, b, out = data\n    print(a.shape)\n    return out\n"
     assert "UNI002" not in {f.rule for f in run_static(nop)}  # `a` is used: unclear without the task
     assert "UNI002" in {f.rule for f in run_static(nop, contract=contract)}
+
+
+def test_tf32_switch_is_judged_by_the_task():
+    # goldbar123467/nvfp4_dual_gemm@HEAD:archive/python/submission_best.py sets TF32 for an fp4 task
+    code = "import torch\ntorch.backends.cuda.matmul.allow_tf32 = True\ndef custom_kernel(data):\n" \
+           "    a, b, c = data\n    c[...] = a @ b\n    return c\n"
+    fp4 = task_contract("def ref_kernel(data):\n    a, b, c = data\n    c[...] = scaled_mm_fp4(a, b)\n    return c\n")
+    fp32 = task_contract("import torch\ndef ref_kernel(data):\n    a, b, c = data\n    return a.float() @ b.float()\n")
+    assert "TAM001" not in {f.rule for f in run_static(code, contract=fp4)}
+    assert "TAM001" in {f.rule for f in run_static(code, contract=fp32)}
+    assert "TAM001" in {f.rule for f in run_static(code)}  # no task: still a FLAG to look at
+
+
+def test_seeded_self_test_in_a_helper_is_not_a_constant_seed():
+    # After THINNGO2511/AMD-GPU-MODE@fec91308:claude-research-files/gemm_hip_phase2_v2.py: first-call self-test
+    code = """
+    import torch
+    _ok = None
+    def _self_test():
+        torch.manual_seed(42)
+        a = torch.randn(64, 64)
+        return torch.allclose(my_gemm(a, a), a @ a, atol=1e-2)
+    def custom_kernel(data):
+        global _ok
+        if _ok is None:
+            _ok = _self_test()
+        a, b = data
+        return my_gemm(a, b) if _ok else a @ b
+    """
+    assert_silent("HCA004", code)
+    assert_fires("HCA004", "import torch\ndef custom_kernel(data):\n    torch.manual_seed(42)\n"
+                           "    return data + torch.randn_like(data)\n")

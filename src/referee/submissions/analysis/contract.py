@@ -24,6 +24,7 @@ class Contract:
     written: frozenset[int] = field(default_factory=frozenset)  # members the reference writes in place
     returned: frozenset[int] = field(default_factory=frozenset)  # members the reference hands back as objects
     unused: frozenset[int] = field(default_factory=frozenset)  # members it unpacks but never reads: output slots
+    tf32_sensitive: bool = False  # fp32 matmuls/convolutions checked at a tolerance TF32 would break
     notes: tuple[str, ...] = ()
 
     @property
@@ -38,6 +39,7 @@ class Contract:
     def as_dict(self) -> dict:
         return {"entry": self.entry, "names": list(self.names), "written": sorted(self.written),
                 "returned": sorted(self.returned), "unused": sorted(self.unused), "outputs": sorted(self.outputs),
+                "tf32_sensitive": self.tf32_sensitive,
                 "notes": list(self.notes)}
 
 
@@ -66,7 +68,26 @@ def task_contract(reference_source: str) -> Contract:
     returned = frozenset(positions[n] for n in _returned_names(entry) if n in positions)
     read = {n.id for n in ast.walk(entry) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     unused = frozenset(i for name, i in positions.items() if name not in read and name != "_")
-    return Contract(entry=entry.name, names=names, written=written, returned=returned, unused=unused)
+    return Contract(entry=entry.name, names=names, written=written, returned=returned, unused=unused,
+                    tf32_sensitive=tf32_sensitive(tree))
+
+
+MATMUL_NAMES = frozenset({"matmul", "mm", "bmm", "einsum", "linear", "conv1d", "conv2d", "conv3d", "addmm",
+                          "baddbmm", "Linear", "Conv2d", "Conv1d", "scaled_dot_product_attention"})
+TF32_SAFE_RTOL = 1e-2  # TF32 keeps ~10 mantissa bits (relative error ~1e-3): looser checks cannot see it
+
+
+def tf32_sensitive(tree: ast.Module) -> bool:
+    """Whether switching TF32 on could change the check: the reference does float32 matmuls or convolutions
+    and its checker's relative tolerance is tighter than TF32's error (`make_match_reference(..., rtol=...)`)."""
+    matmul = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in ast.walk(tree)) or any(
+        (isinstance(n, ast.Attribute) and n.attr in MATMUL_NAMES) or (isinstance(n, ast.Name) and n.id in MATMUL_NAMES)
+        for n in ast.walk(tree))
+    float32 = any(isinstance(n, ast.Attribute) and n.attr in ("float32", "float") for n in ast.walk(tree))
+    rtols = [k.value.value for n in ast.walk(tree) if isinstance(n, ast.Call) for k in n.keywords
+             if k.arg == "rtol" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, (int, float))]
+    loose = bool(rtols) and min(rtols) >= TF32_SAFE_RTOL
+    return matmul and float32 and not loose
 
 
 def member_positions(function: ast.AST) -> dict[str, int]:

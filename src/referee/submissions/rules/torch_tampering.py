@@ -40,6 +40,9 @@ DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tenso
       why="These switches also lower the precision of the reference computed in the same process, so the "
           "correctness check compares two degraded results and a less accurate kernel passes.",
       action="Review whether the task allows reduced precision; re-check the output against an FP64 reference.",
+      known_problems="With the task, decided from it (`task_contract(...).tf32_sensitive`: the reference runs "
+                     "float32 matmuls or convolutions and its checker's rtol is below 1e-2); fp16/fp8/fp4 tasks "
+                     "and loose tolerances are not reported. Without a task the switch is a FLAG.",
       example="""
           import torch
           torch.backends.cuda.matmul.allow_tf32 = True
@@ -56,6 +59,8 @@ DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tenso
       """,
       kernelguard=["PRECISION_DOWNGRADE"])
 def precision_switch(sub: Submission) -> Iterator[Hit]:
+    if sub.contract is not None and not sub.contract.tf32_sensitive:
+        return  # the task's own check cannot see TF32 (no fp32 matmuls, or a tolerance looser than its error)
     for write in sub.writes:
         hit = write.targets & PRECISION_FLAGS
         value = sub.folder.fold(write.value) if write.value is not None else None
