@@ -2,8 +2,9 @@
 
 Reads the manifest `benchmarks/data/real_submissions.manifest.jsonl` (fetch the files first with
 `python scripts/collect_real_submissions.py collect`), runs referee's static rules (`run_static`) and
-`kernelguard.analyze_code` on every file, and adds labelled cheat variants of real honest files (the honest
-`custom_kernel` kept, a cheat wrapped around it: one per family below, padded-comment evasion included).
+`kernelguard.analyze_code` on every file (referee twice where the file's task is known: without it, as
+`--api-mode` runs, and with the task's output contract read from its reference.py), and adds labelled cheat
+variants of real honest files (the honest `custom_kernel` kept, a cheat wrapped around it: one per family below, padded-comment evasion included).
 Prints, per label: files, FLAG %, FAIL count, caught (FAIL) and flagged, for both tools; the rules that fire
 on honest files; and the static time per file.
 
@@ -13,6 +14,7 @@ on honest files; and the static time per file.
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import hashlib
 import importlib.util
@@ -27,6 +29,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from referee.submissions.analysis.contract import Contract, task_contract
 from referee.submissions.rules import run_static, verdict_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,10 +106,18 @@ def load(manifest: Path, data: Path) -> list[dict]:
     return rows
 
 
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
 def variants(rows: list[dict], per_family: int) -> list[dict]:
     """Cheat variants of real honest files: deterministic pick (sorted by sha256), one family per wrapper."""
-    honest = sorted((r for r in rows if r["label"] == "honest" and len(ENTRY.findall(r["text"])) == 1),
-                    key=lambda r: r["sha256"])
+    honest = sorted((r for r in rows if r["label"] == "honest" and len(ENTRY.findall(r["text"])) == 1
+                     and _parses(r["text"])), key=lambda r: r["sha256"])
     out = []
     for index, (family, wrapper) in enumerate(WRAPPERS.items()):
         count = min(per_family, PADDED_VARIANTS) if family == "padded-comment" else per_family
@@ -147,13 +158,19 @@ class KernelGuardWorker:
         self.pool.terminate()
 
 
-def judge(rows: list[dict], kernelguard: KernelGuardWorker | None) -> None:
+def judge(rows: list[dict], kernelguard: KernelGuardWorker | None, contracts: dict[str, Contract]) -> None:
+    """referee without the task (`--api-mode`, column `referee`), referee with the task's contract where the
+    file's task is known (`referee+task`; the api-mode verdict otherwise), KernelGuard."""
     for row in rows:
+        name = row["path"].rsplit("/", 1)[-1]
         start = time.perf_counter()
-        findings = run_static(row["text"], row["path"].rsplit("/", 1)[-1])
+        findings = run_static(row["text"], name)
         row["seconds"] = time.perf_counter() - start
         row["referee"] = verdict_of(findings).value
         row["rules"] = sorted({f"{f.rule}:{f.verdict.value}" for f in findings})
+        contract = contracts.get(row.get("task") or "")
+        row["referee+task"] = row["referee"] if contract is None else verdict_of(
+            run_static(row["text"], name, contract=contract)).value
         if kernelguard is not None:
             row["kernelguard"] = kernelguard.verdict(row["text"])
 
@@ -169,7 +186,7 @@ def summary(rows: list[dict]) -> dict[str, dict]:
     out = {}
     for label, items in groups.items():
         stats = {"files": len(items)}
-        for tool in ("referee", "kernelguard"):
+        for tool in ("referee", "referee+task", "kernelguard"):
             verdicts = collections.Counter(r.get(tool, "n/a") for r in items)
             stats[tool] = {"FLAG": verdicts["FLAG"], "FAIL": verdicts["FAIL"], "TIMEOUT": verdicts["TIMEOUT"],
                            "flag_or_fail_pct": round(100 * (verdicts["FLAG"] + verdicts["FAIL"]) / len(items), 1)}
@@ -197,19 +214,22 @@ def main() -> int:
         console.print("[yellow]kernelguard is not installed: its columns are n/a[/yellow]")
     else:
         kernelguard = KernelGuardWorker(args.kernelguard_timeout)
+    contracts = {r["task"]: task_contract(r["text"]) for r in rows if r["label"] == "task-reference"}
+    rows = [r for r in rows if r["label"] != "task-reference"]
     rows += variants(rows, args.variants_per_family)
     try:
-        judge(rows, kernelguard)
+        judge(rows, kernelguard, contracts)
     finally:
         if kernelguard is not None:
             kernelguard.close()
     table = Table(title=f"Static verdicts on real submissions ({len(rows)} files; FLAG/FAIL counts)")
-    for column in ("label", "files", "referee FLAG", "referee FAIL", "referee flag+fail %", "KernelGuard FLAG",
-                   "KernelGuard FAIL", "KernelGuard timeout", "KernelGuard flag+fail %"):
+    for column in ("label", "files", "referee FLAG", "FAIL", "flag+fail %", "referee+task FLAG", "FAIL",
+                   "flag+fail %", "KernelGuard FLAG", "FAIL", "timeout", "flag+fail %"):
         table.add_column(column, justify="left" if column == "label" else "right")
     for label, stats in sorted(summary(rows).items()):
-        ref, kg = stats["referee"], stats["kernelguard"]
+        ref, task, kg = stats["referee"], stats["referee+task"], stats["kernelguard"]
         table.add_row(label, str(stats["files"]), str(ref["FLAG"]), str(ref["FAIL"]), f"{ref['flag_or_fail_pct']}",
+                      str(task["FLAG"]), str(task["FAIL"]), f"{task['flag_or_fail_pct']}",
                       str(kg["FLAG"]), str(kg["FAIL"]), str(kg["TIMEOUT"]), f"{kg['flag_or_fail_pct']}")
     console.print(table)
     honest = [r for r in rows if r["label"] == "honest"]

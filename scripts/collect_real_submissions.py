@@ -42,6 +42,22 @@ LABELS = {
     ("gpu-mode/kernelbot", "examples/identity_py/cheat-rng.py"):
         ("cheat:hard-coding", "reproduces the generator's seed for the benchmark size"),
 }
+# The task a competitor's folder belongs to (reference-kernels problem directory), where the repository says so.
+TASK_BY_PREFIX = {
+    ("goldbar123467/nvfp4_dual_gemm", "archive/nvfp4_group_gemm/"): "nvidia/nvfp4_group_gemm",
+    ("goldbar123467/nvfp4_dual_gemm", ""): "nvidia/nvfp4_dual_gemm",
+    ("teelaitila/nvfp4_gpumode", "dual_gemm/"): "nvidia/nvfp4_dual_gemm",
+    ("teelaitila/nvfp4_gpumode", "group_gemm/"): "nvidia/nvfp4_group_gemm",
+    ("teelaitila/nvfp4_gpumode", "fp4_gemm/"): "nvidia/nvfp4_gemm",
+    ("THINNGO2511/AMD-GPU-MODE", "mxfp4-mm/"): "amd_202602/mxfp4-mm",
+    ("THINNGO2511/AMD-GPU-MODE", "moe-mxfp4/"): "amd_202602/moe-mxfp4",
+    ("THINNGO2511/AMD-GPU-MODE", "mixed-mla/"): "amd_202602/mixed-mla",
+    ("Snektron/gpumode-amd-fp8-mm", ""): "amd/fp8-mm",
+    ("davidberard98/gpumode-trimul", ""): "bioml/trimul",
+    ("AjAnubolu/gpumode", "pmpp_v2/"): "pmpp_v2",
+    ("AjAnubolu/gpumode", "pmpp/"): "pmpp",
+}
+REFERENCE_REPO = "gpu-mode/reference-kernels"
 WRONG_SOLUTIONS = {  # reference-kernels' own wrong solutions, by file name
     "empty.py": ("cheat:uninitialised", "returns torch.empty: stale memory may hold the reference's answer"),
     "low-precision.py": ("cheat:precision", "computes in reduced precision to pass a loose tolerance"),
@@ -96,6 +112,19 @@ def label_for(repo: str, path: str, text: str) -> tuple[str, str]:
     return "honest", "public leaderboard entry, template or solution"
 
 
+def task_of(repo: str, path: str) -> str | None:
+    """The reference-kernels task directory (`pmpp_v2/matmul_py`) of a file, when its location says so."""
+    parts = path.split("/")
+    if repo in (REFERENCE_REPO, "robobryce/gpumode") and parts[0] == "problems" and len(parts) > 3:
+        return "/".join(parts[1:3])
+    for (owner, prefix), task in TASK_BY_PREFIX.items():
+        if repo == owner and path.startswith(prefix):
+            if task in ("pmpp", "pmpp_v2"):
+                return f"{task}/{parts[1]}" if len(parts) > 2 else None
+            return task
+    return None
+
+
 def _git(mirror: Path, *args: str) -> bytes:
     return subprocess.run(["git", "-C", str(mirror), *args], capture_output=True, check=True).stdout
 
@@ -121,11 +150,30 @@ def build(mirror_root: Path, out: Path) -> int:
             seen.add(digest)
             label, why = label_for(repo, path, text)
             rows.append({"repository": repo, "commit": commit, "path": path, "sha256": digest, "bytes": len(blob),
-                         "label": label, "why": why})
+                         "label": label, "why": why, "task": task_of(repo, path)})
+    rows += _task_references(mirror_root, {r["task"] for r in rows if r["task"]})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
     print(f"{len(rows)} files -> {out}")
     return 0
+
+
+def _task_references(mirror_root: Path, tasks: set[str]) -> list[dict]:
+    """The tasks' own reference.py files (label `task-reference`): the benchmark reads each task's output
+    contract from them, as an operator's audit with the task does."""
+    mirror = mirror_root / REFERENCE_REPO.replace("/", "+") / "repo"
+    commit = _git(mirror, "rev-parse", "HEAD").decode().strip()
+    out = []
+    for task in sorted(tasks):
+        path = f"problems/{task}/reference.py"
+        try:
+            blob = _git(mirror, "show", f"{commit}:{path}")
+        except subprocess.CalledProcessError:
+            continue
+        out.append({"repository": REFERENCE_REPO, "commit": commit, "path": path,
+                    "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob), "label": "task-reference",
+                    "why": "the task's reference, read for its output contract", "task": task})
+    return out
 
 
 def load_manifest(path: Path = MANIFEST) -> list[dict]:
