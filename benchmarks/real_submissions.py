@@ -4,7 +4,8 @@ Reads the manifest `benchmarks/data/real_submissions.manifest.jsonl` (fetch the 
 `python scripts/collect_real_submissions.py collect`), runs referee's static rules (`run_static`) and
 `kernelguard.analyze_code` on every file (referee twice where the file's task is known: without it, as
 `--api-mode` runs, and with the task's output contract read from its reference.py), and adds labelled cheat
-variants of real honest files (the honest `custom_kernel` kept, a cheat wrapped around it: one per family below, padded-comment evasion included).
+variants of real honest files (the honest `custom_kernel` kept, a cheat wrapped around it: one per family
+below, padded-comment evasion included).
 Prints, per label: files, FLAG %, FAIL count, caught (FAIL) and flagged, for both tools; the rules that fire
 on honest files; and the static time per file.
 
