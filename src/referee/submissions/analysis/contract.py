@@ -92,6 +92,9 @@ def tf32_sensitive(tree: ast.Module) -> bool:
 
 def member_positions(function: ast.AST) -> dict[str, int]:
     """Names bound to members of the function's first parameter: `a, b, c = data` or `c = data[2]`."""
+    cached = getattr(function, "_referee_members", None)
+    if cached is not None:
+        return cached
     args = getattr(function, "args", None)
     if args is None or not args.args:
         return {}
@@ -107,6 +110,7 @@ def member_positions(function: ast.AST) -> dict[str, int]:
                     out.setdefault(element.id, index)
         elif isinstance(target, ast.Name) and _index_of(value, param) is not None:
             out.setdefault(target.id, _index_of(value, param))
+    function._referee_members = out  # memoised on the node: every input-mutation rule asks, per entry
     return out
 
 

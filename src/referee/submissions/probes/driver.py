@@ -230,9 +230,12 @@ class _Run:
             return None
         if not result.returned:
             exc = result.error
-            frame.update(ok=False, error=_safe(exc) if exc is not None else "SystemExit (or the error was hidden)",
-                         exit=exc is None or isinstance(exc, SystemExit),
-                         line=_submission_line(exc, self.path) if exc is not None else None)
+            self.recorder.active = self.recorder.guarded = True  # the exception's __str__ is submission code
+            try:
+                frame.update(ok=False, exit=exc is None or isinstance(exc, SystemExit), line=self._line(exc),
+                             error=_safe(exc) if exc is not None else "SystemExit (or the error was hidden)")
+            finally:
+                self.recorder.active = self.recorder.guarded = False
             name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
             if name and str(name).split(".")[0] in {m.split(".")[0] for m in self.missing}:
                 frame["missing_module"] = str(name)
@@ -286,9 +289,16 @@ class _Run:
         if result is not None:
             self.worker_idents.add(result.ident)
             frame["_snap"] = result.after
-        # threads at the moment of return, before the seal check and the output's description take their time;
-        # from here on, submission code runs only as callbacks on the driver's stack (is_alive, output methods)
+        # from here on, submission code runs only as callbacks on the driver's stack (an exception's __str__,
+        # is_alive, output methods): it gets no frames
         self.recorder.guarded = True
+        if result is not None and not result.returned:
+            exc = result.error
+            frame.update(error=_safe(exc) if exc is not None else "SystemExit (or the error was hidden)",
+                         line=self._line(exc))
+            if _environment_error(exc):
+                frame["environment"] = True
+        # threads at the moment of return, before the seal check and the output's description take their time
         library = self.recorder.library_threads
         live = [t for t in self.enumerate() if t.ident not in baseline and t.ident not in self.worker_idents
                 and t.is_alive() and t not in library]
@@ -298,12 +308,6 @@ class _Run:
             self.recorder.active = self.recorder.guarded = False
             return None
         out = result.value if result is not None else None
-        if result is not None and not result.returned:
-            exc = result.error
-            frame.update(error=_safe(exc) if exc is not None else "SystemExit (or the error was hidden)",
-                         line=_submission_line(exc, self.path) if exc is not None else None)
-            if _environment_error(exc):
-                frame["environment"] = True
         try:
             if "error" not in frame:
                 self._describe_output(out, obj, step, frame, early)
@@ -324,6 +328,19 @@ class _Run:
             frame["retained"] = any(r() is not None for r in refs)
         self.recorder.guarded = False
         return frame
+
+    def _line(self, exc: BaseException | None) -> int | None:
+        """The submission's line in a traceback: real traceback objects only, read by the driver itself."""
+        if exc is None:
+            return None
+        recorder = self.recorder
+        recorder._busy = True  # the driver's own frame reads, not the submission's
+        try:
+            return _submission_line(exc, self.path)
+        except Exception:
+            return None
+        finally:
+            recorder._busy = False
 
     def _describe_output(self, out: Any, obj: Any, step: dict[str, Any], frame: dict[str, Any],
                          early: str | None = None) -> None:
@@ -426,6 +443,7 @@ def child_main(payload: dict[str, Any], channel: Channel) -> int:
     try:
         return run.run()
     except BaseException as exc:  # a driver bug must read as such, never as the submission's fault
+        run.recorder.active = run.recorder.guarded = False  # the traceback below reads frames
         try:
             run.send({"k": "driver_error", "error": _safe(exc), "trace": traceback.format_exc()[-2000:]})
         except BaseException:

@@ -17,7 +17,7 @@ from typing import Any
 from referee.report import Evidence, Finding, Verdict
 from referee.submissions.analysis import Submission
 from referee.submissions.analysis.contract import Contract
-from referee.submissions.analysis.source import CLOCK, AnalysisTimeout
+from referee.submissions.analysis.source import AnalysisTimeout, Budget, expired
 from referee.submissions.rules.registry import Hit, Rule, all_rules, get_rule
 
 MAX_SOURCE = 4 << 20  # characters; bigger files are reported, not parsed
@@ -33,7 +33,7 @@ def run_static(code: str, filename: str = "submission.py", contract: Contract | 
     itself treats as outputs or state; without it (`--api-mode`) writing into a member and returning it is the
     output-buffer shape, not a finding by itself."""
     try:
-        return _scan(code, filename, 0, budget=[MAX_EMBEDDED], deadline=CLOCK() + MAX_SECONDS,
+        return _scan(code, filename, 0, budget=[MAX_EMBEDDED], deadline=Budget(MAX_SECONDS),
                      contract=contract)
     except Exception as exc:  # a last line of defence: the engine itself must not take the audit down
         return [_engine_error("engine", exc, filename)]
@@ -56,7 +56,7 @@ def _as_text(code: Any) -> str:
 
 
 def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, budget: list[int],
-          deadline: float, contract: Contract | None = None) -> list[Finding]:
+          deadline: Budget, contract: Contract | None = None) -> list[Finding]:
     code = _as_text(code)
     if len(code) > MAX_SOURCE:
         message = f"Submission is {len(code):,} characters; static analysis stops at {MAX_SOURCE:,}, so the " \
@@ -79,7 +79,7 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
     for item in all_rules():
         if item.check is None:
             continue
-        if skipped or CLOCK() > deadline:
+        if skipped or expired(deadline):
             skipped.append(item.id)
             continue
         try:
@@ -104,7 +104,7 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
     return _tidy(findings)
 
 
-def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int], deadline: float) -> list[Finding]:
+def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int], deadline: Budget) -> list[Finding]:
     try:
         embedded = sub.embedded
     except Exception as exc:

@@ -202,13 +202,16 @@ def _unreturned(sub: Submission) -> Iterator[tuple[ast.AST, Mutation, bool]]:
         function = entry.function
         if isinstance(function, ast.Lambda):
             continue
+        found = mutations(sub, function)
+        if not found:
+            continue
         aliases = _aliases(sub, function)
         returned = _returned(sub, function, aliases)
         output_constant = all(not sub.flow.is_tainted(r.value, function, values_only=True)
                               for r in sub.flow.returns(function) if isinstance(r, ast.Return))
         outputs = _contract_outputs(sub, function) or set()
         members = member_positions(function)
-        for item in mutations(sub, function):
+        for item in found:
             if _is_returned(item.root, members, aliases, returned):
                 continue
             if item.root in outputs or aliases.get(item.root) in outputs:

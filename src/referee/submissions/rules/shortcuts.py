@@ -118,13 +118,15 @@ def _gated_returns(sub: Submission) -> Iterator[tuple[ast.AST, ast.Return, ast.A
 def _filled_by_call(sub: Submission, function: ast.AST, value: ast.AST) -> bool:
     """The returned expression (`_y_cache[key]`) is handed, as written, to a call that also takes input values:
     a kernel writes the output into it (`asm_gemm(A, B, _y_cache[key])`)."""
+    if not isinstance(value, (ast.Subscript, ast.Attribute)):
+        return False  # plain names are followed by the taint analysis
     wanted = ast.dump(value)
     flow = sub.flow
     for call in sub.own_nodes(function):
         if not isinstance(call, ast.Call):
             continue
         args = [*call.args, *(k.value for k in call.keywords)]
-        if any(ast.dump(a) == wanted for a in args) and any(
+        if any(type(a) is type(value) and ast.dump(a) == wanted for a in args) and any(
                 flow.is_tainted(a, function, values_only=True) for a in args):
             return True
     return False
