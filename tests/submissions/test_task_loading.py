@@ -126,10 +126,15 @@ def test_audit_settings_defaults_are_conservative():
 def test_layouts_the_probes_cannot_run_load_with_a_reason():
     """A reference without the generate_input/check_implementation pair (princeton's cross_entropy) or a task.yml
     without inputs still loads: the audit runs its static rules and says why the probes could not run."""
-    no_entry = task_from_files("k", {"task.yml": TASK_YML, "reference.py": "def reference_forward(x): return x\n"})
+    no_entry = task_from_files("k", {"task.yml": TASK_YML, "reference.py": "def reference_forward(x): return x\n"},
+                               strict=False)
     assert "does not define generate_input, check_implementation" in no_entry.probe_blocker
-    no_inputs = task_from_files("k", {"task.yml": "tests: []\nbenchmarks: []\n", "reference.py": REFERENCE})
+    no_inputs = task_from_files("k", {"task.yml": "tests: []\nbenchmarks: []\n", "reference.py": REFERENCE},
+                                strict=False)
     assert "no tests and no benchmarks" in no_inputs.probe_blocker
+    # registering such a task (the service) is refused with the same reason
+    with pytest.raises(TaskError, match="does not define generate_input"):
+        task_from_files("k", {"task.yml": TASK_YML, "reference.py": "def reference_forward(x): return x\n"})
     assert task_from_files("k", {"task.yml": TASK_YML, "reference.py": REFERENCE}).probe_blocker is None
 
 

@@ -240,8 +240,11 @@ def load_task(path: str | os.PathLike[str]) -> Task:
     return _build(folder.name, spec, files, folder.resolve(), warnings)
 
 
-def task_from_files(name: str, files: dict[str, str]) -> Task:
+def task_from_files(name: str, files: dict[str, str], *, strict: bool = True) -> Task:
     """Build a task from file contents (the service stores tasks this way): `task.yml` plus the named files.
+
+    `strict` (the default, for task registration) refuses a layout the probes cannot run; `load_task` of a folder
+    accepts it, so such a task's submissions still get their static audit and a DEGRADED reason.
 
     Files are matched by the name the run uses (`utils.py`), or by the source path task.yml gives (`../utils.py`).
     """
@@ -259,7 +262,10 @@ def task_from_files(name: str, files: dict[str, str]) -> Task:
             if run_name == "reference.py":
                 raise TaskError(f"task {name!r}: reference.py is missing")
             warnings.append(f"{run_name}: not provided; left out")
-    return _build(name, spec, found, None, warnings)
+    task = _build(name, spec, found, None, warnings)
+    if strict and task.probe_blocker is not None:
+        raise TaskError(f"task {name!r}: {task.probe_blocker}")
+    return task
 
 
 def _read(path: Path) -> str:
