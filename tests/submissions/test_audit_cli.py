@@ -41,7 +41,7 @@ def cli(monkeypatch, probe_sandbox):
     """The CLI with a controllable static engine (the real one is tested by its own suite) and the shared sandbox."""
     static: list[Finding] = []
 
-    def fake_static(code, filename):
+    def fake_static(code, filename, contract=None):
         return [f.model_copy(deep=True) for f in static]
 
     monkeypatch.setattr(audit_module, "_static_engine", lambda: (fake_static, None))

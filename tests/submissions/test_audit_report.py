@@ -13,7 +13,7 @@ HONEST = "def custom_kernel(data):\n    a, b = data\n    return a + b\n"
 
 
 def engine(*findings: Finding):
-    return lambda: (lambda code, filename: [f.model_copy(deep=True) for f in findings], None)
+    return lambda: (lambda code, filename, contract=None: [f.model_copy(deep=True) for f in findings], None)
 
 
 def syntax_error() -> Finding:
@@ -39,19 +39,18 @@ def test_code_that_does_not_parse_skips_the_probes(monkeypatch, tasks):
     monkeypatch.setattr(audit_module, "_static_engine", engine(syntax_error()))
     report = audit_submission("def (:\n", tasks["vectoradd_py"])
     assert "dynamic probes skipped: the submission does not parse" in report.notes
-    assert [f.rule for f in report.findings] == ["SYN001"] and report.findings[0].data["source"] == "static"
+    assert [f.rule for f in report.findings] == ["SYN001", "PRB601"] and report.findings[0].data["source"] == "static"
+    # code that cannot be imported is broken: FAIL, with an action that says so rather than "hacked"
+    assert report.verdict is Verdict.FAIL and report.action == audit_module.BROKEN_ACTION
 
 
 def test_static_engine_states_are_told_apart(monkeypatch):
-    monkeypatch.setattr(audit_module, "_static_engine",
-                        lambda: (None, "static rules unavailable: referee.submissions.rules is not installed"))
-    absent = audit_submission(HONEST, None)
-    assert not absent.degraded and absent.metrics["static"] == {"available": False}
+    """The rules ship with the package: one that fails to load is the referee's bug, so the audit is DEGRADED."""
     monkeypatch.setattr(audit_module, "_static_engine", lambda: (None, "static rules failed to load: boom"))
     broken = audit_submission(HONEST, None)
     assert broken.degraded and broken.verdict is Verdict.DEGRADED
 
-    def crash(code, filename):
+    def crash(code, filename, contract=None):
         raise RuntimeError("rule bug")
 
     monkeypatch.setattr(audit_module, "_static_engine", lambda: (crash, None))

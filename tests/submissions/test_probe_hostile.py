@@ -91,7 +91,9 @@ def test_writing_fake_frames_into_the_channel_is_caught(audit_code):
 
 
 def test_stealing_the_nonce_to_forge_clean_results_is_still_caught(audit_code):
-    """The worst case: the submission reads the driver's nonce from the heap and sends a 'correct' frame first."""
+    """The worst case: the submission looks for the driver's nonce on the heap to send a 'correct' frame first.
+
+    The heap walk is recorded (PRB502) and refused, so the forgery never happens and the wrong answer stands."""
     report = audit_code("""
         import gc, json, os, stat, struct
         def _run():
@@ -105,7 +107,7 @@ def test_stealing_the_nonce_to_forge_clean_results_is_still_caught(audit_code):
                 run.channel.send({"k": "done", "nonce": run.nonce})
             return data[0] * 0
     """)
-    assert {"PRB401", "PRB101"} <= rules(report) and report.verdict is Verdict.FAIL
+    assert {"PRB502", "PRB101"} <= rules(report) and report.verdict is Verdict.FAIL
 
 
 def test_patching_the_probe_tools_does_not_blind_them(audit_code):
@@ -131,7 +133,7 @@ def test_patching_the_probe_tools_does_not_blind_them(audit_code):
     ("import builtins\nbuiltins.print = lambda *a, **k: None\n" + HONEST, "PRB301"),
     ("import subprocess\ntry:\n    subprocess.run(['true'])\nexcept OSError:\n    pass\n" + HONEST, "PRB504"),
     ("open('cache.bin', 'wb').write(b'x')\n" + HONEST, "PRB505"),
-    ("import sys\ndef custom_kernel(data):\n    sys._getframe(1).f_locals\n    return data[0] + data[1]\n", "PRB502"),
+    ("import sys\ndef custom_kernel(data):\n    sys._getframe(0).f_locals\n    return data[0] + data[1]\n", "PRB502"),
     ("exec('def custom_kernel(data):\\n    return data[0] + data[1]\\n')\n", "PRB503"),
     ("from reference import generate_input\n" + HONEST + "generate_input(size=4, seed=1)\n", "PRB501"),
 ])
@@ -175,7 +177,7 @@ def test_honest_look_alikes_stay_clean(audit_code):
     assert report.verdict is Verdict.PASS, report.findings
 
 
-def test_a_task_that_needs_cuda_is_skipped_with_a_note_on_cpu_machines(audit_code, monkeypatch):
+def test_a_task_that_needs_cuda_is_degraded_with_the_reason_on_cpu_machines(audit_code, monkeypatch):
     import referee.submissions.probes as probes
 
     monkeypatch.setattr(probes, "gpu_present", lambda: False)
@@ -184,8 +186,9 @@ def test_a_task_that_needs_cuda_is_skipped_with_a_note_on_cpu_machines(audit_cod
         "reference.py": "import torch\ndef generate_input(size, seed):\n    return torch.ones(size, device='cuda')\n"
                         "def ref_kernel(d):\n    return d\ndef check_implementation(d, o):\n    return True, ''\n"})
     report = audit_code(HONEST, task=task)
-    assert "dynamic probes skipped: task needs CUDA and no GPU is present" in report.notes
-    assert report.metrics["dynamic"]["status"] == "skipped" and "static evidence only" in report.action
+    # the machine's limit, never a pass on static evidence alone (issue 10: the environment is DEGRADED)
+    assert "dynamic probes cannot run: the task needs CUDA and this machine has no GPU" in report.notes
+    assert report.metrics["dynamic"]["status"] == "degraded" and report.verdict is Verdict.DEGRADED
 
 
 def test_the_child_says_no_cuda_when_the_node_exists_but_torch_sees_no_gpu(audit_code, monkeypatch):
@@ -198,7 +201,7 @@ def test_the_child_says_no_cuda_when_the_node_exists_but_torch_sees_no_gpu(audit
                         "def check_implementation(d, o): pass\n"})
     report = audit_code(HONEST, task=task)
     assert any("CUDA is not usable inside the sandbox" in n for n in report.notes), report.notes
-    assert report.verdict is Verdict.PASS and not report.degraded
+    assert report.verdict is Verdict.DEGRADED
 
 
 def test_a_broken_reference_degrades_the_audit_instead_of_blaming_the_submission(audit_code):

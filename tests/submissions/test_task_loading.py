@@ -91,10 +91,9 @@ def test_cuda_need_is_detected_from_the_reference_or_declared():
     ({"task.yml": "tests: [", "reference.py": "x"}, "not valid YAML"),
     ({"task.yml": "- 1\n- 2\n", "reference.py": "x"}, "mapping at the top level"),
     ({"task.yml": TASK_YML}, "reference.py is missing"),
-    ({"task.yml": TASK_YML, "reference.py": "def ref_kernel(d): return d\n"}, "does not define generate_input"),
-    ({"task.yml": "tests: []\nbenchmarks: []\n", "reference.py": REFERENCE}, "no tests and no benchmarks"),
     ({"task.yml": "tests: [5]\n", "reference.py": REFERENCE}, r"tests\[0\] must be a non-empty mapping"),
-    ({"task.yml": "tests:\n  - {size: [1, 2]}\n", "reference.py": REFERENCE}, "must be a number"),
+    ({"task.yml": "tests:\n  - {size: {a: 1}}\n", "reference.py": REFERENCE}, "must be a number"),
+    ({"task.yml": "tests:\n  - {size: [[1], 2]}\n", "reference.py": REFERENCE}, "short list"),
     ({"task.yml": "tests:\n  - {size: 1}\nreferee: {colour: red}\n", "reference.py": REFERENCE},
      "unknown `referee:` keys"),
     ({"task.yml": "tests:\n  - {size: 1}\nreferee: {device: tpu}\n", "reference.py": REFERENCE},
@@ -122,3 +121,29 @@ def test_audit_settings_defaults_are_conservative():
     settings = AuditSettings()
     assert settings.compare == "elementwise" and settings.perturb and not settings.inputs_writable
     assert AuditSettings.from_yaml({"size_args": ["n"]}).size_args == ("n",)
+
+
+def test_layouts_the_probes_cannot_run_load_with_a_reason():
+    """A reference without the generate_input/check_implementation pair (princeton's cross_entropy) or a task.yml
+    without inputs still loads: the audit runs its static rules and says why the probes could not run."""
+    no_entry = task_from_files("k", {"task.yml": TASK_YML, "reference.py": "def reference_forward(x): return x\n"},
+                               strict=False)
+    assert "does not define generate_input, check_implementation" in no_entry.probe_blocker
+    no_inputs = task_from_files("k", {"task.yml": "tests: []\nbenchmarks: []\n", "reference.py": REFERENCE},
+                                strict=False)
+    assert "no tests and no benchmarks" in no_inputs.probe_blocker
+    # registering such a task (the service) is refused with the same reason
+    with pytest.raises(TaskError, match="does not define generate_input"):
+        task_from_files("k", {"task.yml": TASK_YML, "reference.py": "def reference_forward(x): return x\n"})
+    assert task_from_files("k", {"task.yml": TASK_YML, "reference.py": REFERENCE}).probe_blocker is None
+
+
+def test_list_valued_arguments_and_world_size_are_read():
+    """nvfp4_group_gemm lists per-group sizes; kernelbot's gather declares world_size and multi_gpu."""
+    group = task_from_files("g", {"task.yml": "tests:\n  - {m: [96, 128], n: [128, 256], g: 2, seed: 1111}\n",
+                                  "reference.py": REFERENCE})
+    assert group.tests[0]["m"] == [96, 128] and group.world_size == 1 and not group.distributed
+    gather = task_from_files("d", {"task.yml": "multi_gpu: true\ntests:\n  - {seed: 5, world_size: 4}\n",
+                                   "reference.py": "def generate_input(seed, world_size, rank): pass\n"
+                                                   "def check_implementation(d, o): pass\n"})
+    assert gather.world_size == 4 and gather.distributed and not gather.has_reference_kernel

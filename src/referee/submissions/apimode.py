@@ -1,10 +1,12 @@
 """The `kernelguard --api-mode` contract, so a leaderboard that calls KernelGuard can switch by changing the command.
 
-kernelbot runs the command with the submission on stdin, reads the last non-empty stdout line as a JSON object,
-rejects the submission when `should_filter` is true (naming the `pattern` of each `matched_patterns` entry), logs
-`classification` otherwise, and treats a non-zero exit status as "pre-check unavailable". So: exit 0 for every
-verdict, non-zero only when the audit itself could not be done. KernelGuard's vocabulary is kept (hacked /
-suspicious / valid, high_critical); referee's own fields (`verdict`, `findings`) ride along.
+A thin adapter: the audit itself is `audit.audit_once`. kernelbot runs the command with the submission on stdin,
+reads the last non-empty stdout line as a JSON object, rejects the submission when `should_filter` is true (naming
+the `pattern` of each `matched_patterns` entry; it then marks the submission "hacked"), logs `classification`
+otherwise, and treats a non-zero exit status as "pre-check unavailable". So: exit 0 for every verdict, non-zero only
+when the audit itself could not be done (DEGRADED: exit 3, `should_filter: false` and a `reason`). A FAIL that only
+says the file does not run is `classification: invalid` and not filtered: it is broken, not hacked. KernelGuard's
+vocabulary is kept (hacked / suspicious / valid, high_critical); referee's own fields ride along.
 """
 
 from __future__ import annotations
@@ -28,6 +30,18 @@ def _kernelguard_names(data: dict[str, Any]) -> list[str]:
     return [str(n) for n in names] if isinstance(names, list | tuple) else []
 
 
+def _reason(report: Report, broken: bool) -> str | None:
+    """One line saying why the submission was not simply accepted (DEGRADED: what the referee could not do)."""
+    if report.verdict is Verdict.DEGRADED:
+        return "; ".join(report.notes[-3:]) or "the referee could not finish the audit"
+    if broken:
+        return "the submission does not run: " + "; ".join(
+            f.message for f in report.findings if f.verdict is Verdict.FAIL)[:400]
+    if report.verdict is Verdict.PASS:
+        return None
+    return "; ".join(f"{f.rule}: {f.title}" for f in report.findings if f.verdict is report.verdict)[:400]
+
+
 def kernelguard_result(report: Report, code: str) -> dict[str, Any]:
     """One JSON object in KernelGuard's api-mode shape, plus referee's verdict and findings."""
     verdict = report.verdict
@@ -35,12 +49,17 @@ def kernelguard_result(report: Report, code: str) -> dict[str, Any]:
                  "rule": f.rule, "kernelguard": _kernelguard_names(f.data), "severity": SEVERITY[f.verdict],
                  "evidence": f.message[:500], "field": "code", "line": f.line, "verdict": f.verdict.value}
                 for f in report.findings]
-    should_filter = verdict is Verdict.FAIL
+    from referee.submissions.audit import broken_only
+
+    broken = verdict is Verdict.FAIL and broken_only(report)
+    # kernelbot marks a filtered submission "hacked"; a file that does not run is rejected by its own run, not here
+    should_filter = verdict is Verdict.FAIL and not broken
     return {
         "matched_patterns": patterns,
-        "classification": CLASSIFICATION[verdict],
+        "classification": "invalid" if broken else CLASSIFICATION[verdict],
         "should_filter": should_filter,
         "filter_reason": "high_critical" if should_filter else None,
+        "reason": _reason(report, broken),
         "code_hash": hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()[:16],
         "structural_hash": "",
         "is_default": False,
@@ -55,35 +74,10 @@ def kernelguard_result(report: Report, code: str) -> dict[str, Any]:
     }
 
 
-def audit_once(code: str | bytes, task: Any, options: Any) -> Any:
-    """One audit with a one-worker sandbox of its own (a single audit needs one fork server, not one per core)."""
-    from referee.submissions.audit import audit_submission
-
-    if not (options.dynamic and task is not None):
-        return audit_submission(code, task, options=options)
-    from referee.submissions.probes import make_sandbox
-
-    try:
-        sandbox = make_sandbox(workers=1, timeout_s=options.timeout_s, memory_mb=options.memory_mb)
-    except Exception as exc:  # no sandbox on this machine: the audit says so instead of crashing
-        report = audit_submission(code, task, options=without_probes(options))
-        report.degraded = True
-        report.notes.append(f"dynamic probes could not start the sandbox: {type(exc).__name__}: {exc}")
-        return report
-    try:
-        return audit_submission(code, task, options=options, sandbox=sandbox)
-    finally:
-        sandbox.close()
-
-
-def without_probes(options: Any) -> Any:
-    from dataclasses import replace
-
-    return replace(options, dynamic=False)
-
-
 def write_api_result(code: str, task: Any, options: Any) -> int:
     """Audit, print the one JSON line, and return the exit status of the contract (0 unless the audit failed)."""
+    from referee.submissions.audit import audit_once
+
     report = audit_once(code, task, options)
     sys.stdout.write(json.dumps(kernelguard_result(report, code)) + "\n")
     sys.stdout.flush()
@@ -116,10 +110,11 @@ def fast_api_mode(argv: list[str]) -> int | None:
         if name in ("--task", "-t"):
             task_spec = value
     from referee.submissions.audit import AuditOptions
-    from referee.submissions.task import TaskError, resolve_task
 
     task = None
     if task_spec is not None:
+        from referee.submissions.task import TaskError, resolve_task
+
         try:
             task = resolve_task(task_spec)
         except (TaskError, OSError) as exc:

@@ -16,22 +16,27 @@ import hashlib
 import os
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from referee.report import Evidence, Finding, Report, Verdict
-from referee.sandbox import Sandbox
-from referee.submissions.judge import JudgeConfig, judge_submission
-from referee.submissions.probes import make_sandbox, run_probes
-from referee.submissions.task import Task
+
+if TYPE_CHECKING:  # imported where used: `referee audit --api-mode` without a task never needs them (speed)
+    from referee.sandbox import Sandbox
+    from referee.submissions.judge import JudgeConfig
+    from referee.submissions.task import Task
 
 MAX_CODE_CHARS = 1_000_000
 ACTIONS = {
     Verdict.FAIL: "reject: mark the submission as hacked and keep the evidence",
     Verdict.FLAG: "hold for human review before it is ranked",
     Verdict.PASS: "accept",
-    Verdict.DEGRADED: "re-run the audit: the referee could not finish (see notes)",
+    Verdict.DEGRADED: "re-run the audit where the task can run: the referee could not finish (see notes)",
 }
+#: probe families that mean "this file does not run", which the leaderboard's own run rejects anyway
+BROKEN_FAMILIES = {"broken"}
+BROKEN_ACTION = ("reject as broken, not as cheating: the submission does not import or defines no custom_kernel "
+                 "(see the finding); ask the author to fix it")
 
 
 @dataclass
@@ -53,26 +58,19 @@ class AuditOptions:
 
 
 def _static_engine() -> tuple[Any, str | None]:
-    """(run_static, None), or (None, why) when `referee.submissions.rules` is absent or fails to import."""
+    """(run_static, None), or (None, why) when a rule module is broken (the referee's bug, so the audit degrades)."""
     try:
         from referee.submissions.rules import run_static
-    except ModuleNotFoundError as exc:
-        if exc.name in {"referee.submissions.rules", "referee.submissions.analysis"}:
-            return None, "static rules unavailable: referee.submissions.rules is not installed"
-        return None, f"static rules failed to load: {exc}"
     except Exception as exc:  # a broken rule module must not take the audit down
         return None, f"static rules failed to load: {type(exc).__name__}: {exc}"
     return run_static, None
 
 
 def static_rule_catalog() -> dict[str, dict[str, str]]:
-    """id -> {title, why, action} of every static rule (empty while the engine is absent); for SARIF."""
-    try:
-        from referee.submissions.rules import all_rules
+    """id -> {title, why, action} of every static rule; for SARIF."""
+    from referee.submissions.rules import all_rules
 
-        return {r.id: {"title": r.title, "why": r.why, "action": r.action} for r in all_rules()}
-    except Exception:
-        return {}
+    return {r.id: {"title": r.title, "why": r.why, "action": r.action} for r in all_rules()}
 
 
 _shared: Sandbox | None = None
@@ -84,6 +82,8 @@ def shared_sandbox() -> Sandbox:
 
     Used when `audit_submission` gets no sandbox; services and batch runs pass their own (`make_sandbox(n)`).
     """
+    from referee.submissions.probes import make_sandbox
+
     global _shared
     with _shared_lock:
         if _shared is None or _shared._closed:
@@ -92,16 +92,28 @@ def shared_sandbox() -> Sandbox:
         return _shared
 
 
-def _run_static(code: str, filename: str, report: Report) -> bool:
+def task_contract_of(task: Task | None) -> Any:
+    """The task's output contract read from its reference (None without a task, or when it cannot be read)."""
+    if task is None:
+        return None
+    from referee.submissions.analysis.contract import task_contract
+
+    try:
+        return task_contract(task.reference)
+    except Exception:  # a reference the analysis cannot read: the rules fall back to the no-task reading
+        return None
+
+
+def _run_static(code: str, filename: str, report: Report, task: Task | None = None) -> bool:
     """Static findings into the report; returns whether the code parses (False also when it cannot be told)."""
     engine, problem = _static_engine()
     if engine is None:
         report.notes.append(str(problem))
         report.metrics["static"] = {"available": False}
-        report.degraded = report.degraded or not str(problem).startswith("static rules unavailable")
+        report.degraded = True
         return True
     try:
-        findings = list(engine(code, filename))
+        findings = list(engine(code, filename, contract=task_contract_of(task)))
     except Exception as exc:
         report.degraded = True
         report.notes.append(f"static rules crashed (the referee's bug): {type(exc).__name__}: {exc}")
@@ -119,6 +131,8 @@ def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: S
         report.notes.append("dynamic probes skipped: no task given")
         report.metrics["dynamic"] = {"status": "skipped"}
         return
+    from referee.submissions.probes import run_probes
+
     try:
         outcome = run_probes(code, task, sandbox or shared_sandbox(), filename=options.filename, seed=options.seed,
                              timeout_s=options.timeout_s, memory_mb=options.memory_mb, soak_calls=options.soak_calls)
@@ -134,6 +148,8 @@ def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: S
 
 
 def _run_llm(code: str, task: Task | None, options: AuditOptions, report: Report) -> None:
+    from referee.submissions.judge import JudgeConfig, judge_submission
+
     config = options.llm_config or JudgeConfig.from_env()
     if config is None:
         report.notes.append("LLM second opinion skipped: no REFEREE_LLM_API_KEY (or OPENROUTER_API_KEY) is set")
@@ -181,7 +197,7 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
     parses = True
     if options.static:
         t0 = time.perf_counter()
-        parses = _run_static(code, options.filename, report)
+        parses = _run_static(code, options.filename, report, task)
         report.timings["static"] = time.perf_counter() - t0
     if options.dynamic:
         t0 = time.perf_counter()
@@ -192,13 +208,62 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
         report.timings["dynamic"] = time.perf_counter() - t0
     else:
         report.notes.append("dynamic probes skipped: disabled (--no-dynamic)")
+    if not parses:  # it cannot be imported by any harness: broken (FAIL), whatever the static rule's own verdict
+        from referee.submissions.probes.rules import probe_finding
+
+        syntax = next((f.message for f in report.findings if f.rule == "SYN001"), "a syntax error")
+        report.findings.append(probe_finding("PRB601", f"The submission does not parse, so it cannot be imported: "
+                                             f"{syntax}"))
     if options.llm:
         t0 = time.perf_counter()
         _run_llm(code, task, options, report)
         report.timings["llm"] = time.perf_counter() - t0
     report.timings["total"] = time.perf_counter() - started
-    report.action = ACTIONS[report.verdict]
-    dynamic_status = report.metrics.get("dynamic", {}).get("status")
-    if report.verdict is Verdict.PASS and dynamic_status != "ran":
-        report.action = "accept on static evidence only: the dynamic probes did not run (see notes)"
+    report.action = report_action(report)
     return report
+
+
+def broken_only(report: Report) -> bool:
+    """A FAIL whose every FAIL finding says the file does not run (no import, no entry point): not a cheat."""
+    fails = [f for f in report.findings if f.verdict is Verdict.FAIL]
+    return bool(fails) and all(f.data.get("family") in BROKEN_FAMILIES for f in fails)
+
+
+def report_action(report: Report) -> str:
+    """What an operator should do, worded from the evidence: broken code is rejected, never called hacked."""
+    verdict = report.verdict
+    if verdict is Verdict.FAIL and broken_only(report):
+        return BROKEN_ACTION
+    dynamic_status = report.metrics.get("dynamic", {}).get("status")
+    if verdict is Verdict.PASS and dynamic_status != "ran":
+        return "accept on static evidence only: the dynamic probes did not run (see notes)"
+    return ACTIONS[verdict]
+
+
+def without_probes(options: AuditOptions) -> AuditOptions:
+    return replace(options, dynamic=False)
+
+
+def audit_once(code: str | bytes, task: Task | None, options: AuditOptions) -> Report:
+    """One audit with a one-worker sandbox of its own (a single audit needs one fork server, not one per core).
+
+    Used by `referee audit` and `--api-mode`, which audit one submission per process.
+    """
+    if not (options.dynamic and task is not None):
+        return audit_submission(code, task, options=options)
+    from referee.submissions.probes import make_sandbox, probes_can_run
+
+    if not probes_can_run(task):  # DEGRADED with the reason, without starting a sandbox
+        return audit_submission(code, task, options=options)
+    try:
+        sandbox = make_sandbox(workers=1, timeout_s=options.timeout_s, memory_mb=options.memory_mb)
+    except Exception as exc:  # no sandbox on this machine: the audit says so instead of crashing
+        report = audit_submission(code, task, options=without_probes(options))
+        report.degraded = True
+        report.notes.append(f"dynamic probes could not start the sandbox: {type(exc).__name__}: {exc}")
+        report.action = report_action(report)
+        return report
+    try:
+        return audit_submission(code, task, options=options, sandbox=sandbox)
+    finally:
+        sandbox.close()

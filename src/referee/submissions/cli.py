@@ -77,7 +77,7 @@ def audit(
         _fail(f"{submission}: {exc.strerror or exc}")
     task_obj = _task(task)
     options = AuditOptions(dynamic=not no_dynamic, llm=llm, filename=submission.name, timeout_s=timeout, seed=seed)
-    from referee.submissions.apimode import audit_once
+    from referee.submissions.audit import audit_once
 
     report = audit_once(data, task_obj, options)
     if json_out:

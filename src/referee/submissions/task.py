@@ -20,7 +20,11 @@ import yaml
 SUBMISSION_PLACEHOLDER = "@SUBMISSION@"
 MAX_TASK_FILE_BYTES = 2 << 20
 REQUIRED_FUNCTIONS = ("generate_input", "ref_kernel", "check_implementation")
-_CUDA_HINT = re.compile(r"""device\s*=\s*["']cuda|\.cuda\(\)|["']cuda(:\d+)?["']""")
+#: a task whose reference has a checker but no ref_kernel (kernelbot's examples/gather) is judged by the checker
+CHECKER_FUNCTIONS = ("generate_input", "check_implementation")
+_CUDA_HINT = re.compile(r"""device\s*=\s*["']cuda|\.cuda\(\)|["']cuda(:\d+)?["']|f["']cuda:\{""")
+_RANK_PARAM = re.compile(r"def\s+generate_input\s*\([^)]*\brank\b", re.S)
+MAX_LIST_ARG = 64
 
 
 class TaskError(ValueError):
@@ -48,6 +52,8 @@ class AuditSettings:
     inputs_writable: bool = False
     #: returning (a view of) an input is the expected answer (identity-like tasks)
     output_may_alias_input: bool = False
+    #: probe inputs of the published shapes whose values defeat approximations (outliers, shifted ranges)
+    adversarial: bool = True
     #: at most this many published test cases are probed
     max_test_cases: int = 6
 
@@ -89,10 +95,40 @@ class Task:
     settings: AuditSettings = field(default_factory=AuditSettings)
     path: Path | None = None
     warnings: tuple[str, ...] = ()
+    multi_gpu: bool = False
 
     @property
     def reference(self) -> str:
         return self.files.get("reference.py", "")
+
+    def defines(self, name: str) -> bool:
+        return bool(re.search(rf"^\s*(?:async\s+)?def\s+{name}\b|^{name}\s*=", self.reference, re.M))
+
+    @property
+    def has_reference_kernel(self) -> bool:
+        return self.defines("ref_kernel")
+
+    @property
+    def world_size(self) -> int:
+        """Ranks one run needs: the largest `world_size` argument, or 1 (`generate_input(..., rank)` tasks)."""
+        sizes = [int(s["world_size"]) for s in [*self.tests, *self.benchmarks]
+                 if isinstance(s.get("world_size"), int) and not isinstance(s.get("world_size"), bool)]
+        return max(sizes, default=1)
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1 or bool(_RANK_PARAM.search(self.reference)) or bool(self.multi_gpu)
+
+    @property
+    def probe_blocker(self) -> str | None:
+        """Why the dynamic probes cannot run this task's layout at all (None: they can)."""
+        missing = [fn for fn in CHECKER_FUNCTIONS if not self.defines(fn)]
+        if missing:
+            return (f"the task's reference.py does not define {', '.join(missing)} (not the reference-kernels "
+                    "generate_input/ref_kernel/check_implementation layout)")
+        if not self.tests and not self.benchmarks:
+            return "task.yml lists no tests and no benchmarks, so no input can be generated"
+        return None
 
     @property
     def needs_cuda(self) -> bool:
@@ -122,10 +158,17 @@ def _check_specs(specs: Any, key: str) -> list[dict[str, Any]]:
         for arg, value in spec.items():
             if not isinstance(arg, str) or not arg.isidentifier():
                 raise TaskError(f"task.yml: {key}[{i}] has an argument name that is not an identifier: {arg!r}")
-            if not isinstance(value, str | int | float | bool) or value is None:
-                raise TaskError(f"task.yml: {key}[{i}].{arg} must be a number, string or boolean")
+            if _scalar(value):
+                continue
+            if not (isinstance(value, list) and 0 < len(value) <= MAX_LIST_ARG and all(map(_scalar, value))):
+                raise TaskError(f"task.yml: {key}[{i}].{arg} must be a number, string, boolean or a short list "
+                                "of them")
         clean.append(dict(spec))
     return clean
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool)
 
 
 def _parse_yaml(text: str) -> dict[str, Any]:
@@ -142,13 +185,8 @@ def _build(name: str, spec: dict[str, Any], files: dict[str, str], path: Path | 
            warnings: list[str]) -> Task:
     if "reference.py" not in files:
         raise TaskError(f"task {name!r}: reference.py is missing")
-    missing = [fn for fn in REQUIRED_FUNCTIONS if not re.search(rf"\b{fn}\b", files["reference.py"])]
-    if missing:
-        raise TaskError(f"task {name!r}: reference.py does not define {', '.join(missing)}")
     tests = _check_specs(spec.get("tests"), "tests")
     benchmarks = _check_specs(spec.get("benchmarks"), "benchmarks")
-    if not tests and not benchmarks:
-        raise TaskError(f"task {name!r}: task.yml lists no tests and no benchmarks, so no input can be generated")
     lang = str(spec.get("lang", "py"))
     submission_name = "submission.py" if lang == "py" else "submission.cu"
     for entry in spec.get("files") or []:
@@ -157,7 +195,7 @@ def _build(name: str, spec: dict[str, Any], files: dict[str, str], path: Path | 
     return Task(name=name, files=files, tests=tests, benchmarks=benchmarks, lang=lang,
                 description=str(spec.get("description") or ""), ranking_by=str(spec.get("ranking_by", "geom")),
                 submission_name=submission_name, settings=AuditSettings.from_yaml(spec.get("referee")), path=path,
-                warnings=tuple(warnings))
+                warnings=tuple(warnings), multi_gpu=bool(spec.get("multi_gpu")))
 
 
 def _file_entries(spec: dict[str, Any]) -> list[tuple[str, str]]:
@@ -202,8 +240,11 @@ def load_task(path: str | os.PathLike[str]) -> Task:
     return _build(folder.name, spec, files, folder.resolve(), warnings)
 
 
-def task_from_files(name: str, files: dict[str, str]) -> Task:
+def task_from_files(name: str, files: dict[str, str], *, strict: bool = True) -> Task:
     """Build a task from file contents (the service stores tasks this way): `task.yml` plus the named files.
+
+    `strict` (the default, for task registration) refuses a layout the probes cannot run; `load_task` of a folder
+    accepts it, so such a task's submissions still get their static audit and a DEGRADED reason.
 
     Files are matched by the name the run uses (`utils.py`), or by the source path task.yml gives (`../utils.py`).
     """
@@ -221,7 +262,10 @@ def task_from_files(name: str, files: dict[str, str]) -> Task:
             if run_name == "reference.py":
                 raise TaskError(f"task {name!r}: reference.py is missing")
             warnings.append(f"{run_name}: not provided; left out")
-    return _build(name, spec, found, None, warnings)
+    task = _build(name, spec, found, None, warnings)
+    if strict and task.probe_blocker is not None:
+        raise TaskError(f"task {name!r}: {task.probe_blocker}")
+    return task
 
 
 def _read(path: Path) -> str:

@@ -66,9 +66,18 @@ def test_long_concatenations_are_analysed_without_recursion_errors():
     assert not findings
 
 
-def test_oversized_submission_is_flagged_not_parsed():
+def test_oversized_submission_is_filtered_not_parsed():
+    # a file past the cap cannot be checked, so it is filtered with that reason (FAIL), never accepted unchecked
     findings = run_static("# pad\n" * (engine.MAX_SOURCE // 6 + 10))
-    assert [f.rule for f in findings] == ["SYN002"]
+    assert [(f.rule, f.verdict) for f in findings] == [("SYN002", Verdict.FAIL)]
+    assert "filtered" in findings[0].message
+
+
+def test_comment_padding_below_the_cap_is_scanned_in_full():
+    # the evasion: a replay cache behind a comment past the old 1 M-character audit cap
+    padded = "# " + "x" * 1_200_000 + "\n" + CHEAT
+    rules = {(f.rule, f.verdict) for f in run_static(padded)}
+    assert ("RPL001", Verdict.FAIL) in rules
 
 
 @pytest.mark.parametrize("value", [CHEAT.encode(), bytearray(CHEAT.encode())], ids=["bytes", "bytearray"])
@@ -139,18 +148,19 @@ def test_module_level_global_statement_terminates():
     assert "RPL001" in {f.rule for f in findings}
 
 
-def test_time_limit_stops_the_scan_with_one_engine_finding(monkeypatch):
+def test_time_limit_stops_the_scan_and_filters_the_file(monkeypatch):
+    # a file that cannot be fully analysed is filtered with that reason, never accepted half-checked
     monkeypatch.setattr(engine, "MAX_SECONDS", -1.0)
     findings = run_static(CHEAT)
-    assert [f.rule for f in findings] == ["ENG001"]
-    assert "time limit" in findings[0].message and findings[0].verdict is Verdict.FLAG
+    assert [f.rule for f in findings] == ["ENG002"]
+    assert "time limit" in findings[0].message and findings[0].verdict is Verdict.FAIL
 
 
 def test_deadline_interrupts_lazy_analysis():
     from referee.submissions.analysis import Submission
-    from referee.submissions.analysis.source import AnalysisTimeout
+    from referee.submissions.analysis.source import CLOCK, AnalysisTimeout
 
-    sub = Submission(CHEAT, deadline=time.monotonic() - 1)
+    sub = Submission(CHEAT, deadline=CLOCK() - 1)
     with pytest.raises(AnalysisTimeout):
         for _ in range(300):
             sub.tick()

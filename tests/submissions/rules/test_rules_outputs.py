@@ -73,6 +73,18 @@ CHEATS = [
             torch.add(a, b, out=a)
             return a
     """),
+    ("UNI002", """
+        # reference-kernels pmpp_v2/*/solutions/wrong/empty.py: the nop kernel
+        def custom_kernel(data):
+            _, output = data
+            return output
+    """),
+    ("UNI002", """
+        # every member ignored, the last one (the output slot) handed back
+        def custom_kernel(data):
+            a, b, c = data
+            return c
+    """),
     ("UNI001", """
         # reference-kernels wrong/empty.py
         import torch
@@ -234,6 +246,19 @@ HONEST = [
             a, b, c = data
             torch.add(a, b, out=c)
             return c
+    """),
+    ("UNI002", """
+        # the identity task's answer: the input itself
+        def custom_kernel(data):
+            input, output = data
+            return input
+    """),
+    ("UNI002", """
+        # the output slot filled by a launch
+        def custom_kernel(data):
+            x, output = data
+            _launch_prefix_sum(x, output, x.numel())
+            return output
     """),
     ("UNI001", """
         # empty buffer filled by a launch

@@ -15,7 +15,7 @@ from referee.submissions.rules.registry import ID_PATTERN, register
 CASE_MODULES = ["test_rules_replay", "test_rules_patching", "test_rules_tampering", "test_rules_introspection",
                 "test_rules_outputs", "test_rules_answers", "test_rules_channel", "test_rules_concurrency",
                 "test_rules_native"]
-ENGINE_RULES = {"SYN001", "SYN002", "ENG001"}
+ENGINE_RULES = {"SYN001", "SYN002", "ENG001", "ENG002"}
 CHECKED = [r for r in all_rules() if r.check is not None]
 
 

@@ -77,7 +77,10 @@ class Coverage:
         return self._simple_covers(stmt, function, container)
 
     def _block_covers(self, block: list[ast.stmt], function: ast.AST, container: Container) -> bool:
-        return any(self._stmt_covers(stmt, function, container) for stmt in block)
+        # A branch that leaves the function (`return other`, `raise`) never reaches the later return, so it
+        # cannot hand back the stale buffer there: `if k == 1536: return fresh() else: gemm(.., y=out)`.
+        return (bool(block) and isinstance(block[-1], (ast.Return, ast.Raise))) or any(
+            self._stmt_covers(stmt, function, container) for stmt in block)
 
     def _simple_covers(self, stmt: ast.AST, function: ast.AST, container: Container) -> bool:
         targets: list[ast.AST] = []
@@ -106,9 +109,12 @@ class Coverage:
             if in_place and self.reads_container(func.value, function, container) and any(
                     self.is_tainted(a, function) for a in args):
                 return True
-            if isinstance(func, ast.Attribute) and func.attr in RECOMPUTE_METHODS and self.reads_container(
-                    func.value, function, container):
-                return True  # a captured CUDA graph recomputes its static outputs from the captured inputs
+            if isinstance(func, ast.Attribute) and func.attr in RECOMPUTE_METHODS and not node.args:
+                # a captured CUDA graph recomputes its static outputs from the captured inputs; the graph and
+                # its output buffer often sit in different caches (`g, a_in, y = _graphs[k]` / `_y[k]`), so
+                # the graph's own container is not required to be the output's. A graph replayed on stale
+                # placeholders is wrong output, which the dynamic probes catch.
+                return True
             holders = [a for a in args if self.reads_container(a, function, container)]
             if holders and any(self.is_tainted(a, function) for a in args if a not in holders):
                 return True

@@ -30,19 +30,46 @@ STRING_METHODS = frozenset({"join", "format", "decode", "encode", "replace", "up
                             "rstrip", "title", "capitalize", "swapcase", "casefold", "hex", "fromhex"})
 
 
+# CPU time of the analysing thread: the budget must not run out because the machine is busy (the environment
+# is never the suspect), and a submission built to be slow to analyse still hits it.
+CLOCK = time.thread_time
+
+
+class Budget:
+    """A CPU-time budget that is cheap to check: a thread's CPU time never runs ahead of wall time, so the (slow,
+    on some hosts a system call per read) CPU clock is read only once the wall-clock allowance has passed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.wall = time.monotonic() + seconds
+        self.cpu = CLOCK() + seconds
+
+    def expired(self) -> bool:
+        return time.monotonic() > self.wall and CLOCK() > self.cpu
+
+
+def expired(deadline: Budget | float | None) -> bool:
+    """Whether a `Budget` (or a plain `CLOCK()` deadline) has run out."""
+    if deadline is None:
+        return False
+    return deadline.expired() if isinstance(deadline, Budget) else CLOCK() > deadline
+
+
 class AnalysisTimeout(Exception):
     """The analysis of one submission ran past its deadline (pathological input); the engine reports it."""
 
 
 class Submission:
+    contract = None  # the task's output contract (analysis.contract.Contract) when the audit has a task
+
     """One Python source file, parsed and indexed; `origin` says where embedded code was decoded from.
 
-    `deadline` (a `time.monotonic()` value) bounds the lazy analyses: the memoised resolvers call `tick()`, which
-    raises `AnalysisTimeout` once the deadline has passed, so super-linear inputs cannot stall an audit.
+    `deadline` (a `CLOCK()` value: this thread's CPU time) bounds the lazy analyses: the memoised resolvers call
+    `tick()`, which raises `AnalysisTimeout` once the deadline has passed, so super-linear inputs cannot stall an
+    audit.
     """
 
     def __init__(self, code: str, filename: str = "submission.py", *, tree: ast.Module | None = None,
-                 origin: str | None = None, depth: int = 0, deadline: float | None = None) -> None:
+                 origin: str | None = None, depth: int = 0, deadline: Budget | float | None = None) -> None:
         self.deadline = deadline
         self._ticks = 0
         self.code = code
@@ -97,7 +124,7 @@ class Submission:
     def tick(self) -> None:
         """Count one unit of analysis work; every 256 units, stop if the deadline has passed."""
         self._ticks += 1
-        if self._ticks & 255 == 0 and self.deadline is not None and time.monotonic() > self.deadline:
+        if self._ticks & 255 == 0 and expired(self.deadline):
             raise AnalysisTimeout(f"static analysis of {self.filename} passed its time limit")
 
     # -- indexes -----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class Taint:
         scope = self.sub.scopes.by_node.get(function)
         names = set(self.inputs(function)) if hasattr(function, "args") else set()
         if scope is not None:
+            calls = [n for n in self.sub.own_nodes(function) if isinstance(n, ast.Call)]
             for _ in range(8):
                 grew = False
                 for name, bindings in scope.bindings.items():
@@ -45,10 +46,34 @@ class Taint:
                             names.add(name)
                             grew = True
                             break
+                for name in self._written_by_calls(calls, names, values_only):
+                    if name not in names and scope.binds(name):
+                        names.add(name)
+                        grew = True
                 if not grew:
                     break
         self._taint_memo[key] = names
         return names
+
+    def _written_by_calls(self, calls: list[ast.Call], names: set[str], values_only: bool) -> set[str]:
+        """Names a call fills from tainted values: `res.append(c)`, `out.copy_(x)`, and out-parameters
+        (`gemm(a, b, y=out)`, `launch(a.data_ptr(), out.data_ptr())`): a buffer written by a kernel holds
+        input-derived values even though no assignment says so."""
+        out: set[str] = set()
+        for call in calls:
+            func = call.func
+            args = [*call.args, *(k.value for k in call.keywords)]
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
+                    func.attr in FILL_METHODS or func.attr.endswith("_")) and any(
+                    self._mentions(a, names, values_only) for a in args):
+                out.add(func.value.id)
+            if not any(self._mentions(a, names, values_only) for a in args):
+                continue
+            for arg in args:
+                holder = _buffer_name(arg)
+                if holder is not None and holder not in names:
+                    out.add(holder)
+        return out
 
     def is_tainted(self, expr: ast.AST | None, function: ast.AST | None, values_only: bool = False) -> bool:
         if expr is None or function is None:
@@ -67,6 +92,17 @@ class Taint:
                 continue
             stack.extend(ast.iter_child_nodes(node))
         return False
+
+
+FILL_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
+POINTER_METHODS = frozenset({"data_ptr", "contiguous", "view", "reshape", "flatten", "t", "permute"})
+
+
+def _buffer_name(arg: ast.AST) -> str | None:
+    """The name of a buffer handed to a call to be written: `out`, `out.data_ptr()`, `out.view(-1)`."""
+    while isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr in POINTER_METHODS:
+        arg = arg.func.value
+    return arg.id if isinstance(arg, ast.Name) else None
 
 
 def _shape_only(node: ast.AST) -> bool:

@@ -20,11 +20,14 @@ from referee.submissions.probes.rules import PROBE_RULES, ProbeRule, sarif_catal
 from referee.submissions.task import Task
 
 __all__ = ["PROBE_PRELOAD", "PROBE_RULES", "ProbeOutcome", "ProbeRule", "gpu_present", "make_sandbox",
-           "probe_limits", "run_probes", "sarif_catalog"]
+           "probe_blocker", "probe_limits", "probes_can_run", "run_probes", "sarif_catalog"]
 
 DRIVER = "referee.submissions.probes.driver:child_main"
 HANDLER = "referee.submissions.probes.handler:ProbeSupervisor"
 CUDA_ADDRESS_SPACE_MB = 1 << 20
+#: largest file a job may write: inductor's precompiled torch header is ~100 MB (a smaller cap fails g++ with a
+#: "C++ compile error" that reads as the submission's)
+FILE_SIZE_MB = 512
 #: imported once per fork server so every probe run starts warm
 PROBE_PRELOAD = ["torch", "numpy", "referee.report", "referee.submissions.probes.driver",
                  "referee.submissions.probes.handler", "referee.submissions.probes.verdicts"]
@@ -43,7 +46,7 @@ class ProbeOutcome:
 
 def probe_limits(timeout_s: float = 60.0, memory_mb: int = 4096) -> Limits:
     """Limits for one probe run: torch needs address space and a few threads; a run is one process."""
-    return Limits(cpu_seconds=timeout_s, wall_seconds=timeout_s + 5, memory_mb=memory_mb, file_size_mb=64,
+    return Limits(cpu_seconds=timeout_s, wall_seconds=timeout_s + 5, memory_mb=memory_mb, file_size_mb=FILE_SIZE_MB,
                   open_files=256, max_processes=64, max_output_bytes=256 << 10, max_message_bytes=64 << 20)
 
 
@@ -62,16 +65,46 @@ def _payload(task: Task, plan: dict[str, Any], filename: str) -> dict[str, Any]:
     if settings.get("size_args") is not None:
         settings["size_args"] = list(settings["size_args"])
     return {**plan, "settings": settings, "needs_cuda": task.needs_cuda, "filename": filename,
-            "gpu_node": task.needs_cuda and gpu_present()}
+            "gpu_node": task.needs_cuda and gpu_present(), "static_contract": _static_contract(task)}
+
+
+def _static_contract(task: Task) -> dict[str, Any] | None:
+    """What reading reference.py says the members of `data` are (the dynamic contract probe confirms it)."""
+    from referee.submissions.analysis.contract import task_contract
+
+    try:
+        return task_contract(task.reference).as_dict()
+    except Exception:
+        return None
+
+
+def probe_blocker(task: Task) -> str | None:
+    """Why the probes cannot run this task on this machine (the environment's limit, so the audit is DEGRADED)."""
+    if task.lang != "py":
+        return f"dynamic probes cannot run: task language {task.lang!r} is not Python"
+    layout = task.probe_blocker
+    if layout is not None:
+        return f"dynamic probes cannot run: {layout}"
+    if task.distributed:
+        ranks = f"{task.world_size} ranks" if task.world_size > 1 else "one process per rank"
+        return (f"dynamic probes cannot run: the task is distributed (it declares {ranks}; generate_input takes a "
+                "rank) and the probe sandbox runs a single process")
+    if task.needs_cuda and not gpu_present():
+        return "dynamic probes cannot run: the task needs CUDA and this machine has no GPU"
+    return None
+
+
+def probes_can_run(task: Task) -> bool:
+    return probe_blocker(task) is None
 
 
 def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "submission.py", seed: int | None = None,
                timeout_s: float = 60.0, memory_mb: int = 4096, soak_calls: int = 100) -> ProbeOutcome:
     """Probe one submission. Never raises for anything the submission does; infrastructure trouble is `degraded`."""
-    if task.lang != "py":
-        return ProbeOutcome("skipped", notes=[f"dynamic probes skipped: task language {task.lang!r} is not Python"])
-    if task.needs_cuda and not gpu_present():
-        return ProbeOutcome("skipped", notes=["dynamic probes skipped: task needs CUDA and no GPU is present"])
+    blocker = probe_blocker(task)
+    if blocker is not None:  # the environment's limit, not the submission's: DEGRADED with the reason
+        return ProbeOutcome("degraded", notes=[blocker], metrics={"status": "degraded", "reason": blocker},
+                            degraded=True)
     plan = build_plan(task, seed if seed is not None else secrets.randbits(31), soak_calls=soak_calls)
     files = {name: text.encode() for name, text in task.files.items() if name.endswith(".py")}
     files["submission.py"] = code.encode("utf-8", "surrogatepass")

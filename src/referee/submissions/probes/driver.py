@@ -18,20 +18,34 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
+import re
 import sys
 import threading
 import time
 import traceback
-import types
 import weakref
 from typing import Any
 
 from referee.sandbox.child import CHANNEL_FD, Channel
+from referee.submissions.probes.environment import prewarm, private_dirs
+from referee.submissions.probes.harness import EmptyLog, harness_stand_in, poison_empty
 from referee.submissions.probes.hooks import Recorder
-from referee.submissions.probes.integrity import take_snapshot
+from referee.submissions.probes.integrity import take_snapshot, thread_snapshot
+from referee.submissions.probes.isolation import make_isolated_call, seal, sealed_send
 from referee.submissions.probes.tensors import Toolkit
 
 REQUIRED = ("generate_input", "ref_kernel", "check_implementation")
+#: the modules whose code the call loop runs after the submission is imported (their values are sealed)
+SEALED_MODULES = ("referee.submissions.probes.tensors", "referee.submissions.probes.codec",
+                  "referee.submissions.probes.hooks", "referee.submissions.probes.integrity",
+                  "referee.submissions.probes.isolation", "referee.sandbox.child")
+#: exception types raised by a machine that lacks a compiler, a module or a device (torch.compile's backends)
+ENVIRONMENT_ERRORS = {"InvalidCxxCompiler", "CppCompileError", "CUDACompileError", "ModuleNotFoundError"}
+#: wrappers whose message says whether the machine or the code is at fault
+ENVIRONMENT_WRAPPERS = {"BackendCompilerFailed", "InductorError"}
+#: a torch.compile backend failure is the machine's when it is about files, compilers or missing tools
+ENVIRONMENT_MESSAGE = re.compile(r"Permission denied|Read-only file system|No space left|InvalidCxxCompiler|"
+                                 r"CppCompileError|No module named|command not found|cannot find|not installed")
 HARNESS_NAMES = ("_clone_data", "clear_l2_cache", "time_kernel", "calculate_stats", "run_single_benchmark",
                  "_run_single_benchmark", "_run_single_test", "run_testing", "run_benchmarking", "main")
 
@@ -77,51 +91,6 @@ def _private_channel(channel: Channel) -> Channel:
         return channel
 
 
-def _harness_stand_in(reference: types.ModuleType) -> types.ModuleType:
-    """An `eval`/`__main__` module shaped like the leaderboard harness: a honeypot for harness patching."""
-    stand_in = types.ModuleType("eval")
-    stand_in.__file__ = "eval.py"
-
-    def _noop(*args: Any, **kwargs: Any) -> None:
-        return None
-
-    for name in HARNESS_NAMES:
-        fn = types.FunctionType(_noop.__code__.replace(co_name=name), {}, name)
-        setattr(stand_in, name, fn)
-    for name in REQUIRED:
-        setattr(stand_in, name, getattr(reference, name))
-    sys.modules["eval"] = stand_in
-    sys.modules["__main__"] = stand_in
-    return stand_in
-
-
-def _poison_empty(torch: Any) -> None:
-    """Uninitialised allocations come back full of NaN (or the dtype's max): stale-memory outputs show up."""
-
-    def poisoned(fn: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            out = fn(*args, **kwargs)
-            try:
-                with torch._C.DisableTorchFunctionSubclass():
-                    if out.dtype.is_floating_point or out.dtype.is_complex:
-                        out.fill_(float("nan"))
-                    elif out.dtype == torch.bool:
-                        out.fill_(True)
-                    else:
-                        out.fill_(torch.iinfo(out.dtype).max)
-            except Exception:
-                pass
-            return out
-
-        wrapper.__name__ = getattr(fn, "__name__", "empty")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        return wrapper
-
-    for name in ("empty", "empty_like", "empty_strided"):
-        setattr(torch, name, poisoned(getattr(torch, name)))
-    torch.Tensor.new_empty = poisoned(torch.Tensor.new_empty)
-
-
 class _Run:
     """State of one probe run inside the child."""
 
@@ -139,16 +108,21 @@ class _Run:
         self.perf = time.perf_counter_ns
         self.sleep = time.sleep
         self.enumerate = threading.enumerate
+        self.isolated = make_isolated_call()
         self.path = os.path.join(os.getcwd(), "submission.py")
         self.recorder = Recorder(self.path)
         self.cases: dict[str, Any] = {}
+        self.contracts: dict[str, dict[str, Any]] = {}
         self.slots: dict[str, Any] = {}
         self.fns: dict[str, Any] = {}
+        self.missing: list[str] = []
+        self.worker_idents: set[int] = set()
+        self.write = sealed_send(self.channel._fd)
 
     def send(self, frame: dict[str, Any]) -> None:
         if frame["k"] not in {"hello", "ref", "snap-pre", "task_error", "no_cuda", "import_begin"}:
             frame["nonce"] = self.nonce
-        self.channel.send(frame)
+        self.write(frame)
 
     # -- phase 1: trusted ------------------------------------------------------------------------------------
     def prepare(self) -> bool:
@@ -162,63 +136,110 @@ class _Run:
         sys.argv = ["eval.py", "test"]
         # what the leaderboard's runner exports; a submission that behaves only when they are absent is caught
         os.environ.update({"POPCORN_FD": "1", "POPCORN_GPUS": "1"})
+        private_dirs(os.getcwd())
         sys.addaudithook(self.recorder.hook)
+        self.recorder.watch_threads()
         try:
             reference = importlib.import_module("reference")
-            self.fns = {name: getattr(reference, name) for name in REQUIRED}
+            self.fns = {name: getattr(reference, name, None) for name in REQUIRED}
+            missing = [n for n in ("generate_input", "check_implementation") if not callable(self.fns[n])]
+            if missing:
+                raise AttributeError(f"reference.py defines no callable {', '.join(missing)}")
         except BaseException as exc:
             self.send({"k": "task_error", "where": "importing reference.py", "error": _safe(exc)})
             return False
         for name, fn in self.fns.items():
-            setattr(reference, name, self.recorder.counted(name, fn))
-        _harness_stand_in(reference)
+            if fn is not None:
+                setattr(reference, name, self.recorder.counted(name, fn))
+        harness_stand_in(reference, REQUIRED, HARNESS_NAMES)
+        self.missing = prewarm(self.path)
         for case in self.payload["cases"]:
             if not self._reference_case(case):
                 return False
-        _poison_empty(torch)
+        poison_empty(torch)
         gc.collect()
         self.send({"k": "snap-pre", "snap": take_snapshot()})
         return True
 
+    def _contract(self, data: Any, empties: set[int]) -> dict[str, Any]:
+        """Which members of `data` the reference writes or returns (its output buffers and in-place state)."""
+        kit = self.kit
+        probe = kit.deep_clone(data)
+        before = kit.leaf_digests(probe)
+        out = self.fns["ref_kernel"](probe) if self.fns["ref_kernel"] is not None else None
+        self.sync()
+        after = kit.leaf_digests(probe)
+        written = [i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a]
+        return {"leaves": len(before), "written": written, "returns": kit.alias_leaves(out, probe) if out is not None
+                else [], "buffers": [i for i, leaf in enumerate(kit.leaves(data)) if _ptr(leaf) in empties]}
+
     def _reference_case(self, case: dict[str, Any]) -> bool:
         kit = self.kit
         try:
-            data = self.fns["generate_input"](**case["args"])
-            if case.get("tweak") == "tail":
+            with EmptyLog(self.torch) as empties:
+                data = self.fns["generate_input"](**case["args"])
+            contract = self._contract(data, empties.ptrs)
+            tweak = case.get("tweak")
+            if tweak == "tail":
                 kit.tweak_tail(data)
-            ref = self.fns["ref_kernel"](kit.deep_clone(data))
-            self.sync()
-            check = _normalize_check(self.fns["check_implementation"](kit.deep_clone(data), kit.deep_clone(ref)))
+            elif tweak in {"outliers", "range"}:
+                skip = {*contract["written"], *contract["returns"], *contract["buffers"]}
+                if not kit.adversarial(data, tweak, skip, int(case["args"].get("seed", 0) or 0)):
+                    raise ValueError("no floating input to reshape")
+            ref = None
+            if self.fns["ref_kernel"] is not None:
+                ref = self.fns["ref_kernel"](kit.deep_clone(data))
+                self.sync()
+                check = _normalize_check(self.fns["check_implementation"](kit.deep_clone(data), kit.deep_clone(ref)))
+            else:
+                check = [True, "no ref_kernel: the task's checker alone decides"]
         except BaseException as exc:
-            if case["role"] in {"perturbed", "public-tweaked"}:
+            if case["role"] in {"perturbed", "public-tweaked", "adversarial"}:
                 self.send({"k": "ref", "case": case["id"], "skip": _safe(exc)})
                 return True
             self.send({"k": "task_error", "where": f"reference on {case['args']}", "error": _safe(exc)})
             return False
-        self.send({"k": "ref", "case": case["id"], "out": kit.encode(ref, self.r), "in_hash": kit.digest(data),
+        self.send({"k": "ref", "case": case["id"], "out": kit.encode(ref, self.r) if ref is not None else None,
+                   "in_hash": kit.digest(data), "in_leaves": kit.leaf_digests(data), "contract": contract,
                    "self_check": check})
         self.cases[case["id"]] = data
         return True
 
     # -- phase 2/3: untrusted --------------------------------------------------------------------------------
-    def import_submission(self) -> Any:
+    def make_seal(self) -> Any:
+        return seal([sys.modules[__name__], *(sys.modules[m] for m in SEALED_MODULES if m in sys.modules)],
+                    [_Run, Toolkit, Recorder, Channel, type(self.channel)], [self, self.kit, self.recorder,
+                                                                             self.channel])
+
+    def import_submission(self, check: Any) -> Any:
+        """Import in an isolated thread; None when it failed, defines no entry, or broke the seal (`check`)."""
         self.send({"k": "import_begin"})
         start = self.perf()
         frame: dict[str, Any] = {"k": "import_end", "ok": True}
-        module = None
         self.recorder.active = True
+        spec = importlib.util.spec_from_file_location("submission", self.path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["submission"] = module
         try:
-            spec = importlib.util.spec_from_file_location("submission", self.path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["submission"] = module
-            spec.loader.exec_module(module)
-        except BaseException as exc:
-            frame.update(ok=False, error=_safe(exc), exit=isinstance(exc, SystemExit),
-                         line=_submission_line(exc, self.path))
-            module = None
+            result = self.isolated(spec.loader.exec_module, module, thread_snapshot)
         finally:
             self.recorder.active = False
+        self.worker_idents.add(result.ident)
         frame["seconds"] = (self.perf() - start) / 1e9
+        if check():  # `check` is a local bound before import: the lookups below are trusted only after it
+            return None
+        if not result.returned:
+            exc = result.error
+            self.recorder.active = self.recorder.guarded = True  # the exception's __str__ is submission code
+            try:
+                frame.update(ok=False, exit=exc is None or isinstance(exc, SystemExit), line=self._line(exc),
+                             error=_safe(exc) if exc is not None else "SystemExit (or the error was hidden)")
+            finally:
+                self.recorder.active = self.recorder.guarded = False
+            name = getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+            if name and str(name).split(".")[0] in {m.split(".")[0] for m in self.missing}:
+                frame["missing_module"] = str(name)
+            module = None
         self.send(frame)
         self.send({"k": "events", **self.recorder.drain()})
         if module is None:
@@ -227,7 +248,7 @@ class _Run:
         if not callable(kernel):
             self.send({"k": "no_entry", "found": type(kernel).__name__})
             return None
-        self.send({"k": "snap", "phase": "post_import", "snap": take_snapshot()})
+        self.send({"k": "snap", "phase": "post_import", "snap": _merged(take_snapshot(), result.after)})
         return kernel
 
     def _object_for(self, step: dict[str, Any]) -> Any:
@@ -244,7 +265,8 @@ class _Run:
             obj = self.slots[step["obj"]] = self.kit.deep_clone(case)
         return obj
 
-    def call(self, kernel: Any, step: dict[str, Any], baseline: set[int]) -> dict[str, Any]:
+    def call(self, kernel: Any, step: dict[str, Any], baseline: set[int], check: Any) -> dict[str, Any] | None:
+        """One planned call; None when the submission broke the seal (the run stops there)."""
         kit = self.kit
         frame: dict[str, Any] = {"k": "call", "i": step["i"]}
         if step["case"] not in self.cases:
@@ -252,26 +274,49 @@ class _Run:
             return frame
         obj = self._object_for(step)
         frame["in_hash_before"] = kit.digest(obj)
+        frame["leaves_before"] = kit.leaf_digests(obj)
         sys.argv = ["eval.py", step["mode"]]
-        out = None
         self.recorder.active = True
         start = self.perf()
         try:
-            out = kernel(obj)
+            last = step["i"] in (0, self.payload["steps"][-1]["i"])
+            result = self.isolated(kernel, obj, thread_snapshot if last else _no_snapshot)
             self.sync()
-        except BaseException as exc:
-            frame.update(error=_safe(exc), line=_submission_line(exc, self.path))
+        except BaseException as exc:  # CUDA errors surface at synchronize
+            result = None
+            frame.update(error=_safe(exc))
         frame["seconds"] = (self.perf() - start) / 1e9
+        if result is not None:
+            self.worker_idents.add(result.ident)
+            frame["_snap"] = result.after
+        # from here on, submission code runs only as callbacks on the driver's stack (an exception's __str__,
+        # is_alive, output methods): it gets no frames
+        self.recorder.guarded = True
+        if result is not None and not result.returned:
+            exc = result.error
+            frame.update(error=_safe(exc) if exc is not None else "SystemExit (or the error was hidden)",
+                         line=self._line(exc))
+            if _environment_error(exc):
+                frame["environment"] = True
+        # threads at the moment of return, before the seal check and the output's description take their time
+        library = self.recorder.library_threads
+        live = [t for t in self.enumerate() if t.ident not in baseline and t.ident not in self.worker_idents
+                and t.is_alive() and t not in library]
+        frame["threads"] = [t.name[:60] for t in live[:10]]
+        early = kit.digest(result.value) if step.get("late") and result is not None and result.returned else None
+        if check():
+            self.recorder.active = self.recorder.guarded = False
+            return None
+        out = result.value if result is not None else None
         try:
             if "error" not in frame:
-                self._describe_output(out, obj, step, frame)
+                self._describe_output(out, obj, step, frame, early)
         except Exception as exc:  # a hostile output object: unreadable is wrong, not a driver crash
             frame["out"] = {"t": "other", "cls": "unreadable", "error": _safe(exc)}
         finally:
-            self.recorder.active = False
+            self.recorder.active = False  # the task's checker below calls the reference; that is not the submission
         frame["in_hash_after"] = kit.digest(obj)
-        live = [t for t in self.enumerate() if t.ident not in baseline and t.is_alive()]
-        frame["threads"] = [t.name[:60] for t in live[:10]]
+        frame["leaves_after"] = kit.leaf_digests(obj)
         if "error" not in frame:
             # soak calls are many and cheap: the trusted comparison of a sample judges them, not the task's checker
             frame["check"] = None if step["probe"] == "soak" else self._check(step, out)
@@ -281,15 +326,31 @@ class _Run:
                 refs = []
             del out
             frame["retained"] = any(r() is not None for r in refs)
+        self.recorder.guarded = False
         return frame
 
-    def _describe_output(self, out: Any, obj: Any, step: dict[str, Any], frame: dict[str, Any]) -> None:
+    def _line(self, exc: BaseException | None) -> int | None:
+        """The submission's line in a traceback: real traceback objects only, read by the driver itself."""
+        if exc is None:
+            return None
+        recorder = self.recorder
+        recorder._busy = True  # the driver's own frame reads, not the submission's
+        try:
+            return _submission_line(exc, self.path)
+        except Exception:
+            return None
+        finally:
+            recorder._busy = False
+
+    def _describe_output(self, out: Any, obj: Any, step: dict[str, Any], frame: dict[str, Any],
+                         early: str | None = None) -> None:
         kit = self.kit
         level = 2 if step["probe"] == "soak" else 1
         frame["out"] = kit.encode(out, self.r, level)
         frame["alias"] = bool(kit.storage_ptrs(out) & kit.storage_ptrs(obj))
-        if step.get("late"):
-            digest = kit.digest(out)
+        frame["alias_leaves"] = kit.alias_leaves(out, obj)
+        if step.get("late"):  # the first digest was taken the moment the call returned (before the seal check)
+            digest = early if early is not None else kit.digest(out)
             self.sleep(0.05)
             frame["late_changed"] = kit.digest(out) != digest
 
@@ -318,18 +379,59 @@ class _Run:
         if not self.prepare():
             return 0
         baseline = {t.ident for t in self.enumerate()}  # before import: threads started at import count too
-        kernel = self.import_submission()
+        # bound before the submission exists: rebinding _Run's methods later cannot change this loop, and the seal
+        # check runs before anything the submission could have rewritten is used
+        call, send, drain, steps = self.call, self.send, self.recorder.drain, self.payload["steps"]
+        check = self.make_seal()
+        write, nonce = self.write, self.nonce
+        kernel = self.import_submission(check)
+        if check():
+            write({"k": "seal", "changes": check(), "nonce": nonce})
+            kernel = None
         if kernel is not None:
-            for step in self.payload["steps"]:
-                self.send(self.call(kernel, step, baseline))
-                drained = self.recorder.drain()
+            for step in steps:
+                frame = call(kernel, step, baseline, check)
+                changes = check()
+                if frame is None or changes:
+                    write({"k": "seal", "changes": changes or ["(changed and restored)"], "nonce": nonce})
+                    break
+                thread_snap = frame.pop("_snap", None)
+                send(frame)
+                drained = drain()
                 if drained["events"] or drained["call_sites"]:
-                    self.send({"k": "events", **drained})
+                    send({"k": "events", **drained})
                 if step["i"] == 0:
-                    self.send({"k": "snap", "phase": "post_first_call", "snap": take_snapshot()})
-            self.send({"k": "snap", "phase": "post_calls", "snap": take_snapshot()})
-        self.send({"k": "done"})
+                    send({"k": "snap", "phase": "post_first_call", "snap": _merged(take_snapshot(), thread_snap)})
+            else:
+                send({"k": "snap", "phase": "post_calls", "snap": _merged(take_snapshot(), thread_snap)})
+        send({"k": "done"})
         return 0
+
+
+def _no_snapshot() -> None:
+    return None
+
+
+def _merged(main: dict[str, str], thread: Any) -> dict[str, str]:
+    """The main thread's snapshot with the submission thread's view on top (torch's mode stack is thread-local)."""
+    return {**main, **thread} if isinstance(thread, dict) else main
+
+
+def _ptr(leaf: Any) -> int:
+    try:
+        return int(leaf.data_ptr())
+    except Exception:
+        return 0
+
+
+def _environment_error(exc: BaseException | None) -> bool:
+    """An exception that says the machine lacks something (a module, a compiler), not that the code is wrong."""
+    if exc is None:
+        return False
+    name = type(exc).__name__
+    if name in ENVIRONMENT_ERRORS or isinstance(exc, ModuleNotFoundError):
+        return True
+    return name in ENVIRONMENT_WRAPPERS and bool(ENVIRONMENT_MESSAGE.search(_safe(exc)))
 
 
 def child_main(payload: dict[str, Any], channel: Channel) -> int:
@@ -341,6 +443,7 @@ def child_main(payload: dict[str, Any], channel: Channel) -> int:
     try:
         return run.run()
     except BaseException as exc:  # a driver bug must read as such, never as the submission's fault
+        run.recorder.active = run.recorder.guarded = False  # the traceback below reads frames
         try:
             run.send({"k": "driver_error", "error": _safe(exc), "trace": traceback.format_exc()[-2000:]})
         except BaseException:

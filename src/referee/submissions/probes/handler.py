@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from referee.submissions.probes.codec import compare, same_signature, tensor_classes
+from referee.submissions.probes.codec import Comparison, compare, same_signature, tensor_classes
 
 TRUSTED_KINDS = {"hello", "ref", "snap-pre", "task_error", "no_cuda", "import_begin"}
 SNAP_ORDER = ("post_import", "post_first_call", "post_calls")
+#: a task without ref_kernel (a checker only): structure and values are the checker's to judge
+_CHECKER_ONLY = Comparison(True)
 
 
 @dataclass
@@ -40,6 +42,9 @@ class Collected:
     done: bool = False
     driver_error: dict[str, Any] | None = None
     violations: list[str] = field(default_factory=list)
+    #: what the submission rewrote in the driver (the seal check), from the first call that broke it
+    seal: list[str] = field(default_factory=list)
+    seal_at: int | None = None
 
 
 class ProbeSupervisor:
@@ -96,7 +101,10 @@ class ProbeSupervisor:
             got.snaps[msg["phase"]] = dict(msg["snap"])
         elif kind == "call":
             self._call(msg)
-        elif kind == "done" and self._may_finish():
+        elif kind == "seal" and not got.seal:
+            got.seal = [str(c)[:200] for c in list(msg.get("changes") or [])[:20]] or ["(unnamed change)"]
+            got.seal_at = self.next_step
+        elif kind == "done" and (self._may_finish() or got.seal):
             got.done = True
         else:
             self._violation(f"unexpected frame {kind!r} (duplicate or out of order)")
@@ -173,28 +181,41 @@ class ProbeSupervisor:
         if msg.get("skipped") or ref is None:
             record["status"] = "skipped"
             return record
-        before, after = msg.get("in_hash_before"), msg.get("in_hash_after")
-        record["input_changed"] = before != after
-        if before != ref.get("in_hash"):
+        contract = ref.get("contract") if isinstance(ref.get("contract"), dict) else {}
+        if self.settings.get("inputs_writable"):
+            writable: set[Any] = set(range(int(contract.get("leaves") or 0) + 64))
+        else:
+            # confirmed by the run (written, allocated empty) plus the slots the reference never reads at all
+            static = self.plan.get("static_contract") or {}
+            writable = {*contract.get("written", []), *contract.get("buffers", []), *static.get("unused", [])}
+        valid, changed = _input_facts(ref, msg, writable)
+        record["input_changed"] = bool(set(changed) - writable)
+        record["changed_members"] = changed[:8]
+        if not valid:
             record["status"] = "invalid-input"
             return record
         if msg.get("error"):
-            record.update(status="error", reason=str(msg["error"])[:300], line=msg.get("line"))
+            status = "environment" if msg.get("environment") else "error"
+            record.update(status=status, reason=str(msg["error"])[:300], line=msg.get("line"))
             return record
         out = msg.get("out")
         if not isinstance(out, dict):
             record.update(status="wrong", reason="no output payload")
             return record
         level = 2 if step["probe"] == "soak" else 1
-        values = self.settings.get("compare") == "elementwise"
-        result = compare(ref["out"], out, float(self.settings["max_rel_error"]), values, level)
+        values = self.settings.get("compare") == "elementwise" and ref.get("out") is not None
+        result = compare(ref["out"], out, float(self.settings["max_rel_error"]), values, level) \
+            if ref.get("out") is not None else _CHECKER_ONLY
         check = msg.get("check")
         if check is None and step["probe"] == "soak":
             check = [True, ""]
         elif not isinstance(check, list):
             check = [False, "no checker result"]
         checker_ok = bool(check[0]) if check else False
-        record.update(rel_error=result.rel_error, float_dtype=result.float_dtype, alias=bool(msg.get("alias")),
+        alias_leaves = msg.get("alias_leaves")
+        may_alias = writable | set(contract.get("returns", []))
+        alias = bool(set(alias_leaves) - may_alias) if isinstance(alias_leaves, list) else bool(msg.get("alias"))
+        record.update(rel_error=result.rel_error, float_dtype=result.float_dtype, alias=alias,
                       late_changed=bool(msg.get("late_changed")), retained=bool(msg.get("retained")),
                       classes=tensor_classes(out), checker=[checker_ok, str(check[1] if len(check) > 1 else "")[:300]])
         if result.ok and checker_ok:
@@ -222,6 +243,26 @@ class ProbeSupervisor:
         from referee.submissions.probes.verdicts import assess
 
         return assess(self.got, self.plan, result)
+
+
+def _input_facts(ref: dict[str, Any], msg: dict[str, Any], writable: set[Any]) -> tuple[bool, list[Any]]:
+    """(the call got the planned input, the members it changed), judged per member against the task's contract.
+
+    Members the reference itself writes (output buffers, KV caches) may differ from the generated values when a
+    reused object comes back; every other member must match the trusted generation exactly.
+    """
+    planned, before, after = ref.get("in_leaves"), msg.get("leaves_before"), msg.get("leaves_after")
+    if not (isinstance(planned, list) and isinstance(before, list) and isinstance(after, list)):
+        changed: list[Any] = [] if msg.get("in_hash_before") == msg.get("in_hash_after") else ["input"]
+        return msg.get("in_hash_before") == ref.get("in_hash"), changed
+    changed = [i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a]
+    if len(before) != len(after):
+        changed.append("structure")
+    if msg.get("in_hash_before") != msg.get("in_hash_after") and not changed:
+        changed.append("structure")  # a scalar member or the container itself changed
+    valid = len(before) == len(planned) and all(b == p for i, (b, p) in enumerate(zip(before, planned, strict=False))
+                                                if i not in writable)
+    return valid, changed
 
 
 def _num(value: Any) -> float | None:

@@ -34,10 +34,19 @@ MAX_EVENTS = 200
 #: special attributes whose assignment swaps behaviour (function code, defaults, class bases)
 _PATCHED_SPECIALS = {"__code__", "__defaults__", "__kwdefaults__", "__bases__", "__class__"}
 _INDIRECT_FILES = ("inspect.py", "traceback.py")
+#: loading an installed module (its .pyc through marshal, its files) is the import system's work, not the caller's
+_IMPORT_MACHINERY = ("<frozen importlib", "<frozen zipimport")
 #: kernel compilers run compilers (subprocess) and write build folders on the submission's behalf: the standard
 #: honest route to custom kernels, so events raised inside them are not the submission's own
 COMPILER_FILES = ("torch/utils/cpp_extension.py", "torch/utils/_cpp_extension_versioner.py", "/triton/",
                   "torch/_inductor/", "torch/_dynamo/", "/cuda/core/", "/cupy/", "/numba/")
+
+
+#: frame handles, refused while submission code runs on the driver's stack (`guarded`)
+_FRAME_EVENTS = frozenset({"sys._getframe", "sys._getframemodulename"})
+_FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
+#: heap and thread-stack walks that find the driver's objects: recorded, then refused for submission code
+_HEAP_WALKS = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames"})
 
 
 class Recorder:
@@ -46,6 +55,8 @@ class Recorder:
     def __init__(self, submission_path: str) -> None:
         self.submission_path = submission_path
         self.active = False
+        self.guarded = False
+        self.library_threads: Any = ()
         self.events: list[list[Any]] = []
         self.counts: dict[str, int] = {}
         self.calls: dict[str, int] = {}
@@ -68,7 +79,7 @@ class Recorder:
             name = frame.f_code.co_filename
             if self._ours(name):
                 return name, frame.f_lineno
-            if deep and any(part in name for part in COMPILER_FILES):
+            if deep and (name.startswith(_IMPORT_MACHINERY) or any(part in name for part in COMPILER_FILES)):
                 return None
             if not deep and not name.endswith(_INDIRECT_FILES):
                 return None
@@ -77,7 +88,13 @@ class Recorder:
         return None
 
     def hook(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active or self._busy:
+        if self._busy:
+            return
+        if self.guarded and (event in _FRAME_EVENTS or (event == "object.__getattr__" and len(args) > 1
+                                                         and args[1] in _FRAME_ATTRS)):
+            # submission code called back from the driver's own stack (an output's methods): no frames to walk
+            raise ValueError("frames are not available here (blocked by referee)")
+        if not self.active:
             return
         kind = self._deep.get(event)
         deep = kind is not None
@@ -96,10 +113,13 @@ class Recorder:
             self.counts[event] = self.counts.get(event, 0) + 1
             if len(self.events) < MAX_EVENTS:
                 self.events.append([event, kind, detail, site[1]])
+            refused = event in _HEAP_WALKS
         except Exception:
-            pass
+            refused = False
         finally:
             self._busy = False
+        if refused:  # the routes to the driver's objects: recorded above, then refused
+            raise ValueError(f"{event} is not available to submissions (blocked by referee)")
 
     @staticmethod
     def _detail(event: str, args: tuple[Any, ...]) -> str | None:
@@ -139,6 +159,32 @@ class Recorder:
 
         del wrapper.__wrapped__  # no uncounted way back to the original through the wrapper
         return wrapper
+
+    def watch_threads(self) -> None:
+        """Remember threads that kernel compilers start (inductor's compile pool): theirs, not the submission's.
+
+        Installed in the trusted phase, so the wrapper is part of the baseline integrity snapshot.
+        """
+        import threading
+        import weakref
+
+        recorder = self
+        owned: Any = weakref.WeakSet()
+        self.library_threads = owned
+        original = threading.Thread.start
+
+        def start(thread: Any) -> Any:
+            if recorder.active and not recorder._busy:
+                recorder._busy = True
+                try:
+                    if recorder._site(True, 1) is None:  # a compiler frame before any submission frame
+                        owned.add(thread)
+                finally:
+                    recorder._busy = False
+            return original(thread)
+
+        start.__wrapped__ = original  # type: ignore[attr-defined]
+        threading.Thread.start = start  # type: ignore[method-assign]
 
     def drain(self) -> dict[str, Any]:
         """Events and calls seen since the last drain (sent after import and after each call)."""

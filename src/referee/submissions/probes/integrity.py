@@ -51,7 +51,7 @@ def _fingerprint(value: Any) -> str:
 def _namespace(prefix: str, namespace: dict[str, Any], everything: bool, out: dict[str, str]) -> None:
     for name, value in list(namespace.items()):
         key = f"{prefix}.{name}"
-        if key in _SKIP:
+        if key in _SKIP or name == "__warningregistry__":  # warnings' own bookkeeping, kept where warn() points
             continue
         dunder = name.startswith("__") and name.endswith("__")
         if everything or dunder or not name.startswith("_") or (prefix == "builtins" and name in _BUILTIN_DUNDERS):
@@ -79,6 +79,13 @@ def _torch_settings(out: dict[str, str]) -> None:
             out[f"torch.settings.{name}"] = f"v{read()!r}"
         except Exception as exc:
             out[f"torch.settings.{name}"] = f"e{type(exc).__name__}"
+
+
+def thread_snapshot() -> dict[str, str]:
+    """The thread-local part (torch's function/dispatch mode stacks), read in the thread the submission ran in."""
+    out: dict[str, str] = {}
+    _torch_settings(out)
+    return out
 
 
 def take_snapshot() -> dict[str, str]:

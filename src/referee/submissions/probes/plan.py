@@ -7,8 +7,8 @@ the fork server and identical for every job), so a submission cannot predict the
 
 Call order follows the cheat catalogue: published inputs in fresh objects first (plain correctness), then the
 harness's own weakness -- the same object reused across timed iterations -- with its values unchanged, replaced in
-place, changed only at the tail, interleaved with another input; then unseen seeds, perturbed sizes, every
-evaluation-mode label, a late-write check, a soak of many calls, and a final repeat of the first input.
+place, changed only at the tail, interleaved with another input; then unseen seeds, perturbed sizes, adversarial
+values, every evaluation-mode label, a late-write check, a soak of many calls, and a final repeat of the first input.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 from referee.submissions.task import Task
 
 MODES = ("test", "benchmark", "leaderboard")
+ADVERSARIAL = ("outliers", "range")
 
 
 def _size_args(spec: dict[str, Any], task: Task) -> list[str]:
@@ -78,6 +79,10 @@ def build_plan(task: Task, seed: int, soak_calls: int = 100) -> dict[str, Any]:
             if changed is not None:
                 perturbed_ids.append(add(f"P{len(perturbed_ids)}", reseed(changed), "perturbed"))
 
+    # same shapes and dtypes as a published test, values reshaped so approximations show (outliers, shifted range)
+    adversarial_ids = [add(f"X{n}", reseed(tests[0]), "adversarial", tweak=kind)
+                       for n, kind in enumerate(ADVERSARIAL)] if task.settings.adversarial else []
+
     steps: list[dict[str, Any]] = []
 
     def step(probe: str, case: str, mode: str = "test", obj: str = "fresh", refill: bool = False,
@@ -102,6 +107,8 @@ def build_plan(task: Task, seed: int, soak_calls: int = 100) -> dict[str, Any]:
         step("fresh_seed", case, "leaderboard")
     for case in perturbed_ids:
         step("perturbed", case, "leaderboard")
+    for case in adversarial_ids:
+        step("adversarial", case, "leaderboard")
     for mode in MODES[1:]:
         step("mode", test_ids[0], mode)
     step("late_write", b0f, "benchmark", late=True)

@@ -52,6 +52,12 @@ _RULES = [
               "Calls on content the kernel has seen before finish many times faster than calls on new content of the "
               "same shape, and returned outputs stay alive inside the submission: result memoization.",
               "review: look for a content-keyed output cache", Verdict.FLAG, "output-replay"),
+    ProbeRule("PRB108", "Right on the generator's inputs, wrong on inputs that defeat approximations",
+              "Inputs of the published shapes and dtypes whose values have outliers or a shifted, non-Gaussian range "
+              "get wrong answers while the task's own inputs pass: a subsample (of a KV cache, of a reduction), a "
+              "fixed quantisation scale or another approximation that only holds for i.i.d. Gaussian inputs.",
+              "review: the task's tolerance defines correctness; check whether the approximation is allowed",
+              Verdict.FLAG, "approximation"),
     ProbeRule("PRB201", "Inputs modified by the call",
               "custom_kernel changed its input tensors. Harnesses that recompute the reference from the same objects "
               "then compare against corrupted inputs.",
@@ -101,6 +107,14 @@ _RULES = [
               "The process ended before the probes finished (os._exit, sys.exit, a signal to itself) or the channel "
               "stopped: the harness would never run its checks.",
               "reject and mark as hacked: early exit", Verdict.FAIL, "channel-forgery"),
+    ProbeRule("PRB404", "Probe run corrupted by the submission",
+              "After the submission was loaded, the referee's probe driver in the same process failed: the "
+              "submission's code or state broke the run, so no later result could be trusted.",
+              "review: the submission interfered with the process it runs in", Verdict.FLAG, "channel-forgery"),
+    ProbeRule("PRB406", "Probe driver rewritten",
+              "Functions, methods or objects of the referee's probe driver (or the encoders it reports through) were "
+              "replaced by submission code: an attempt to rewrite what the probes report.",
+              "reject and mark as hacked: verdict forgery", Verdict.FAIL, "channel-forgery"),
     ProbeRule("PRB501", "Calls the reference implementation or harness functions",
               "ref_kernel, generate_input or check_implementation were called from submission code.",
               "reject: the submission must compute the result itself", Verdict.FAIL, "reference-reuse"),

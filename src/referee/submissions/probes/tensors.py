@@ -19,6 +19,10 @@ MAX_NODES = 64
 #: out against the trusted tolerance, small enough for float16
 TAIL_DELTA = 100.0
 MAX_DEPTH = 4
+#: adversarial inputs: outliers stand out of a subsample, the shifted range defeats a fixed scale; both stay far
+#: inside float16's range for inputs drawn from a unit Gaussian
+OUTLIER_SCALE = 16.0
+RANGE_SCALE = 4.0
 
 
 class Toolkit:
@@ -130,6 +134,46 @@ class Toolkit:
         except Exception as exc:
             return f"unreadable:{self._type(exc).__name__}"
         return h.hexdigest()[:32]
+
+    def leaf_digests(self, obj: Any) -> list[str]:
+        """One digest per tensor leaf, in `leaves` order: which member of `data` changed, not only that one did."""
+        try:
+            return [self.digest(leaf) for leaf in self.leaves(obj)]
+        except Exception as exc:
+            return [f"unreadable:{self._type(exc).__name__}"]
+
+    def alias_leaves(self, out: Any, obj: Any) -> list[int]:
+        """Indices of the leaves of `obj` whose storage the output shares."""
+        out_ptrs = self.storage_ptrs(out)
+        if not out_ptrs:
+            return []
+        return [i for i, leaf in enumerate(self.leaves(obj)) if self.storage_ptrs(leaf) & out_ptrs]
+
+    def adversarial(self, obj: Any, kind: str, skip: set[int], seed: int) -> int:
+        """Reshape the values of the input leaves (not `skip`: outputs and state) so approximations show.
+
+        `outliers`: a few entries per tensor scaled up 16x (a subsampled KV cache or a fixed quantisation scale
+        misses them); `range`: every entry moved to a shifted, non-Gaussian range |x| * 4 + 1. Shapes, dtypes and
+        devices stay; integer and boolean tensors (indices, masks) are left alone. Returns the leaves changed.
+        """
+        torch = self.torch
+        gen = torch.Generator().manual_seed(seed)
+        changed = 0
+        with self.no_subclass(), torch.no_grad():
+            for i, t in enumerate(self.leaves(obj)):
+                if i in skip or not t.dtype.is_floating_point or not self._numel(t) or t.dtype.itemsize < 2:
+                    continue
+                flat = self._reshape(t, (-1,))
+                if kind == "outliers":
+                    if not t.is_contiguous():
+                        continue
+                    count = max(1, min(64, self._numel(t) // 1000))
+                    index = torch.randint(0, self._numel(t), (count,), generator=gen).to(t.device)
+                    flat[index] = flat[index] * OUTLIER_SCALE
+                else:
+                    self._copy(t, t.abs() * RANGE_SCALE + 1)
+                changed += 1
+        return changed
 
     def storage_ptrs(self, obj: Any) -> set[int]:
         ptrs = set()

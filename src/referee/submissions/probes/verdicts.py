@@ -56,10 +56,42 @@ def _steps_text(records: list[dict[str, Any]], limit: int = 3) -> str:
     return "; ".join(parts) + more
 
 
+def _environment(out: _Out, records: list[dict[str, Any]]) -> None:
+    """Calls that failed because the machine lacks a module or compiler: DEGRADED when nothing else was judged."""
+    env = [r for r in records if r["status"] == "environment"]
+    if not env:
+        return
+    note = f"{len(env)} call(s) failed for lack of something in the audit environment: {env[0].get('reason')}"
+    out.notes.append(note)
+    if not any(r["status"] in {"ok", "wrong", "error"} for r in records):
+        out.degraded = True
+
+
+def _outlier_only(record: dict[str, Any]) -> bool:
+    """Wrong on an input with reshaped values (the adversarial cases, the +100 tail) and not a replayed answer."""
+    return record["status"] in {"wrong", "error"} and not record.get("replayed_from") and (
+        record["probe"] == "adversarial" or record["case"].endswith("t"))
+
+
+def _adversarial(out: _Out, records: list[dict[str, Any]]) -> None:
+    """Wrong only on the adversarial inputs, right on the task's own: a FLAG with both errors as evidence."""
+    bad = [r for r in records if _outlier_only(r)]
+    plain = [r for r in records if r["probe"] in {"first_call", "public", "fresh_seed"}]
+    if not bad or not plain or any(r["status"] != "ok" for r in plain):
+        return
+    on_task = max((r.get("rel_error") or 0.0) for r in plain)
+    out.add("PRB108", f"Every call on the task's own inputs passes (relative error up to {on_task:.2g}) but inputs "
+            f"of the same shapes with reshaped values fail: {_steps_text(bad, 2)}.", detail=_steps_text(bad, 4),
+            task_rel_error=on_task, adversarial=[{"case": r["case"], "rel_error": r.get("rel_error"),
+                                                   "reason": r.get("reason")} for r in bad])
+
+
 def _correctness(out: _Out, records: list[dict[str, Any]], settings: dict[str, Any]) -> None:
-    judged = [r for r in records if r["status"] in {"ok", "wrong", "error"}]
+    judged = [r for r in records if r["status"] in {"ok", "wrong", "error"} and r["probe"] != "adversarial"]
     if not judged:
         return
+    if any(r["status"] == "ok" for r in judged):  # wrong only where values were reshaped: _adversarial's to judge
+        judged = [r for r in judged if not _outlier_only(r)]
     bad = [r for r in judged if r["status"] != "ok"]
     line = next((r.get("line") for r in bad if r.get("line")), None)
     if len(bad) == len(judged):
@@ -124,6 +156,7 @@ def _call_facts(out: _Out, records: list[dict[str, Any]], settings: dict[str, An
         out.add("PRB205", f"Threads still alive after return: {', '.join(threads[:5])}.", threads=threads[:10])
     limit = settings.get("precision_rel_error")
     errors = [r["rel_error"] for r in records if r["status"] == "ok" and r.get("rel_error") is not None
+              and r["probe"] != "adversarial"
               and r.get("float_dtype") in {"float32", "float64", "complex64", "complex128"}]
     if limit is not None and errors and max(errors) > float(limit):
         out.add("PRB701", f"Outputs pass but their relative error against the reference reaches {max(errors):.2g}; "
@@ -193,6 +226,8 @@ def _run_end(out: _Out, got: Collected, plan: dict[str, Any], result: Any) -> No
     status = getattr(result, "status", "crashed")
     ie = got.import_end
     where = "while the submission was being imported"
+    if got.seal:
+        return
     if ie is not None and ie.get("ok") and got.no_entry is None:
         if got.done:
             return
@@ -201,7 +236,11 @@ def _run_end(out: _Out, got: Collected, plan: dict[str, Any], result: Any) -> No
         where = (f"during call {index} ({steps[index]['probe']})" if index < len(steps) else "after the last call")
     elif ie is not None:
         if not ie.get("ok"):
-            if ie.get("exit"):
+            if ie.get("missing_module"):
+                out.degraded = True
+                out.notes.append(f"dynamic probes could not run the submission: it imports {ie['missing_module']}, "
+                                 "which is not installed in the audit environment")
+            elif ie.get("exit"):
                 out.add("PRB403", f"The submission raised SystemExit during import ({ie.get('error')}).",
                         line=ie.get("line"))
             elif str(ie.get("error", "")).startswith("MemoryError"):
@@ -223,6 +262,22 @@ def _run_end(out: _Out, got: Collected, plan: dict[str, Any], result: Any) -> No
         out.add("PRB403", f"The process ended {where} ({result.summary()}); the probes never finished.")
 
 
+def _contract_metrics(got: Collected, plan: dict[str, Any], out: _Out) -> dict[str, Any] | None:
+    """The task's contract as the run showed it, next to the static reading; a disagreement is noted."""
+    first = next((ref.get("contract") for ref in got.refs.values() if isinstance(ref.get("contract"), dict)), None)
+    static = plan.get("static_contract")
+    if first is None:
+        return None
+    seen = sorted({*first.get("written", []), *first.get("returns", []), *first.get("buffers", [])})
+    if isinstance(static, dict) and static.get("entry") and static.get("names") \
+            and len(static["names"]) == first.get("leaves"):
+        read = sorted(static.get("outputs", []))
+        if read != seen:
+            out.notes.append(f"task contract: reading reference.py says members {read} of data are outputs or "
+                             f"state, running it shows {seen}; the run decides")
+    return {"dynamic": first, "static": static, "outputs": seen}
+
+
 def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
     """Findings, notes, metrics and the degraded flag of one probe run."""
     out = _Out(plan)
@@ -234,10 +289,11 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
             out.notes.append("sandbox stderr: " + result.stderr[-300:].decode("utf-8", "replace"))
         status = "degraded"
     elif got.no_cuda:
-        out.notes.append("dynamic probes skipped: task needs CUDA and no GPU is present" if not plan.get("gpu_node")
-                         else "dynamic probes skipped: task needs CUDA; a GPU device exists but CUDA is not usable "
-                         "inside the sandbox")
-        status = "skipped"
+        out.degraded = True
+        out.notes.append("dynamic probes cannot run: the task needs CUDA and no GPU is present"
+                         if not plan.get("gpu_node") else "dynamic probes cannot run: the task needs CUDA; a GPU "
+                         "device exists but CUDA is not usable inside the sandbox")
+        status = "degraded"
     elif got.task_error is not None:
         out.degraded = True
         out.notes.append(f"dynamic probes could not run: the task's reference failed ({got.task_error.get('where')}: "
@@ -248,10 +304,12 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
         out.notes.append(f"dynamic probes stopped before the submission was loaded: {result.summary()}")
         status = "degraded"
     else:
-        if got.driver_error:
-            out.degraded = True
-            out.notes.append("probe driver error (the referee's, not the submission's): "
-                             f"{got.driver_error.get('error')}")
+        if got.driver_error:  # after the submission was loaded: its process, so its evidence, never DEGRADED
+            out.add("PRB404", f"The probe driver failed after the submission was loaded: "
+                    f"{got.driver_error.get('error')}.", detail=str(got.driver_error.get("trace") or "")[-300:])
+        if got.seal:
+            out.add("PRB406", f"Submission code rewrote the probe driver before call {got.seal_at}: "
+                    f"{', '.join(got.seal[:5])}.", detail="; ".join(got.seal[:10]), changes=got.seal[:20])
         settings = dict(plan["settings"])
         self_check = [c for c, ref in got.refs.items() if not (ref.get("self_check") or [True])[0]]
         if self_check:
@@ -266,7 +324,9 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
         if got.violations:
             out.add("PRB401", f"The probe channel received {len(got.violations)} forged or out-of-order frame(s): "
                     f"{'; '.join(got.violations[:3])}.", violations=got.violations[:10])
+        _environment(out, got.records)
         _correctness(out, got.records, settings)
+        _adversarial(out, got.records)
         _call_facts(out, got.records, settings)
         _events(out, got)
         _integrity(out, got)
@@ -288,6 +348,7 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
                "run": result.summary() if hasattr(result, "summary") else str(result),
                "seconds": round(float(getattr(result, "duration_s", 0.0)), 3),
                "torch": (got.hello or {}).get("torch"),
-               "retained_outputs": sum(bool(r.get("retained")) for r in records)}
+               "retained_outputs": sum(bool(r.get("retained")) for r in records),
+               "contract": _contract_metrics(got, plan, out)}
     return {"status": status, "findings": [f.model_dump(mode="json") for f in out.findings], "notes": out.notes,
             "metrics": metrics, "degraded": out.degraded}

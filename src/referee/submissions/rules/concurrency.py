@@ -23,7 +23,8 @@ SYNC_METHODS = frozenset({"wait_stream", "wait_event", "synchronize", "record_st
 SYNC_FUNCS = frozenset({"torch.cuda.synchronize", "torch.cuda.current_stream().wait_stream",
                         "torch.accelerator.synchronize", "torch.synchronize"})
 SYNC_STRINGS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaStreamWaitEvent", "cudaEventSynchronize",
-                "hipStreamSynchronize", "hipDeviceSynchronize", "cuStreamSynchronize")
+                "hipStreamSynchronize", "hipDeviceSynchronize", "cuStreamSynchronize", ".synchronize()",
+                "wait_stream", "hipStreamWaitEvent", "cuStreamWaitEvent")  # C++ `stream1.synchronize();` included
 THREAD_MAKERS = frozenset({"threading.Thread", "threading.Timer", "_thread.start_new_thread",
                            "_thread.start_new", "concurrent.futures.ThreadPoolExecutor",
                            "concurrent.futures.ProcessPoolExecutor", "multiprocessing.Process", "multiprocessing.Pool",

@@ -12,24 +12,29 @@ Policy decisions that apply to every rule live here, not in the rules:
 from __future__ import annotations
 
 import ast
-import time
 from typing import Any
 
 from referee.report import Evidence, Finding, Verdict
 from referee.submissions.analysis import Submission
-from referee.submissions.analysis.source import AnalysisTimeout
+from referee.submissions.analysis.contract import Contract
+from referee.submissions.analysis.source import AnalysisTimeout, Budget, expired
 from referee.submissions.rules.registry import Hit, Rule, all_rules, get_rule
 
 MAX_SOURCE = 4 << 20  # characters; bigger files are reported, not parsed
 MAX_DEPTH = 3  # nesting of decoded payloads scanned
 MAX_EMBEDDED = 32  # decoded payloads scanned per call, all depths together
-MAX_SECONDS = 10.0  # wall-clock budget of one run_static call (normal files take milliseconds)
+MAX_SECONDS = 10.0  # CPU-second budget of one run_static call (the slowest real entries take ~0.1 s)
 
 
-def run_static(code: str, filename: str = "submission.py") -> list[Finding]:
-    """Run every static rule over `code`; always returns findings (possibly empty), never raises."""
+def run_static(code: str, filename: str = "submission.py", contract: Contract | None = None) -> list[Finding]:
+    """Run every static rule over `code`; always returns findings (possibly empty), never raises.
+
+    `contract` (from `analysis.contract.task_contract(reference_source)`) names the members of `data` the task
+    itself treats as outputs or state; without it (`--api-mode`) writing into a member and returning it is the
+    output-buffer shape, not a finding by itself."""
     try:
-        return _scan(code, filename, 0, budget=[MAX_EMBEDDED], deadline=time.monotonic() + MAX_SECONDS)
+        return _scan(code, filename, 0, budget=[MAX_EMBEDDED], deadline=Budget(MAX_SECONDS),
+                     contract=contract)
     except Exception as exc:  # a last line of defence: the engine itself must not take the audit down
         return [_engine_error("engine", exc, filename)]
 
@@ -51,11 +56,12 @@ def _as_text(code: Any) -> str:
 
 
 def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, budget: list[int],
-          deadline: float) -> list[Finding]:
+          deadline: Budget, contract: Contract | None = None) -> list[Finding]:
     code = _as_text(code)
     if len(code) > MAX_SOURCE:
-        return [_make(get_rule("SYN002"), Hit(None, f"Submission is {len(code):,} characters; static analysis "
-                                                      f"stops at {MAX_SOURCE:,}.", line=1), None, filename)]
+        message = f"Submission is {len(code):,} characters; static analysis stops at {MAX_SOURCE:,}, so the " \
+                  "file is filtered unchecked."
+        return [_make(get_rule("SYN002"), Hit(None, message, line=1), None, filename)]
     try:
         tree = ast.parse(code, filename)
     except SyntaxError as exc:
@@ -67,12 +73,13 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
         hit = Hit(None, f"Submission does not parse: {type(exc).__name__}: {exc}.", line=1)
         return [_make(get_rule("SYN001"), hit, None, filename)]
     sub = Submission(code, filename, tree=tree, origin=origin, depth=depth, deadline=deadline)
+    sub.contract = contract
     findings: list[Finding] = []
     skipped: list[str] = []
     for item in all_rules():
         if item.check is None:
             continue
-        if skipped or time.monotonic() > deadline:
+        if skipped or expired(deadline):
             skipped.append(item.id)
             continue
         try:
@@ -88,15 +95,16 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
                 continue
             findings.append(_make(item, hit, sub, filename))
     if skipped:
-        findings.append(_engine_error(", ".join(skipped[:8]) + ("..." if len(skipped) > 8 else ""),
-                                      AnalysisTimeout(f"time limit of {MAX_SECONDS:.0f} s reached; "
-                                                      f"{len(skipped)} rule(s) not run"), filename))
+        findings.append(_make(get_rule("ENG002"), Hit(None, (
+            f"Static analysis used its CPU budget of {MAX_SECONDS:.0f} s (time limit) with {len(skipped)} rule(s) "
+            f"not run ({', '.join(skipped[:8])}{'...' if len(skipped) > 8 else ''}); the file is filtered "
+            "unchecked."), line=1), None, filename))
     elif depth < MAX_DEPTH:
         findings.extend(_scan_embedded(sub, filename, depth, budget, deadline))
     return _tidy(findings)
 
 
-def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int], deadline: float) -> list[Finding]:
+def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int], deadline: Budget) -> list[Finding]:
     try:
         embedded = sub.embedded
     except Exception as exc:

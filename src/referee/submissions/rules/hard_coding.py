@@ -169,6 +169,9 @@ def embedded_data(sub: Submission) -> Iterator[Hit]:
       why="A kernel has no use for a fixed seed; it is how inputs from the public `task.yml` seeds are "
           "reproduced.",
       action="Review by hand; FAIL if the seeded numbers end up in the output (HCA001).",
+      known_problems="Seeding inside a helper (a first-call self-test comparing the kernel with torch on random "
+                     "data, as agent-written entries do) is not reported; HCA001 follows seeded numbers into "
+                     "the output wherever they are drawn.",
       example="""
           import torch
           torch.manual_seed(54352)
@@ -184,5 +187,9 @@ def embedded_data(sub: Submission) -> Iterator[Hit]:
               print(custom_kernel(torch.rand(8)))
       """)
 def constant_seed(sub: Submission) -> Iterator[Hit]:
+    entries = {e.function for e in sub.flow.entries}
     for call, name in constant_seeds(sub):
+        function = sub.function_of(call)
+        if function is not None and function not in entries:
+            continue  # a seeded self-test in a helper; seeded numbers that reach the output are HCA001's FAIL
         yield Hit(call, f"Seeds `{name}` with a value fixed in the source (`{code(call.args[0])}`).")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from referee.report import Verdict
 from referee.submissions.analysis import Submission
+from referee.submissions.analysis.contract import member_positions
 from referee.submissions.rules._util import code
 from referee.submissions.rules.registry import Hit, rule
 
@@ -132,13 +133,45 @@ def mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
                 if isinstance(target, ast.Subscript) or (isinstance(target, ast.Attribute) and target.attr == "data"):
                     root = _view_root(target.value, aliases)
                     if root is not None:
-                        whole = isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice) and not (
-                            target.slice.lower or target.slice.upper or target.slice.step)
+                        whole = isinstance(target, ast.Subscript) and _whole(target.slice)
                         fixed = isinstance(node, ast.Assign) and constant(node.value)
-                        out.append(Mutation(node, root, fixed, "item assignment", whole))
+                        # `c[:, 0, i] = res[:, 0]` writes new values into a slot; only a value that reads the
+                        # target's own earlier contents (`a[i] = a[i] + b`, `a[i] += b`) accumulates into it
+                        fresh = isinstance(node, ast.Assign) and not _reads(node.value, root, aliases)
+                        out.append(Mutation(node, root, fixed, "item assignment", whole or fresh))
                 elif isinstance(node, ast.AugAssign) and isinstance(target, ast.Name) and target.id in aliases:
                     out.append(Mutation(node, target.id, False, "augmented assignment"))
     return out
+
+
+def _reads(expr: ast.AST, root: str, aliases: dict[str, str]) -> bool:
+    """Whether `expr` mentions `root` or a name that views it."""
+    return any(isinstance(n, ast.Name) and (n.id == root or aliases.get(n.id) == root) for n in ast.walk(expr))
+
+
+def _whole(index: ast.AST) -> bool:
+    """`x[:]`, `x[...]`, `x[:, :]`: an index that selects every element (the write replaces the tensor)."""
+    if isinstance(index, ast.Constant) and index.value is Ellipsis:
+        return True
+    if isinstance(index, ast.Slice):
+        return not (index.lower or index.upper or index.step)
+    return isinstance(index, ast.Tuple) and bool(index.elts) and all(_whole(e) for e in index.elts)
+
+
+def _contract_outputs(sub: Submission, function: ast.AST) -> set[str] | None:
+    """The entry's names for members the task's contract calls outputs or state; None without a task."""
+    contract = sub.contract
+    if contract is None:
+        return None
+    return {name for name, index in member_positions(function).items() if contract.is_output(index)}
+
+
+def _is_returned(root: str, members: dict[str, int], aliases: dict[str, str], returned: set[str]) -> bool:
+    """Whether the written object is handed back. A member of `data` (`x` in `config, x, kv = data`) is judged
+    by its own name: every member aliases `data`, and returning `kv` does not return `x`."""
+    if root in members:
+        return root in returned
+    return root in returned or aliases.get(root) in returned
 
 
 def _returned(sub: Submission, function: ast.AST, aliases: dict[str, str]) -> set[str]:
@@ -169,13 +202,20 @@ def _unreturned(sub: Submission) -> Iterator[tuple[ast.AST, Mutation, bool]]:
         function = entry.function
         if isinstance(function, ast.Lambda):
             continue
+        found = mutations(sub, function)
+        if not found:
+            continue
         aliases = _aliases(sub, function)
         returned = _returned(sub, function, aliases)
         output_constant = all(not sub.flow.is_tainted(r.value, function, values_only=True)
                               for r in sub.flow.returns(function) if isinstance(r, ast.Return))
-        for item in mutations(sub, function):
-            if item.root in returned or aliases.get(item.root) in returned:
+        outputs = _contract_outputs(sub, function) or set()
+        members = member_positions(function)
+        for item in found:
+            if _is_returned(item.root, members, aliases, returned):
                 continue
+            if item.root in outputs or aliases.get(item.root) in outputs:
+                continue  # the task's own output or state slot: the reference writes it too
             yield function, item, output_constant
 
 
@@ -198,8 +238,11 @@ def _unreturned(sub: Submission) -> Iterator[tuple[ast.AST, Mutation, bool]]:
               a, b = data
               return a + b
       """,
-      known_problems="A task whose output slot inside `data` is meant to be accumulated into without being "
-                     "cleared first is reported; the FLAG asks for a look.")
+      known_problems="Writing into a member of `data` and returning it (`c[...] = a @ b; return c`, `out=c`, "
+                     "`c.copy_()`) is the output-buffer contract and is not reported. With the task "
+                     "(`analysis.contract.task_contract`), members the reference writes, returns or never reads "
+                     "are the task's outputs and accumulating into them is not reported either; without it, "
+                     "accumulating into a member without clearing it first is.")
 def input_returned(sub: Submission) -> Iterator[Hit]:
     for entry in sub.flow.entries:
         function = entry.function
@@ -207,13 +250,15 @@ def input_returned(sub: Submission) -> Iterator[Hit]:
             continue
         aliases = _aliases(sub, function)
         returned = _returned(sub, function, aliases)
+        outputs = _contract_outputs(sub, function)
+        members = member_positions(function)
         found = mutations(sub, function)
         cleared = {m.root for m in found if m.overwrite} | {aliases.get(m.root) for m in found if m.overwrite}
         for item in found:
             root = aliases.get(item.root, item.root)
-            if item.overwrite or item.root in cleared or root in cleared:
+            if item.overwrite or item.root in cleared or root in cleared or item.root in (outputs or ()):
                 continue
-            if item.root in returned or root in returned:
+            if _is_returned(item.root, members, aliases, returned):
                 yield Hit(item.node, f"Accumulates into input `{item.root}` with {item.how} and returns it, so the "
                                      "output aliases the harness's input.")
 
@@ -236,8 +281,8 @@ def input_returned(sub: Submission) -> Iterator[Hit]:
               out.copy_(a @ b)
               return out
       """,
-      known_problems="Tasks that pass a scratch buffer inside `data` trip this rule; the FLAG asks for a look, "
-                     "not a disqualification.")
+      known_problems="Without the task, a scratch buffer or state (a KV cache) passed inside `data` trips this "
+                     "rule; with the task's contract, members the reference itself writes or returns do not.")
 def input_write(sub: Submission) -> Iterator[Hit]:
     for function, item, output_constant in _unreturned(sub):
         if item.constant and output_constant:

@@ -16,12 +16,27 @@ register(Rule(
 ))
 
 register(Rule(
-    id="SYN002", title="Submission too large for static analysis", family="engine", verdict=Verdict.FLAG,
-    what="Reports a submission larger than the static analyser's size limit (4 Mi characters).",
-    why="Padding a file with megabytes of data is a way to push a cheat past analysers with size limits; real "
-        "kernels are far smaller.",
-    action="Review by hand; ask why the file is so large.",
-    example="PAD = '" + "x" * 40 + "...'  # megabytes of filler",
+    id="SYN002", title="Submission too large to audit", family="engine", verdict=Verdict.FAIL,
+    what="Reports a submission larger than the static analyser's size limit (4 Mi characters, about 50 times "
+         "the largest real leaderboard entries); every smaller file is scanned in full, comments included.",
+    why="Padding a file with megabytes of comments or data is a way to push a cheat past analysers with size "
+        "limits (a padded replay cache got only a FLAG and `should_filter: false`). A file that cannot be "
+        "checked is filtered with this reason rather than accepted unchecked.",
+    action="Filter the submission (FAIL): it was not analysed because of its size; ask for the kernel without "
+           "the padding.",
+    example="# " + "x" * 40 + "... (megabytes of comment)\ndef custom_kernel(data): ...",
+    use_instead="def custom_kernel(data):\n    return data.clone()",
+))
+
+register(Rule(
+    id="ENG002", title="Submission too costly to analyse", family="engine", verdict=Verdict.FAIL,
+    what="Reports a submission whose static analysis ran out of its CPU-time budget (10 s of the analysing "
+         "thread's CPU, not wall time, so a busy machine does not trigger it) before every rule had run.",
+    why="Code built to make an analyser super-linear is a way to get a cheat past it unchecked; real entries "
+        "take milliseconds to a tenth of a second. A file that cannot be fully checked is filtered with this "
+        "reason rather than accepted.",
+    action="Filter the submission (FAIL): it was not fully analysed; ask for a plainer file.",
+    example="X = " + "(" * 40 + "..." + ")" * 40 + "  # pathological nesting repeated megabytes deep",
     use_instead="def custom_kernel(data):\n    return data.clone()",
 ))
 

@@ -24,6 +24,10 @@ DANGEROUS_NATIVE_STRINGS = re.compile(
     r"cudaEventElapsedTime|cuEventElapsedTime|hipEventElapsedTime|/proc/self/mem|/proc/self/maps|mprotect|ptrace"
     r"|process_vm_writev|dlsym|RTLD_NEXT|LD_PRELOAD|PyRun_|PyObject_SetAttr|PyFrame|PyEval_|PyImport_"
     r"|PyDict_SetItem|PySys_|Py_Initialize|_PyObject|PyThreadState|pythonapi", re.IGNORECASE)
+TIMER_SYMBOL = re.compile(r"cudaEventElapsedTime|cuEventElapsedTime|hipEventElapsedTime", re.IGNORECASE)
+# A definition (return type, name, parameter list, body) of the timer symbol: the shape of a hook.
+TIMER_DEFINITION = re.compile(r"\b\w+[\s*&]+(?:cuda|cu|hip)EventElapsedTime\s*\([^;{)]*\)\s*(?:noexcept\s*)?\{",
+                              re.IGNORECASE)
 PROCESS_FUNCS = frozenset({"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
                            "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
                            "os.system", "os.popen", "os.spawnl", "os.spawnv", "os.spawnve", "os.spawnlp",
@@ -31,6 +35,14 @@ PROCESS_FUNCS = frozenset({"subprocess.run", "subprocess.Popen", "subprocess.cal
                            "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell", "os.execv",
                            "os.execvp", "os.execl", "os.execve", "os.startfile", "commands.getoutput", "sh.Command",
                            "pexpect.spawn"})
+COMPILERS = frozenset({"nvcc", "hipcc", "ptxas", "ninja", "cc", "c++", "gcc", "g++", "clang", "clang++", "amdclang",
+                       "amdclang++", "hipconfig", "nvdisasm", "cuobjdump", "llvm-objdump", "roc-obj-ls"})
+COMPILE_FLAGS = frozenset({"-shared", "-fPIC", "--offload-arch", "-O3", "-O2", "--genco", "-cubin", "-ptx", "-c"})
+BENIGN_CTYPES = frozenset({"CDLL", "cdll", "PyDLL", "util", "c_void_p", "c_int", "c_int32", "c_int64", "c_uint",
+                           "c_uint32", "c_uint64", "c_size_t", "c_float", "c_double", "c_char_p", "c_bool",
+                           "c_uint8", "c_int8", "c_uint16", "c_int16", "c_long", "c_ulong", "c_longlong", "POINTER",
+                           "pointer", "byref", "cast", "Structure", "sizeof", "c_ssize_t", "c_short"})
+PROCESS_LIBRARIES = re.compile(r"(^|/)lib(c|dl|python[\d.]*|pthread)\b", re.IGNORECASE)
 INSTALL_PATTERN = re.compile(r"\bpip3?\b.*\binstall\b|\bensurepip\b|\buv\s+pip\b|\bconda\s+install\b|"
                              r"\bapt(-get)?\s+install\b|\beasy_install\b|\bnpm\s+install\b", re.IGNORECASE)
 WRITE_FUNCS = frozenset({"builtins.open", "io.open", "pathlib.Path.write_text", "pathlib.Path.write_bytes",
@@ -61,8 +73,12 @@ L2_PATTERN = re.compile(r"PersistingL2|accessPolicyWindow|cudaAccessPropertyPers
           import torch.utils.cpp_extension as ext
           def custom_kernel(data):
               return data.clone()
-      """)
+      """,
+      known_problems="Loading a library the submission compiled and declaring C argument types "
+                     "(`ctypes.CDLL(so)`, `argtypes = [ctypes.c_void_p]`) is not reported.")
 def ffi_use(sub: Submission) -> Iterator[Hit]:
+    if _loads_own_library_only(sub):
+        return
     for node in sub.nodes(ast.Import, ast.ImportFrom):
         modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
         for module in modules:
@@ -105,9 +121,16 @@ def native_access(sub: Submission) -> Iterator[Hit]:
         elif DANGEROUS_NATIVE_STRINGS.fullmatch(node.attr) or DANGEROUS_NATIVE_STRINGS.match(node.attr):
             yield Hit(node, f"Calls the native function `{node.attr}` through a foreign-function interface.")
     for node, text in sub.strings:
-        match = DANGEROUS_NATIVE_STRINGS.search(text)
+        match = next((m for m in DANGEROUS_NATIVE_STRINGS.finditer(text)
+                      if not (TIMER_SYMBOL.fullmatch(m.group(0)) and not _hooks_timer(text))), None)
         if match:
             yield Hit(node, f"Refers to `{match.group(0)}`, a native route to the interpreter, memory or timers.")
+
+
+def _hooks_timer(text: str) -> bool:
+    """C/C++ source that defines the event-timer function (a GOT/LD_PRELOAD hook) rather than calling it: a
+    launcher timing its own kernels with `hipEventElapsedTime(&ms, start, stop)` is ordinary host code."""
+    return bool(TIMER_DEFINITION.search(text))
 
 
 @rule("NAT003", "Runs subprocesses or shell commands", "native", Verdict.FLAG,
@@ -116,6 +139,8 @@ def native_access(sub: Submission) -> Iterator[Hit]:
       why="A child process is outside every in-process check: it can install packages, write files the harness "
           "imports, or survive the run.",
       action="Review the command; FAIL on package installs (NAT004) or file shadowing (NAT005).",
+      known_problems="Compiler invocations (nvcc, hipcc, ptxas, ninja, the C compiler, or a command with "
+                     "`-shared`/`--offload-arch` flags) are not reported: the sandbox provides the toolchain.",
       example="""
           import subprocess
           subprocess.run(["nvidia-smi", "-lgc", "1980"])
@@ -130,15 +155,56 @@ def native_access(sub: Submission) -> Iterator[Hit]:
       """)
 def subprocess_use(sub: Submission) -> Iterator[Hit]:
     for call, name in calls(sub, PROCESS_FUNCS):
-        yield Hit(call, f"Runs a process with `{name}`.")
+        if not _compiles(sub, call):
+            yield Hit(call, f"Runs a process with `{name}`.")
 
 
-@rule("NAT004", "Installs packages at run time", "native", Verdict.FAIL,
+def _compiles(sub: Submission, call: ast.Call) -> bool:
+    """`subprocess.run([hipcc, "-shared", "-O3", "--offload-arch=gfx950", "-o", so, src])`: building the kernel
+    with the toolchain the sandbox provides (nvcc, hipcc, ptxas, ninja, the C compiler) is what native entries do."""
+    argv = call.args[0] if call.args else None
+    first = argv.elts[0] if isinstance(argv, (ast.List, ast.Tuple)) and argv.elts else argv
+    names: list[str] = []
+    if first is not None:
+        value = sub.folder.fold(first)
+        if isinstance(value, str):
+            names.append(value)
+        if isinstance(first, ast.Name):
+            function = sub.function_of(call)
+            names.extend(v for v in (sub.folder.fold(x) for x in sub.flow.local_values(first.id, function))
+                         if isinstance(v, str))
+    words = [w for n in names for w in n.split()[:1]]
+    if words and all(w.rsplit("/", 1)[-1] in COMPILERS for w in words):
+        return True
+    strings = set(_strings_in(sub, call))
+    return bool(strings & COMPILE_FLAGS) and not any(INSTALL_PATTERN.search(t) for t in strings)
+
+
+def _loads_own_library_only(sub: Submission) -> bool:
+    """Every `ctypes` use is loading a shared library and declaring C argument types (a kernel compiled by the
+    submission and called through its C ABI); raw memory and interpreter access are NAT002's business."""
+    uses = [name for node in sub.nodes(ast.Attribute) for name in sub.resolver.qualnames(node)
+            if name.startswith(("ctypes.", "_ctypes.", "cffi."))]
+    if not uses or any(n.startswith(("_ctypes.", "cffi.")) for n in uses):
+        return False
+    if not all(n.split(".")[1] in BENIGN_CTYPES for n in uses):
+        return False
+    for call, _ in calls(sub, ("ctypes.CDLL", "ctypes.PyDLL", "ctypes.cdll.LoadLibrary")):
+        target = sub.folder.fold(call.args[0]) if call.args else None
+        none = not call.args or (isinstance(call.args[0], ast.Constant) and call.args[0].value is None)
+        if none or (isinstance(target, str) and PROCESS_LIBRARIES.search(target)):
+            return False  # `CDLL(None)`, libc, libpython: the process's own symbols, not the submission's kernel
+    return True
+
+
+@rule("NAT004", "Installs packages at run time", "native", Verdict.FLAG,
       what="Checks for package installation at run time: `pip install` (in a subprocess, `os.system` or "
            "`pip.main`), `ensurepip`, `conda/apt install`, `import pip`.",
       why="Installing packages changes the environment the harness runs in and may replace modules it imports "
-          "(KernelGuard RUNTIME_PACKAGE_INSTALL).",
-      action="Disqualify the run (FAIL); dependencies belong in the task's environment.",
+          "(KernelGuard RUNTIME_PACKAGE_INSTALL). It is risky, not proof of cheating: real entries `pip install` "
+          "a kernel DSL the runner lacks; what an install replaces is judged by NAT005 and the dynamic probes.",
+      action="Review the command and the package; dependencies belong in the task's environment (the sandbox "
+             "has no network, so the install fails there).",
       example="""
           import os
           os.system("pip install fast-kernels==0.1")

@@ -38,6 +38,9 @@ def _dtype_of(sub: Submission, call: ast.Call) -> set[str]:
 def _is_down(sub: Submission, node: ast.AST) -> bool:
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return False
+    if isinstance(node.func.value, (ast.Compare, ast.BoolOp)) or (
+            isinstance(node.func.value, ast.UnaryOp) and isinstance(node.func.value.op, ast.Not)):
+        return False  # `(x < 0).to(torch.uint8)`: a mask has no precision to lose
     method = node.func.attr
     return method in DOWN_METHODS or (method in ("to", "type") and bool(_dtype_of(sub, node) & LOW_DTYPES))
 
@@ -144,6 +147,8 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
             if not (isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)):
                 continue
             parent = sub.parent(node)
+            if _unpacked(parent, node):
+                continue  # `data, output = data` destructures the input; it reads no values
             pieces = _slices(parent.slice) if isinstance(parent, ast.Subscript) and parent.value is node else []
             if pieces:
                 if any(p.lower is not None for p in pieces):
@@ -158,6 +163,11 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
             if name not in whole and name not in complement:
                 yield Hit(subscript, f"Reads input `{name}` only through `{code(subscript)}`; the rest of it never "
                                      "influences the result.")
+
+
+def _unpacked(parent: ast.AST | None, node: ast.AST) -> bool:
+    return isinstance(parent, ast.Assign) and parent.value is node and all(
+        isinstance(t, (ast.Tuple, ast.List)) for t in parent.targets)
 
 
 def _slices(index: ast.AST) -> list[ast.Slice]:

@@ -190,9 +190,21 @@ def stdio_redirect(sub: Submission) -> Iterator[Hit]:
         if _standard_fds_only(sub, call):
             yield Hit(call, f"Calls `{name}` on a standard stream's descriptor.")
     for write in sub.writes:
-        if write.targets & STDIO:
+        if write.targets & STDIO and not _fills_missing_stream(sub, write.node):
             yield Hit(write.node, f"Replaces `{sorted(write.targets & STDIO)[0]}`.")
     for call, name in calls(sub, ("contextlib.redirect_stdout", "contextlib.redirect_stderr")):
         yield Hit(call, f"Uses `{name}`.")
 
 
+def _fills_missing_stream(sub: Submission, node: ast.AST) -> bool:
+    """`if sys.stdout is None: sys.stdout = open(os.devnull, "w")`: spawned workers have no stdout, and the
+    guard only ever replaces a stream that does not exist, never the harness's own."""
+    for ancestor in sub.ancestors(node):
+        if isinstance(ancestor, ast.If):
+            test = ancestor.test
+            return isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is) and \
+                isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None and \
+                isinstance(test.left, ast.Attribute) and test.left.attr in ("stdout", "stderr")
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            return False
+    return False

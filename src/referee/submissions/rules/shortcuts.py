@@ -101,7 +101,7 @@ def _gated_returns(sub: Submission) -> Iterator[tuple[ast.AST, ast.Return, ast.A
             value = ret.value
             if value is None or (isinstance(value, ast.Constant) and value.value is None):
                 continue
-            if flow.is_tainted(value, function, values_only=True):
+            if flow.is_tainted(value, function, values_only=True) or _filled_by_call(sub, function, value):
                 continue
             tests = list(flow.guards(ret, function))
             for ancestor in sub.ancestors(ret):
@@ -113,6 +113,23 @@ def _gated_returns(sub: Submission) -> Iterator[tuple[ast.AST, ast.Return, ast.A
                                              comparators=[_pattern_value(ancestor.pattern)]))
             for test in tests:
                 yield function, ret, test
+
+
+def _filled_by_call(sub: Submission, function: ast.AST, value: ast.AST) -> bool:
+    """The returned expression (`_y_cache[key]`) is handed, as written, to a call that also takes input values:
+    a kernel writes the output into it (`asm_gemm(A, B, _y_cache[key])`)."""
+    if not isinstance(value, (ast.Subscript, ast.Attribute)):
+        return False  # plain names are followed by the taint analysis
+    wanted = ast.dump(value)
+    flow = sub.flow
+    for call in sub.own_nodes(function):
+        if not isinstance(call, ast.Call):
+            continue
+        args = [*call.args, *(k.value for k in call.keywords)]
+        if any(type(a) is type(value) and ast.dump(a) == wanted for a in args) and any(
+                flow.is_tainted(a, function, values_only=True) for a in args):
+            return True
+    return False
 
 
 def _pattern_value(pattern: ast.AST) -> ast.AST:

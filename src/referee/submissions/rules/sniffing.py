@@ -163,7 +163,7 @@ def env_scan(sub: Submission) -> Iterator[Hit]:
 
 @rule("SNF004", "Call counter drives behaviour", "sniffing", Verdict.FLAG,
       what="Checks for a counter kept across calls (`global calls; calls += 1`, `self.n += 1`, a function "
-           "attribute) that is then tested in a condition.",
+           "attribute) that is then tested in a condition that chooses a `return`.",
       why="The harness calls the kernel in a known order (correctness check, warm-up, timed calls); counting "
           "calls tells the code which call is being checked.",
       action="Review by hand; re-run with a different number of warm-up and checked calls.",
@@ -181,8 +181,12 @@ def env_scan(sub: Submission) -> Iterator[Hit]:
           def custom_kernel(data):
               global _calls
               _calls += 1
+              if _calls == 1:
+                  _compile_kernels()
               return data.clone()
-      """)
+      """,
+      known_problems="A counter that sets a flag which a later `return` reads is not followed; the dynamic "
+                     "call-order probes cover it.")
 def call_counter(sub: Submission) -> Iterator[Hit]:
     state = sub.flow.state
     counters = state.counters
@@ -194,8 +198,34 @@ def call_counter(sub: Submission) -> Iterator[Hit]:
             continue
         function = sub.function_of(node)
         container = state.container_of(node, function)
-        if container is not None and container in counters and in_condition(sub, node):
-            yield Hit(node, f"Tests the call counter {container.label()}.")
+        if container is not None and container in counters and in_condition(sub, node) and \
+                _steers_result(sub, node):
+            yield Hit(node, f"Tests the call counter {container.label()} to choose what is returned.")
+
+
+def _steers_result(sub: Submission, node: ast.AST) -> bool:
+    """Whether the test holding `node` picks a return: an `if`/`match` with a `return` in a branch, or a
+    ternary that is returned. `if _calls == 1: _compile()` (first-call set-up) and `if _calls <= 7: print()`
+    (logging) are what real entries do with counters; they change nothing the harness checks."""
+    for ancestor in sub.ancestors(node):
+        if isinstance(ancestor, ast.IfExp):
+            return any(isinstance(a, ast.Return) for a in sub.ancestors(ancestor))
+        if isinstance(ancestor, (ast.If, ast.While, ast.Match)):
+            return any(isinstance(n, ast.Return) for n in _branch_nodes(ancestor))
+        if isinstance(ancestor, ast.stmt):
+            return False
+    return False
+
+
+def _branch_nodes(statement: ast.AST) -> Iterator[ast.AST]:
+    blocks = [c.body for c in statement.cases] if isinstance(statement, ast.Match) else [
+        statement.body, getattr(statement, "orelse", [])]
+    stack = [n for block in blocks for n in block]
+    while stack:
+        item = stack.pop()
+        yield item
+        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(item))
 
 
 @rule("SNF005", "Sleeps", "sniffing", Verdict.FLAG,

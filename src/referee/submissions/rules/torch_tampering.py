@@ -24,6 +24,11 @@ PRECISION_FLAGS = frozenset({
 BENIGN_PREFIXES = ("torch._dynamo.config", "torch._inductor.config", "torch._functorch.config", "torch.backends",
                    "torch._logging", "torch.fx.experimental._config", "torch.jit._state", "torch.utils.cpp_extension",
                    "torch._export.config", "torch.export")
+# Process-group set-up, not computation: distributed entries wrap `init_process_group` to pass a device or a
+# timeout and call the original; nothing the checker compares goes through these.
+PROCESS_GROUP_SETUP = frozenset({"torch.distributed.init_process_group", "torch.distributed.destroy_process_group",
+                                 "torch.distributed.new_group",
+                                 "torch.distributed.distributed_c10d.init_process_group"})
 DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tensor_type", "torch.set_default_device",
                              "torch.set_flush_denormal", "torch.set_float32_matmul_precision"})
 
@@ -35,6 +40,9 @@ DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tenso
       why="These switches also lower the precision of the reference computed in the same process, so the "
           "correctness check compares two degraded results and a less accurate kernel passes.",
       action="Review whether the task allows reduced precision; re-check the output against an FP64 reference.",
+      known_problems="With the task, decided from it (`task_contract(...).tf32_sensitive`: the reference runs "
+                     "float32 matmuls or convolutions and its checker's rtol is below 1e-2); fp16/fp8/fp4 tasks "
+                     "and loose tolerances are not reported. Without a task the switch is a FLAG.",
       example="""
           import torch
           torch.backends.cuda.matmul.allow_tf32 = True
@@ -51,6 +59,8 @@ DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tenso
       """,
       kernelguard=["PRECISION_DOWNGRADE"])
 def precision_switch(sub: Submission) -> Iterator[Hit]:
+    if sub.contract is not None and not sub.contract.tf32_sensitive:
+        return  # the task's own check cannot see TF32 (no fp32 matmuls, or a tolerance looser than its error)
     for write in sub.writes:
         hit = write.targets & PRECISION_FLAGS
         value = sub.folder.fold(write.value) if write.value is not None else None
@@ -114,13 +124,15 @@ def default_change(sub: Submission) -> Iterator[Hit]:
               a, b = data
               return matmul(a, b)
       """,
+      known_problems="Wrappers of process-group set-up (`torch.distributed.init_process_group`, `new_group`) are "
+                     "not reported: they compute nothing the checker compares.",
       kernelguard=["MODULE_MUTATION"])
 def torch_patch(sub: Submission) -> Iterator[Hit]:
     for write in sub.writes:
         if classify(write) is not None:
             continue
         for target in sorted(write.targets):
-            if "()" in target or target.startswith(BENIGN_PREFIXES):
+            if "()" in target or target.startswith(BENIGN_PREFIXES) or target in PROCESS_GROUP_SETUP:
                 continue
             if target.startswith(("torch.", "numpy.")):
                 yield Hit(write.node, f"Replaces `{target}` for the whole process, the reference included.")

@@ -77,3 +77,51 @@ def uninitialised_output(sub: Submission) -> Iterator[Hit]:
                 yield Hit(ret, f"`{getattr(function, 'name', '?')}` returns `{code(origin.node)}` and nothing writes "
                                "into it.", related=[(origin.node, "allocated here")])
                 break
+
+
+@rule("UNI002", "Returns the task's output buffer unwritten", "uninitialised", Verdict.FAIL,
+      what="Checks for an entry point that returns a member of `data` (the output slot the task preallocates) "
+           "that it never writes, never hands to a call and never computes from, while discarding or ignoring "
+           "every member before it (`_, output = data; return output`). With the task's contract, any returned "
+           "output slot that nothing writes is reported.",
+      why="The harness preallocates the output inside `data`; handing it back untouched is the no-op kernel of "
+          "reference-kernels `pmpp_v2/*/solutions/wrong/empty.py`, and the buffer can still hold an earlier "
+          "answer (the same stale-memory trick as UNI001).",
+      action="Disqualify the run (FAIL); re-check with a freshly poisoned (NaN-filled) output buffer.",
+      example="""
+          def custom_kernel(data):
+              _, output = data
+              return output
+      """,
+      use_instead="""
+          def custom_kernel(data):
+              x, output = data
+              output.copy_(x.cumsum(0))
+              return output
+      """,
+      known_problems="Without the task, the first member returned as it is (`input, output = data; return "
+                     "input`, the identity task's answer) is not reported.")
+def unwritten_output_slot(sub: Submission) -> Iterator[Hit]:
+    from referee.submissions.analysis.contract import member_positions
+
+    for entry in sub.flow.entries:
+        function = entry.function
+        members = member_positions(function)
+        if not entry.resolved or isinstance(function, ast.Lambda) or len(members) < 2:
+            continue
+        loads = [n for n in sub.own_nodes(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        loads += [n.target for n in sub.own_nodes(function) if isinstance(n, ast.AugAssign)]  # `c += a @ b`
+        returns = [r for r in sub.flow.returns(function) if isinstance(r, ast.Return)]
+        for ret in returns:
+            value = ret.value
+            if not (isinstance(value, ast.Name) and value.id in members):
+                continue
+            position = members[value.id]
+            used = {n.id for n in loads if n is not value and n.id in members}
+            if sub.contract is not None:  # the task says which member is the output: only it must be untouched
+                unwritten = sub.contract.is_output(position) and value.id not in used
+            else:  # without the task: a later member handed back while every member is ignored
+                unwritten = position > 0 and not used
+            if unwritten and len(returns) == 1:
+                yield Hit(ret, f"Returns `{value.id}`, the output slot of `data`, without writing into it or "
+                               "computing anything from the inputs.")
