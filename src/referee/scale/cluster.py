@@ -1,0 +1,59 @@
+"""Finding Ray, and joining (or starting) a cluster: the only place referee calls `ray.init`.
+
+Ray is an optional extra (`pip install referee[ray]`). Without it, `require_ray` raises `RayUnavailable` with the
+install line, which the CLIs turn into a usage error instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+INSTALL_HINT = "Ray is not installed: pip install 'referee[ray]' (or pip install 'ray>=2.9')"
+
+
+class RayUnavailable(RuntimeError):
+    """Ray is missing, or the cluster cannot be reached / cannot give what was asked for."""
+
+
+def require_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable(INSTALL_HINT) from None
+    return ray
+
+
+def connect(address: str | None = "auto", *, num_cpus: int | None = None) -> Any:
+    """Join the cluster at `address`, once per process.
+
+    `auto` joins the cluster named by RAY_ADDRESS or started on this machine with `ray start`, and starts a private
+    local one when there is none (the zero-setup case); `local` always starts a private one; anything else
+    (`ray://host:10001`, `host:6379`) must be reachable. A process that already called `ray.init` keeps its cluster.
+    """
+    ray = require_ray()
+    if ray.is_initialized():
+        return ray
+    quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    target = address or "auto"
+    if target == "local":
+        ray.init(num_cpus=num_cpus, **quiet)
+        return ray
+    try:
+        ray.init(address=target, **({} if target.startswith("ray://") else quiet))
+    except ConnectionError as exc:
+        if target != "auto" or os.environ.get("RAY_ADDRESS"):
+            raise RayUnavailable(f"cannot reach the Ray cluster at {target}: {exc}") from None
+        ray.init(num_cpus=num_cpus, **quiet)
+    return ray
+
+
+def cluster_resource(name: str) -> float:
+    """How much of a resource (CPU, GPU) the whole cluster has; 0 when none."""
+    ray = require_ray()
+    return float(ray.cluster_resources().get(name, 0.0))
+
+
+def default_workers() -> int:
+    """One actor per cluster CPU (each actor holds one sandbox slot)."""
+    return max(1, int(cluster_resource("CPU")))
