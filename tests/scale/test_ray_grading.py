@@ -101,3 +101,19 @@ def test_item_given_up_after_max_tries_is_a_crashed_record(ray_cluster, problems
     assert results[0] == "ok a" and results[2] == "ok b"
     assert results[1].startswith("gave up poison: worker lost on try 2")
     assert GradeTask  # the executor's task type is importable without Ray
+
+
+def test_cli_grade_with_ray(ray_cluster, problems, tmp_path):
+    from typer.testing import CliRunner
+
+    from referee.cli import app
+
+    src = tmp_path / "c.jsonl"
+    src.write_text("\n".join(_lines(problems, 6)) + "\n")
+    out = tmp_path / "o.jsonl"
+    result = CliRunner().invoke(app, ["loopholes", "grade", str(src), "-o", str(out), "--ray", "auto", "-j", "2",
+                                      "--json"])
+    assert result.exit_code in (0, 1, 2), result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["line"] for r in records] == list(range(1, 8))
+    assert _view(records) == _view(grade_batch(_lines(problems, 6), problems, executor=LocalExecutor(workers=1)))

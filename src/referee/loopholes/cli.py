@@ -48,6 +48,8 @@ def grade(
     memory_mb: int = typer.Option(1024, help="Address-space limit per run."),
     probes: bool = typer.Option(True, "--probes/--no-probes", help="Run the C/D probes when run_tests is bound."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ray: str | None = typer.Option(None, "--ray", help="Grade on Ray: auto or a cluster ADDRESS (referee[ray]); "
+                                                       "--workers is then the number of Ray workers."),
 ) -> None:
     """Grade every completion under its problem's loophole mode; write rewards JSONL and a per-mode summary."""
     import time
@@ -63,7 +65,13 @@ def grade(
     total = sum(1 for raw in completions.open("rb") if raw.strip())
     console = Console(stderr=as_json)
     start = time.monotonic()
-    executor = LocalExecutor(workers=workers, config=_config(cpu_seconds, wall_seconds, memory_mb, probes))
+    config = _config(cpu_seconds, wall_seconds, memory_mb, probes)
+    if ray is not None:
+        from referee.scale.cluster import executor_or_exit
+
+        executor = executor_or_exit("grade", ray, workers=workers, config=config)
+    else:
+        executor = LocalExecutor(workers=workers, config=config)
     try:
         with out.open("w", encoding="utf-8") as handle, Progress(
                 TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

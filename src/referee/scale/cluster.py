@@ -57,3 +57,18 @@ def cluster_resource(name: str) -> float:
 def default_workers() -> int:
     """One actor per cluster CPU (each actor holds one sandbox slot)."""
     return max(1, int(cluster_resource("CPU")))
+
+
+def executor_or_exit(kind: str, address: str, **kwargs: Any) -> Any:
+    """For the CLIs' `--ray`: the executor, or a clear usage error (exit 3, no traceback) when Ray cannot serve."""
+    import typer
+
+    try:
+        from referee.scale.executors import RayAuditExecutor, RayExecutor
+
+        return (RayExecutor if kind == "grade" else RayAuditExecutor)(address, **kwargs)
+    except RayUnavailable as exc:
+        typer.echo(f"error: --ray {address}: {exc}", err=True)
+    except Exception as exc:  # a cluster that refuses us: say so, do not trace back
+        typer.echo(f"error: --ray {address}: could not start the Ray workers: {type(exc).__name__}: {exc}", err=True)
+    raise typer.Exit(3)

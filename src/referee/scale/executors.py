@@ -98,3 +98,14 @@ def _lost_report(item: AuditItem, reason: str) -> Any:
                     notes=[f"audit not finished: {reason}"])
     report.action = "re-run the audit: the referee could not finish (see notes)"
     return report
+
+
+def read_item(path: Any, root: Any, max_bytes: int) -> AuditItem:
+    """The AuditItem of one file: its name relative to `root`, its bytes, or why it could not be read."""
+    name = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+    try:
+        if path.stat().st_size > max_bytes:
+            raise OSError(f"larger than {max_bytes} bytes")
+        return AuditItem(name, path.read_bytes())
+    except OSError as exc:
+        return AuditItem(name, None, str(exc))

@@ -110,6 +110,8 @@ def audit_batch(
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel audits (default: all cores)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds the dynamic probes may run per file."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
+    ray: str | None = typer.Option(None, "--ray", help="Audit on Ray: auto or a cluster ADDRESS (referee[ray]); "
+                                                       "--jobs is then the number of Ray workers."),
 ) -> None:
     """Audit every submission in a folder on all cores; JSON lines out, a summary table on screen."""
     import os
@@ -125,11 +127,16 @@ def audit_batch(
     paths = collect(folder, pattern, recursive)
     if not paths:
         _fail(f"no files matching {pattern} in {folder}")
-    jobs = max(1, jobs or os.cpu_count() or 1)
     options = AuditOptions(dynamic=not no_dynamic and task_obj is not None, llm=llm, timeout_s=timeout)
     console = Console(stderr=True)
-    sandbox = None
-    if options.dynamic:
+    sandbox = executor = None
+    if ray is not None:
+        from referee.scale.cluster import executor_or_exit
+
+        with console.status("starting the Ray workers..."):
+            executor = executor_or_exit("audit", ray, task=task_obj, options=options, workers=jobs, timeout_s=timeout)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    if options.dynamic and executor is None:
         from referee.submissions.probes import make_sandbox
 
         with console.status("starting the sandbox (torch preloaded)..."):
@@ -143,11 +150,12 @@ def audit_batch(
                 TextColumn("{task.fields[last]}"), console=console) as progress:
             bar = progress.add_task("audit", total=len(paths), last="")
             reports = audit_paths(paths, folder, task_obj, options, handle, sandbox=sandbox, jobs=jobs,
-                                  on_done=lambda r: progress.update(bar, advance=1,
+                                  executor=executor, on_done=lambda r: progress.update(bar, advance=1,
                                                                     last=f"{r.subject}: {r.verdict.value}"))
     finally:
-        if sandbox is not None:
-            sandbox.close()
+        for owned in (sandbox, executor):
+            if owned is not None:
+                owned.close()
     worst = Verdict.worst(r.verdict for r in reports)
     if json_out:
         counts = Counter(r.verdict.value for r in reports)
