@@ -15,6 +15,9 @@ app = typer.Typer(name="loopholes", no_args_is_help=True, add_completion=False,
 
 def register(root: typer.Typer) -> None:
     """Attach this part's commands to the main app."""
+    from referee.integrations.cli import reward_serve  # the HTTP reward server (issue 13), owned by integrations
+
+    app.command("serve")(reward_serve)
     root.add_typer(app, name="loopholes")
 
 
