@@ -4,6 +4,7 @@ reward_extra_info lists."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_naive_manager_call(problems, answer):
 def test_batch_manager_call(problems, answer):
     p, q = problems.by_id("bracket-depth"), problems.by_id("reverse-list")
     data_sources = np.array(["referee/loopholes"] * 4, dtype=object)
-    ground_truths = [p.id, '{"problem_id": "%s", "mode": "sn"}' % q.id, "no-such-problem", None]
+    ground_truths = [p.id, json.dumps({"problem_id": q.id, "mode": "sn"}), "no-such-problem", None]
     extras = np.array([{"rollout_reward_scores": {}}, {"rollout_reward_scores": {}},
                        {"rollout_reward_scores": {}}, {"problem_id": q.id, "mode": "sentinel"}], dtype=object)
     responses = [answer("honest-wrong", p), answer("sn-init", q), answer("honest-correct", p),

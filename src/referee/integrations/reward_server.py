@@ -24,6 +24,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from fastapi import Body, Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
 from referee.integrations.core import LOG_FIELDS, ProblemRefError, RewardEngine, log_values
 
 log = logging.getLogger("referee.reward_server")
@@ -63,10 +67,6 @@ def response_of(query: str, prompt: str | None) -> str:
 
 def create_reward_app(engine: RewardEngine | None = None, *, token: str | None = None,
                       max_batch: int = MAX_BATCH, max_body_bytes: int = MAX_BODY_BYTES) -> Any:
-    from fastapi import Body, Depends, FastAPI, HTTPException, Request, status
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
-
     from referee import __version__
     from referee.service.app import BodyLimit
     from referee.service.deps import bearer, token_matches
@@ -129,8 +129,6 @@ def create_reward_app(engine: RewardEngine | None = None, *, token: str | None =
 
 def _batch(body: dict[str, Any], max_batch: int) -> tuple[list[str], list[dict[str, Any]]]:
     """Validate an OpenRLHF batch into (responses, problem rows); HTTP 422 naming the first bad item."""
-    from fastapi import HTTPException
-
     def bad(detail: str) -> HTTPException:
         return HTTPException(422, detail=detail)
 
