@@ -62,3 +62,27 @@ def test_upstream_row_columns_and_unknown_problem(engine, problems, answer):
 
 def test_reward_function_has_a_name_for_trl_logs(engine):
     assert RefereeReward(engine=engine).__name__ == "referee"
+
+
+def test_real_grpo_trainer_calculate_rewards(engine, problems, answer):
+    """TRL's own `GRPOTrainer._calculate_rewards` (run unbound on a stand-in trainer), when TRL is installed."""
+    trl = pytest.importorskip("trl", reason="TRL is not installed (pip install trl)")
+    import torch
+    from accelerate import Accelerator
+
+    p = problems.by_id("bracket-depth")
+    texts = [answer(s, p) for s in ("honest-correct", "rt-def-pass", "honest-wrong")]
+    extra_logs, metrics = defaultdict(list), defaultdict(list)
+    reward = RefereeReward(engine=engine)
+    trainer = SimpleNamespace(
+        accelerator=Accelerator(cpu=True), reward_funcs=[reward], reward_processing_classes=[None],
+        reward_func_names=[reward.__name__], state=SimpleNamespace(global_step=1), environments=None,
+        async_loop=None, chat_template_kwargs={}, args=SimpleNamespace(report_to=[]),
+        _log_completion_extra=lambda column, values: extra_logs[column].extend(values),
+        _log_metric=lambda name, value: metrics[name].append(value))
+    inputs = [{"prompt": [{"role": "user", "content": "P"}], "problem_id": p.id, "mode": "rt"} for _ in texts]
+    completions = [[{"role": "assistant", "content": t}] for t in texts]
+    calculate = getattr(trl.GRPOTrainer._calculate_rewards, "__wrapped__", trl.GRPOTrainer._calculate_rewards)
+    rewards = calculate(trainer, inputs, [i["prompt"] for i in inputs], completions, [[1]] * 3)
+    assert torch.equal(rewards[:, 0], torch.tensor([1.25, 1.25, 0.25]))
+    assert extra_logs["referee_exploited"] == [0.0, 1.0, 0.0]
