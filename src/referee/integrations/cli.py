@@ -42,3 +42,46 @@ def reward_serve(
         typer.echo(f"error: cannot start the reward server: {exc}", err=True)
         raise typer.Exit(3) from None
     raise typer.Exit(code)
+
+
+def kernelbot_tasks(
+    problems_dir: Path = typer.Argument(..., exists=True, file_okay=False,
+                                        help="reference-kernels `problems/` folder."),
+    competition: Path | None = typer.Option(None, "--competition", "-c",
+                                            help="Competition file (pmpp_v2.yaml); default: every task folder."),
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", help="The audit service."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read and check the folders; register nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Register kernelbot's leaderboards as audit-service tasks (one per leaderboard, under its name).
+
+    Uses REFEREE_ADMIN_TOKEN. Exit 0 when every task registered, 3 when any could not be.
+    """
+    import json
+
+    from referee.integrations.kernelbot import CompetitionError, competition_tasks, register_tasks
+
+    token = os.environ.get("REFEREE_ADMIN_TOKEN", "")
+    if not token and not dry_run:
+        typer.echo("error: set REFEREE_ADMIN_TOKEN (the service's admin token)", err=True)
+        raise typer.Exit(3)
+    try:
+        tasks = competition_tasks(problems_dir, competition)
+    except CompetitionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3) from None
+    if not tasks:
+        typer.echo(f"error: no task folders under {problems_dir}", err=True)
+        raise typer.Exit(3)
+    results = register_tasks(tasks, url, token, dry_run=dry_run)
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    else:
+        for row in results:
+            typer.echo(f"{row['name']:<32} {row['outcome']:<8} {row.get('detail') or row.get('version') or ''}")
+    raise typer.Exit(3 if any(r["outcome"] == "error" for r in results) else 0)
+
+
+def register(app: typer.Typer) -> None:
+    """Top-level integration commands."""
+    app.command("kernelbot-tasks")(kernelbot_tasks)
