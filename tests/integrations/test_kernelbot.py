@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -111,3 +112,56 @@ def test_undelivered_submissions_survive_a_restart(tmp_path):
         service.stop()
     codes = sorted(a.get("submission_id") or a["id"] for a in audits)
     assert len(audits) == 4 and len(set(codes)) == 4  # 3 from the clean shutdown, 1 from the crash, no duplicate
+
+
+PATCH = Path(__file__).resolve().parents[2] / "examples" / "kernelbot" / "kernelbot-4bdd839.patch"
+
+
+def _new_file(patch: str, path: str) -> str:
+    """The full text of a file the unified diff creates (its '+' lines)."""
+    section = patch.split(f"+++ b/{path}\n", 1)[1].split("\ndiff --git", 1)[0]
+    return "\n".join(line[1:] for line in section.splitlines()[1:] if line.startswith("+")) + "\n"
+
+
+def test_the_kernelbot_patch_hook(tmp_path, monkeypatch):
+    """The hook the patch adds to kernelbot, loaded with stand-ins for kernelbot's consts/utils modules and run
+    against a real service: a leaderboard run is audited once (same sub_id twice -> one audit), a test run is not."""
+    import enum
+    import logging
+    import types
+
+    patch = PATCH.read_text()
+    assert "+                audit_submission(sub_id, req, mode)" in patch  # the one call, after mark_submission_done
+    consts = types.ModuleType("libkernelbot.consts")
+    consts.SubmissionMode = enum.Enum("SubmissionMode", {"TEST": "test", "BENCHMARK": "benchmark",
+                                                         "PROFILE": "profile", "LEADERBOARD": "leaderboard",
+                                                         "PRIVATE": "private"})
+    utils = types.ModuleType("libkernelbot.utils")
+    utils.setup_logging = logging.getLogger
+    for name, module in {"libkernelbot": types.ModuleType("libkernelbot"), "libkernelbot.consts": consts,
+                         "libkernelbot.utils": utils}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    hook = types.ModuleType("libkernelbot.referee_hook")
+    exec(compile(_new_file(patch, "src/libkernelbot/referee_hook.py"), "referee_hook.py", "exec"), hook.__dict__)
+
+    service = start(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "serve.log")
+    try:
+        monkeypatch.setenv("REFEREE_URL", service.url)
+        monkeypatch.setenv("REFEREE_SPOOL", str(tmp_path / "outbox.sqlite"))
+        with service.admin() as admin:
+            files = {n: (bundled_tasks_dir() / "vectoradd_py" / n).read_text()
+                     for n in ("task.yml", "reference.py", "task.py")}
+            files["utils.py"] = (bundled_tasks_dir() / "utils.py").read_text()
+            assert admin.post("/admin/tasks", json={"name": "vectoradd_v2", "files": files}).status_code == 201
+        req = types.SimpleNamespace(leaderboard="vectoradd_v2", code=CODE.format(7), user_id=42, file_name="s.py")
+        Mode = consts.SubmissionMode
+        hook.audit_submission(7, req, Mode.LEADERBOARD)
+        hook.audit_submission(7, req, Mode.LEADERBOARD)  # a retried call for the same kernelbot submission
+        hook.audit_submission(8, req, Mode.TEST)
+        client = hook._audit_client()
+        wait_for(lambda: client.pending == 0 and client.stats.sent == 2, 30, "delivery")
+        client.close()
+        audits = _audits(service)
+    finally:
+        service.stop()
+    assert len(audits) == 1 and audits[0]["user_id"] == "42" and audits[0]["leaderboard"] == "vectoradd_v2"
