@@ -47,7 +47,8 @@ class Worker:
                  poll_s: float = 1.0, auditor: Auditor = run_audit,
                  sandbox_factory: Callable[[int], Any] | None = None, name: str | None = None,
                  max_audits: int | None = None, drain: bool = False, max_audit_s: float = 1800.0,
-                 retry_base_s: float = 5.0, default_options: dict[str, Any] | None = None) -> None:
+                 retry_base_s: float = 5.0, default_options: dict[str, Any] | None = None,
+                 task_filter: Callable[[], queue.TaskFilter | None] | None = None) -> None:
         self.store = store
         self.concurrency = max(1, concurrency)
         self.lease_s = max(1.0, lease_s)
@@ -60,6 +61,8 @@ class Worker:
         self.max_audit_s = max_audit_s
         self.retry_base_s = retry_base_s
         self.default_options = dict(default_options or {})
+        #: which tasks this worker claims (`--requires cuda|cpu`); called before each claim, so it can refresh
+        self.task_filter = task_filter
         self.stats = WorkerStats()
         self.sandbox: Any = None
         self._stop = threading.Event()
@@ -122,7 +125,8 @@ class Worker:
                 return
             try:
                 self._maybe_reclaim()
-                claimed = queue.claim(self.store, self.name, self.lease_s)
+                claimed = queue.claim(self.store, self.name, self.lease_s,
+                                      task_filter=self.task_filter() if self.task_filter else None)
                 self._db_ok()
             except SQLAlchemyError as exc:
                 self._give_back_budget()
@@ -150,7 +154,11 @@ class Worker:
 
     def _pending_due(self) -> bool:
         with self.store.read() as session:
-            return session.execute(select(Audit.id).where(Audit.status == "pending").limit(1)).first() is not None
+            query = select(Audit.id).where(Audit.status == "pending")
+            task_filter = self.task_filter() if self.task_filter else None
+            if task_filter is not None:  # a device worker drains only the audits it could ever claim
+                query = query.where(task_filter.clause())
+            return session.execute(query.limit(1)).first() is not None
 
     def _maybe_reclaim(self) -> None:
         now = time.monotonic()
