@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from referee.scale.cluster import require_ray
+from referee.scale.cluster import RayUnavailable, cluster_resource, require_ray
 
 #: in-flight items per actor slot: enough to hide a round trip, small enough to keep memory flat
 WINDOW_PER_SLOT = 2
 DEFAULT_MAX_TRIES = 3
+#: a torch-preloading probe sandbox can take a minute to start on a loaded machine
+START_TIMEOUT_S = 600.0
 
 
 class ActorHost:
@@ -57,6 +59,8 @@ class _Pending:
     item: Any
     ref: Any
     actor: int
+    #: the actor handle the item was sent to (the slot may hold a replacement by the time the item fails)
+    handle: Any
     tries: int
 
 
@@ -72,12 +76,26 @@ class ActorPool:
         self.num_cpus, self.num_gpus = num_cpus, num_gpus
         self.max_tries = max(1, max_tries)
         self.on_give_up = on_give_up
+        self._check_fits()
         self._remote = self.ray.remote(ActorHost)
         self.actors: list[Any] = [self._start() for _ in range(self.workers)]
         self.restarts = 0
         self._next = 0
         # wait until every backend is up, so a broken sandbox fails here and not on item one
-        self.ray.get([actor.info.remote() for actor in self.actors])
+        try:
+            self.ray.get([actor.info.remote() for actor in self.actors], timeout=START_TIMEOUT_S)
+        except self.ray.exceptions.GetTimeoutError:
+            self.close()
+            raise RayUnavailable(f"the {self.workers} Ray workers did not start within {START_TIMEOUT_S:.0f} s "
+                                 "(is the cluster short of CPUs/GPUs?)") from None
+
+    def _check_fits(self) -> None:
+        """Asking for more than the whole cluster has would leave the actors pending forever: say so instead."""
+        for resource, each in (("CPU", self.num_cpus), ("GPU", self.num_gpus)):
+            total = cluster_resource(resource)
+            if each and self.workers * each > total:
+                raise RayUnavailable(f"{self.workers} workers x {each:g} {resource} is more than the cluster's "
+                                     f"{total:g} {resource}; ask for fewer workers (-j)")
 
     def _start(self) -> Any:
         return self._remote.options(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
@@ -91,7 +109,8 @@ class ActorPool:
         if index == avoid and len(self.actors) > 1:
             index = (index + 1) % len(self.actors)
         self._next = index + 1
-        return _Pending(item, self.actors[index].run.remote(item), index, tries + 1)
+        handle = self.actors[index]
+        return _Pending(item, handle.run.remote(item), index, handle, tries + 1)
 
     def _replace(self, index: int, dead: Any) -> None:
         """Start a fresh actor in the dead one's place (once, however many of its items report the death)."""
@@ -122,18 +141,18 @@ class ActorPool:
         errors = self.ray.exceptions
         lost = (errors.RayActorError, errors.WorkerCrashedError, errors.ObjectLostError)
         while True:
-            actor = self.actors[pending.actor]
             try:
                 return self.ray.get(pending.ref)
             except lost as exc:
-                self._replace(pending.actor, actor)
+                self._replace(pending.actor, pending.handle)
                 reason = f"worker lost on try {pending.tries}: {type(exc).__name__}"
                 if pending.tries >= self.max_tries:
                     return self._give_up(pending.item, reason)
                 fresh = self._submit(pending.item, pending.tries, avoid=pending.actor)
-                pending.ref, pending.actor, pending.tries = fresh.ref, fresh.actor, fresh.tries
+                pending.ref, pending.actor, pending.handle, pending.tries = (fresh.ref, fresh.actor, fresh.handle,
+                                                                             fresh.tries)
             except errors.RayTaskError as exc:  # the backend raised: a referee bug, one record, not the batch
-                return self._give_up(pending.item, f"backend failed: {exc.cause!r}"[:500])
+                return self._give_up(pending.item, f"backend failed: {getattr(exc, 'cause', exc)!r}"[:500])
 
     def _give_up(self, item: Any, reason: str) -> Any:
         if self.on_give_up is None:
