@@ -41,3 +41,21 @@ def test_require_ray_names_the_extra(no_ray):
 
     with pytest.raises(RayUnavailable, match=r"referee\[ray\]"):
         require_ray()
+
+
+def test_unreachable_or_malformed_address_fails_fast():
+    """Ray retries an unreachable head for minutes; referee checks the address first and says what is wrong."""
+    import socket
+
+    from referee.scale import RayUnavailable
+    from referee.scale.cluster import _check_reachable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: refused
+        with pytest.raises(RayUnavailable, match="cannot reach the Ray cluster"):
+            _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
+        with pytest.raises(RayUnavailable, match="cannot reach"):
+            _check_reachable(f"ray://127.0.0.1:{port}", timeout_s=2)
+    with pytest.raises(RayUnavailable, match="expected auto, local"):
+        _check_reachable("nonsense")

@@ -39,6 +39,8 @@ def connect(address: str | None = "auto", *, num_cpus: int | None = None) -> Any
     if target == "local":
         ray.init(num_cpus=num_cpus, **quiet)
         return ray
+    if target != "auto":
+        _check_reachable(target)
     try:
         ray.init(address=target, **({} if target.startswith("ray://") else quiet))
     except ConnectionError as exc:
@@ -46,6 +48,20 @@ def connect(address: str | None = "auto", *, num_cpus: int | None = None) -> Any
             raise RayUnavailable(f"cannot reach the Ray cluster at {target}: {exc}") from None
         ray.init(num_cpus=num_cpus, **quiet)
     return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A quick TCP connect first: Ray itself retries an unreachable head for minutes before it gives up."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(f"expected auto, local, HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise RayUnavailable(f"cannot reach the Ray cluster at {address}: {exc}") from None
 
 
 def cluster_resource(name: str) -> float:
