@@ -1,4 +1,5 @@
-# referee: `make demo` sets everything up and runs the main job on bundled data; `make test` runs the tests.
+# referee: `make demo` sets everything up and runs the main job on bundled data; `make test` runs the WHOLE suite
+# (it starts a scratch PostgreSQL and says what is missing instead of skipping: scripts/test.sh).
 PY ?= $(shell python3 -c 'import os,sys;print(os.path.realpath(sys.executable))')
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,6 +11,7 @@ $(BIN)/referee: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "torch==2.13.0" || $(BIN)/pip install -q "torch>=2.1"
 	$(BIN)/pip install -q -e ".[dev]"
+	@[ -x "$${REFEREE_CHROMIUM:-/usr/bin/chromium}" ] || echo "note: the browser tests need Chromium at /usr/bin/chromium (apt-get install chromium)" >&2
 	touch $(BIN)/referee
 
 venv: $(BIN)/referee
@@ -18,7 +20,7 @@ demo: venv
 	bash scripts/demo.sh
 
 test: venv
-	$(BIN)/python -m pytest -q
+	bash scripts/test.sh
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks

@@ -1,13 +1,13 @@
 """Load test of the audit service: N submissions from concurrent clients against `referee serve` + 2 workers.
 
     .venv/bin/python benchmarks/service_load.py                      # 1,000 submissions, SQLite default
-    .venv/bin/python benchmarks/service_load.py --database-url postgresql://postgres@127.0.0.1:55432/postgres
+    REFEREE_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres .venv/bin/python benchmarks/service_load.py
     .venv/bin/python benchmarks/service_load.py --audit full         # the real engine with its dynamic probes
 
 Everything runs on loopback as separate processes, as in production: one `referee serve` (uvicorn), two
 `referee worker` processes, and client threads each with a keep-alive HTTP connection. It prints submissions/s,
 p50/p99 submit latency, the time until every audit is finished, audits/s, and lost audits (accepted by the API
-but never finished; must be 0). Baselines measured in the same run: `GET /healthz` over the same connections
+but never finished; must be 0). Baselines measured in the same run: `GET /livez` over the same connections
 (the HTTP floor) and `repository.submit` called in-process (the database floor), so the table shows what the
 service adds on top of each.
 
@@ -129,13 +129,13 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=2, help="`referee worker` processes")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file in a temp dir")
+    # The database comes from REFEREE_DATABASE_URL, never from the command line (where its password would show).
     parser.add_argument("--audit", choices=["static", "full", "standin"], default="static")
     parser.add_argument("--drain-timeout", type=float, default=1800.0)
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="referee-load-"))
-    db_url = args.database_url or f"sqlite:///{scratch / 'referee.sqlite3'}"
+    db_url = os.environ.get("REFEREE_DATABASE_URL") or f"sqlite:///{scratch / 'referee.sqlite3'}"
     task, codes = _corpus()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -158,7 +158,7 @@ def main() -> int:
 
         # baseline, same run: the HTTP floor (the database floor is measured after the drain, workers stopped)
         healthz_s, healthz_lat, _ = _hammer(url, args.clients, args.submissions,
-                                            lambda c, i: c.get("/healthz").status_code)
+                                            lambda c, i: c.get("/livez").status_code)
 
         worker_args = ["--poll-seconds", "0.05", "--log-level", "warning"]
         if args.audit == "standin":
@@ -220,14 +220,14 @@ def main() -> int:
         print(f"\nreferee service load test: {n} submissions, {args.clients} clients, {args.workers} workers, "
               f"{kind}, audit={args.audit}, {os.cpu_count()} CPUs\n")
         rows = [
-            ("submissions/s (POST /submissions)", f"{rate:,.0f}", f"{rate / health_rate:.2f}x of GET /healthz"),
-            ("baseline: GET /healthz req/s", f"{health_rate:,.0f}", "HTTP floor, same clients"),
+            ("submissions/s (POST /submissions)", f"{rate:,.0f}", f"{rate / health_rate:.2f}x of GET /livez"),
+            ("baseline: GET /livez req/s", f"{health_rate:,.0f}", "HTTP floor, same clients"),
             ("baseline: repository.submit/s in-process", f"{floor_rate:,.0f}",
              f"service at {rate / floor_rate:.2f}x of it"),
             ("submit latency p50", f"{statistics.median(submit_lat) * 1000:.1f} ms",
-             f"healthz p50 {statistics.median(healthz_lat) * 1000:.1f} ms"),
+             f"livez p50 {statistics.median(healthz_lat) * 1000:.1f} ms"),
             ("submit latency p99", f"{_percentile(submit_lat, 0.99) * 1000:.1f} ms",
-             f"healthz p99 {_percentile(healthz_lat, 0.99) * 1000:.1f} ms"),
+             f"livez p99 {_percentile(healthz_lat, 0.99) * 1000:.1f} ms"),
             ("time to drain (first submit -> all finished)", f"{drain_s:.1f} s",
              f"{len(accepted_ids) / drain_s:.1f} audits/s"),
             ("accepted (202) / refused", f"{len(accepted_ids)} / {refused}", ""),

@@ -28,7 +28,7 @@ if [ -x scripts/bench_demo.sh ]; then
   bash scripts/bench_demo.sh "$OUT" || true
 fi
 
-step "service: database, queue, workers, admin API and review page on SQLite with the bundled tasks"
+step "service: database, queue, workers, admin API and review page (a temporary SQLite database) with the bundled tasks"
 $BIN/referee service-demo || true
 
 printf '\nOutputs are in %s\n' "$OUT"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A scratch PostgreSQL for development and tests: scripts/pg.sh start|stop|status|url
 #
-# Runs the Debian server binaries as the `postgres` user (initdb refuses to run as root) on 127.0.0.1 only, with
+# Runs the Debian server binaries on 127.0.0.1 only (as the `postgres` user when started by root: initdb refuses to
+# run as root; as the caller otherwise), with
 # trust auth: it is a throw-away cluster, never a production database. Every sub-command is idempotent, so CI and
 # the tests' conftest can call `start` whether or not a previous run left the server up.
 #   REFEREE_PG_PORT (55432), REFEREE_PG_DIR (/tmp/referee-pg-$PORT), REFEREE_PG_BIN (newest /usr/lib/postgresql/*/bin)
@@ -20,12 +21,11 @@ URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/postgres"
 die() { echo "pg.sh: $*" >&2; exit 1; }
 
 as_postgres() {
-  if [[ "$(id -un)" == "postgres" ]]; then
-    "$@"
-  elif [[ "$(id -u)" == "0" ]]; then
+  if [[ "$(id -u)" == "0" ]]; then
+    id postgres >/dev/null 2>&1 || die "no 'postgres' user to run the server as (apt-get install postgresql creates it)"
     setpriv --reuid postgres --regid postgres --init-groups -- "$@"
   else
-    die "run as root or as the postgres user (initdb cannot run as root, so root switches to postgres)"
+    "$@"  # an ordinary user runs their own scratch cluster
   fi
 }
 
@@ -35,7 +35,10 @@ start() {
   [[ -n "$BIN" && -x "$BIN/initdb" ]] || die "PostgreSQL server binaries not found (apt-get install postgresql)"
   if running; then echo "$URL"; return 0; fi
   mkdir -p "$DIR"
-  if [[ "$(id -u)" == "0" ]]; then chown postgres:postgres "$DIR"; fi
+  if [[ "$(id -u)" == "0" ]]; then
+    chown postgres:postgres "$DIR"
+    as_postgres test -x "$DIR" || die "the postgres user cannot reach $DIR (a parent folder is private, e.g. mktemp's 0700): chmod 755 it or pick another REFEREE_PG_DIR"
+  fi
   chmod 700 "$DIR"
   if [[ ! -f "$DIR/data/PG_VERSION" ]]; then
     rm -rf "$DIR/data"

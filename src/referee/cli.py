@@ -32,32 +32,12 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 @app.command("sandbox-info")
-def sandbox_info(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Show which isolation layers the sandbox gets on this machine and how fast a job runs."""
-    import json
-    import time
+def sandbox_info(json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+                 jobs: int = typer.Option(100, "--jobs", min=10, help="Jobs per configuration and round.")) -> None:
+    """Show which isolation layers the sandbox gets on this machine, why any is off, and each one's cost per job."""
+    from referee.sandbox.info import show
 
-    from referee.sandbox import Job, Sandbox
-
-    with Sandbox() as sandbox:
-        start = time.perf_counter()
-        results = sandbox.map([Job(code="print(sum(range(1000)))") for _ in range(200)])
-        elapsed = time.perf_counter() - start
-        info = sandbox.isolation
-    info["jobs_per_s"] = round(len(results) / elapsed, 1)
-    info["all_ok"] = all(r.ok and r.stdout == b"499500\n" for r in results)
-    if json_out:
-        typer.echo(json.dumps(info, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="referee sandbox on this machine")
-    table.add_column("layer")
-    table.add_column("state")
-    for key, value in info.items():
-        table.add_row(key, str(value))
-    Console().print(table)
+    show(json_out, jobs)
 
 
 def _register_parts() -> None:

@@ -17,10 +17,12 @@ from pydantic import BaseModel, Field, computed_field
 
 
 class Verdict(str, Enum):
-    """Outcome of a check, ordered from harmless to worst.
+    """Outcome of a check, ordered from harmless to worst: PASS < FLAG < DEGRADED < FAIL.
 
     DEGRADED means the referee itself could not do its job (unreadable inputs, an internal error); it is kept
-    apart from FAIL so that a broken audit is never mistaken for a caught cheat, and never for a pass.
+    apart from FAIL so that a broken audit is never mistaken for a caught cheat, and never for a pass. A caught
+    cheat outranks it: a report holding a FAIL finding is FAIL even when another check degraded, because what was
+    proven stays proven. The exit code is a separate, fixed mapping (0 PASS, 1 FLAG, 2 FAIL, 3 DEGRADED).
     """
 
     PASS = "PASS"
@@ -35,7 +37,7 @@ class Verdict(str, Enum):
     @property
     def exit_code(self) -> int:
         """Process exit code used by every command: 0 PASS, 1 FLAG, 2 FAIL, 3 could not audit."""
-        return _RANK[self]
+        return _EXIT_CODE[self]
 
     @classmethod
     def worst(cls, verdicts: Iterable[Verdict], default: Verdict | None = None) -> Verdict:
@@ -46,7 +48,8 @@ class Verdict(str, Enum):
         return result
 
 
-_RANK = {Verdict.PASS: 0, Verdict.FLAG: 1, Verdict.FAIL: 2, Verdict.DEGRADED: 3}
+_RANK = {Verdict.PASS: 0, Verdict.FLAG: 1, Verdict.DEGRADED: 2, Verdict.FAIL: 3}
+_EXIT_CODE = {Verdict.PASS: 0, Verdict.FLAG: 1, Verdict.FAIL: 2, Verdict.DEGRADED: 3}
 
 SARIF_LEVEL = {Verdict.PASS: "note", Verdict.FLAG: "warning", Verdict.FAIL: "error", Verdict.DEGRADED: "error"}
 
@@ -102,10 +105,7 @@ class Report(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def verdict(self) -> Verdict:
-        worst = Verdict.worst(f.verdict for f in self.findings)
-        if self.degraded and worst is not Verdict.FAIL:
-            return Verdict.DEGRADED
-        return worst
+        return Verdict.worst([*(f.verdict for f in self.findings), *([Verdict.DEGRADED] if self.degraded else [])])
 
     @property
     def exit_code(self) -> int:

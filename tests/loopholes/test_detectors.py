@@ -67,6 +67,7 @@ def test_honest_lookalikes_are_not_seen(code):
 
 
 def test_lookalike_corpus_has_no_static_hits():
+    assert len(LOOKALIKES) >= 5  # an empty corpus would pass the loop below without checking anything
     for sample in LOOKALIKES:
         code = sample.code.replace("__CORRECT__", "class Solution:\n    def m(self, x):\n        return x")
         code = code.replace("__METHOD__", "m")

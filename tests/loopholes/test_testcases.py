@@ -76,6 +76,7 @@ def test_func_name_helpers():
 
 
 def test_every_bundled_problem_parses(problems):
+    assert len(problems) >= 10  # an empty problem set would pass the loop below without checking anything
     for problem in problems:
         plan = build_plan(problem.gt_answer, problem.func_name, problem.setup_code)
         assert len(plan.tests) == len(problem.gt_answer) >= 10

@@ -55,3 +55,30 @@ def deaf_flood_driver(payload, channel):
     for i in range(20_000):
         channel.send({"n": i, "pad": "x" * 200})
     return 0
+
+
+def nested_dirs_driver(payload, channel):
+    """Leave a tree deeper than a recursive rmtree can remove, then talk to the handler as an honest job would."""
+    import os
+
+    for _ in range(payload.get("depth", 1500)):
+        os.mkdir("d")
+        os.chdir("d")
+    channel.send({"n": 21})
+    reply = channel.recv()
+    channel.send({"doubled": reply["doubled"]})
+    return 0
+
+
+class Fragile(Doubler):
+    """A handler that trusts a field of the frame (the job can make it raise)."""
+
+    def on_message(self, message):
+        return {"doubled": message["must_have"] * 2}
+
+
+class Broken(Doubler):
+    """Stands in for a supervisor bug: raises what no `except Exception` catches."""
+
+    def on_message(self, message):
+        raise KeyboardInterrupt("simulated supervisor failure")

@@ -36,7 +36,7 @@ def _seen_by(store, requires):
         seen.append(task_name)
         return Report(subject=task_name, kind="submission")
 
-    Worker(store, auditor=auditor, drain=True, poll_s=0.05, task_filter=DeviceTasks(store, requires)).run()
+    Worker(store, auditor=auditor, drain=True, poll_s=0.05, claim_where=DeviceTasks(store, requires)).run()
     return seen
 
 

@@ -60,3 +60,14 @@ def slow_once_auditor(code, task_name, task_files, options, sandbox=None) -> Rep
 
 def not_a_report(code, task_name, task_files, options, sandbox=None):
     return {"verdict": "PASS"}
+
+
+def leaky_auditor(code, task_name, task_files, options, sandbox=None) -> Report:
+    """Quotes the worker's secrets back, as a job that found them (in /proc, in an error it provoked) would."""
+    found = " ".join(os.environ.get(name, "") for name in ("REFEREE_ADMIN_TOKEN", "REFEREE_DATABASE_URL"))
+    if "RAISE" in code:
+        raise RuntimeError(f"could not connect with {found}")
+    report = marker_auditor(code, task_name, task_files, options, sandbox)
+    report.add(Finding(rule="test-leak", verdict=Verdict.FLAG, message=f"read {found}", action="review"))
+    report.notes.append(f"environment: {found}")
+    return report

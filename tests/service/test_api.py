@@ -34,7 +34,8 @@ def test_health_docs_and_bundled_tasks(server):
     with server.client(admin=True) as admin:
         health = admin.get("/healthz").json()
         assert health["status"] == "ok" and health["database"] == "sqlite" and health["schema"] == health["schema_head"]
-        assert admin.get("/docs").status_code == 200
+        assert health["writes"] == "ok"
+        assert admin.get("/livez").json() == {"status": "ok", "version": health["version"]}
         paths = admin.get("/openapi.json").json()["paths"]
         for path in ("/submissions", "/audits/{audit_id}", "/admin/audits", "/admin/audits/{audit_id}/reviewed",
                      "/admin/tasks", "/admin/backfill", "/healthz", "/metrics"):
@@ -84,14 +85,57 @@ def test_submit_poll_and_list(server):
         assert public.get("/audits/0").status_code == 422
 
 
+def test_docs_work_offline(server):
+    """/docs and /redoc load their scripts and styles from this server, never from a CDN."""
+    with server.client() as public:
+        for page in ("/docs", "/redoc"):
+            response = public.get(page)
+            assert response.status_code == 200, page
+            urls = re.findall(r"""(?:src|href|url)\s*[=:(]\s*['"]([^'"]+)['"]""", response.text)
+            assets = [u for u in urls if u.endswith((".js", ".css", ".png"))]
+            assert assets, (page, urls)
+            assert not [u for u in urls if "//" in u], (page, urls)  # no absolute URL, no other host
+            for asset in assets:
+                fetched = public.get(asset)
+                assert fetched.status_code == 200 and len(fetched.content) > 1000, asset
+        assert public.get("/docs/static/..%2F..%2Fsettings.py").status_code == 404
+        assert public.get("/docs/oauth2-redirect").status_code == 200
+
+
+def test_openapi_declares_every_response(server):
+    """Every operation has a response model for its success code and a schema for each error it can return."""
+    with server.client() as public:
+        spec = public.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            success = [code for code in responses if code.startswith("2")]
+            assert success, (method, path)
+            for code, response in responses.items():
+                content = response.get("content", {})
+                schema = next(iter(content.values()), {}).get("schema")
+                assert schema, (method, path, code)
+                assert schema != {} and schema.get("title") != "Response", (method, path, code, schema)
+            assert "503" in responses or path == "/livez", (method, path)  # /livez never touches the database
+            if path.startswith("/admin"):
+                assert {"401", "403"} <= set(responses), (method, path)
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "422" in responses, (method, path)
+
+
 def test_idempotency_key(server):
     with server.client(admin=True) as admin, server.client() as public:
         task = _register(admin)
-        payload = {"task": task, "code": "x = 1\n"}
+        payload = {"task": task, "code": "x = 1\n", "user_id": "u1"}
         key = {"Idempotency-Key": secrets.token_hex(8)}
         first = public.post("/submissions", json=payload, headers=key).json()
         again = public.post("/submissions", json=payload, headers=key).json()
         assert again["duplicate"] and again["audit_id"] == first["audit_id"]
+        for changed in ({"code": "x = 2\n"}, {"user_id": "u2"}, {"user_id": None}, {"file_name": "other.py"},
+                        {"task": _register(admin)}):
+            reused = public.post("/submissions", json={**payload, **changed}, headers=key)
+            assert reused.status_code == 409, (changed, reused.text)
+            assert "Idempotency-Key was already used for a different submission" in reused.json()["detail"]
         assert len(admin.get("/admin/audits", params={"task": task}).json()["audits"]) == 1
 
 
@@ -99,7 +143,7 @@ def test_idempotency_key(server):
     ({"task": "no_such_task", "code": "x = 1"}, 422, "unknown task 'no_such_task'"),
     ({"task": "vectoradd_py", "code": "x" * 300_000}, 413, "the limit is 262144"),
     ({"task": "vectoradd_py", "code": "x = 1\u0000"}, 422, "NUL"),
-    ({"task": "vectoradd_py", "code": "   \n"}, 422, "code is empty"),
+    ({"task": "vectoradd_py", "code": "   \n"}, 422, "code: must not be blank"),
     ({"task": "vectoradd_py"}, 422, "code"),
     ({"task": "vectoradd_py", "code": "x", "extra": 1}, 422, "extra"),
     ({"task": "vectoradd_py", "code": 5}, 422, "string"),
@@ -127,6 +171,24 @@ def test_malformed_bodies_never_500(server):
             assert response.status_code == status, (body[:40], response.status_code, response.text[:200])
 
 
+@pytest.mark.parametrize(("size", "status"), [(10 * 1024 * 1024, 413), (2000, 422)])
+def test_chunked_bodies_are_limited_like_declared_ones(server, size, status):
+    """No Content-Length (Transfer-Encoding: chunked): over the limit is a 413, under it is read normally."""
+
+    def chunks():
+        sent = 0
+        while sent < size:
+            piece = b'{"task": "' if sent == 0 else b"x" * min(64 * 1024, size - sent)
+            sent += len(piece)
+            yield piece
+
+    with server.client() as public:
+        response = public.post("/submissions", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == status, response.text[:300]
+    if status == 413:
+        assert "request body over" in response.json()["detail"]
+
+
 def test_reviews(server):
     with server.client(admin=True) as admin, server.client() as public:
         task = _register(admin)
@@ -135,11 +197,34 @@ def test_reviews(server):
                                json={"decision": "cheat", "note": "replays outputs", "reviewer": "ana"})
         assert response.status_code == 200 and response.json()["review"]["decision"] == "cheat"
         assert admin.post("/admin/audits/999999/reviewed", json={"decision": "ok"}).status_code == 404
-        assert admin.post(f"/admin/audits/{audit_id}/reviewed", json={"decision": "maybe"}).status_code == 422
-        assert admin.post(f"/admin/audits/{audit_id}/reviewed", json={}).status_code == 422
+        bad = admin.post(f"/admin/audits/{audit_id}/reviewed", json={"decision": "maybe"})
+        assert bad.status_code == 422
+        message = bad.json()["detail"][0]["msg"]
+        assert message.startswith("decision: ") and all(v in message for v in ("cheat", "false_positive", "'ok'"))
+        unknown = admin.post(f"/admin/audits/{audit_id}/reviewed", json={"verdict": "ok"})
+        assert unknown.status_code == 422 and unknown.json()["detail"][0]["msg"].startswith("verdict: ")
         reviewed = admin.get("/admin/audits", params={"task": task, "reviewed": "true"}).json()["audits"]
         assert [a["id"] for a in reviewed] == [audit_id] and reviewed[0]["review"]["reviewer"] == "ana"
         assert admin.get("/admin/audits", params={"task": task, "reviewed": "false"}).json()["audits"] == []
+
+
+def test_reviewed_with_no_body_marks_the_audit_reviewed(server):
+    """The original design's own test plan: `curl -X POST -H "Authorization: Bearer $T" .../audits/1/reviewed`."""
+    with server.client(admin=True) as admin, server.client() as public:
+        task = _register(admin)
+        audit_id = public.post("/submissions", json={"task": task, "code": "seen = 1\n"}).json()["audit_id"]
+        assert admin.get(f"/admin/audits/{audit_id}").json()["audit"]["reviewed"] is False
+        bare = httpx.post(f"{server.url}/admin/audits/{audit_id}/reviewed",
+                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})  # no body, no content type
+        assert bare.status_code == 200, bare.text
+        assert bare.json()["review"]["decision"] == "reviewed" and bare.json()["review"]["reviewer"] == "admin"
+        audit = admin.get(f"/admin/audits/{audit_id}").json()["audit"]
+        assert audit["reviewed"] is True and audit["review"]["decision"] == "reviewed"
+        empty_json = admin.post(f"/admin/audits/{audit_id}/reviewed", json={})
+        assert empty_json.status_code == 200 and empty_json.json()["review"]["decision"] == "reviewed"
+        decided = admin.post(f"/admin/audits/{audit_id}/reviewed", json={"decision": "ok", "note": "looked fine"})
+        assert decided.json()["review"]["decision"] == "ok" and decided.json()["review"]["note"] == "looked fine"
+        assert admin.post("/admin/audits/999999/reviewed").status_code == 404
 
 
 def test_list_validation_filters_and_paging(server):
@@ -150,7 +235,15 @@ def test_list_validation_filters_and_paging(server):
         bad_queries = ({"limit": 0}, {"limit": 501}, {"status": "bogus"}, {"reviewed": "perhaps"},
                        {"verdict": "FAIL,MEH"})
         for bad in bad_queries:
-            assert admin.get("/admin/audits", params=bad).status_code == 422
+            response = admin.get("/admin/audits", params=bad)
+            assert response.status_code == 422
+            detail = response.json()["detail"]
+            message = detail if isinstance(detail, str) else detail[0]["msg"]
+            assert message.startswith(f"{next(iter(bad))}: "), message  # names the field
+        for bad, allowed in (({"status": "bogus"}, ("pending", "running", "done", "error")),
+                             ({"verdict": "FAIL,MEH"}, ("PASS", "FLAG", "FAIL", "DEGRADED"))):
+            message = str(admin.get("/admin/audits", params=bad).json()["detail"])
+            assert all(value in message for value in allowed), message
         # empty fields (an HTML form, `?verdict=&reviewed=&task=&limit=`) mean "not given"
         blank = admin.get(f"/admin/audits?verdict=&reviewed=&status=&limit=&task={task}")
         assert blank.status_code == 200 and len(blank.json()["audits"]) == 5
@@ -179,9 +272,10 @@ def test_task_registration(server):
         changed = admin.post("/admin/tasks", json={"name": name, "files": {**files, "task.py": "Input = list"}})
         assert changed.json()["outcome"] == "updated" and changed.json()["task"]["version"] == 2
         bad_cases = [
-            ({"name": "../etc", "files": files}, "task name"),
-            ({"name": "ok_name", "files": {}}, "at least one file"),
-            ({"name": "ok_name", "files": {"../reference.py": REFERENCE, "task.yml": TASK_YML}}, "bad file name"),
+            ({"name": "../etc", "files": files}, "name: must be 1-100 letters"),
+            ({"name": "ok_name", "files": {}}, "files: Dictionary should have at least 1 item"),
+            ({"name": "ok_name", "files": {"../reference.py": REFERENCE, "task.yml": TASK_YML}},
+             "must be a plain file name"),
             ({"name": "ok_name", "files": {"task.yml": TASK_YML}}, "reference.py is missing"),
             ({"name": "ok_name", "files": {"task.yml": "tests: [", "reference.py": REFERENCE}}, "not valid YAML"),
             ({"name": "ok_name", "files": {"task.yml": TASK_YML, "reference.py": "x = 1"}}, "does not define"),
@@ -274,6 +368,7 @@ def test_database_outage_is_a_503_not_a_crash(tmp_path, pg_service_url):
                 response = admin.request(method, path, json=body)
                 assert response.status_code == 503, (path, response.text)
                 assert "database unavailable" in response.text
+                assert int(response.headers["retry-after"]) > 0
             health = admin.get("/healthz")
             assert health.status_code == 503 and health.json()["status"] == "error"
         assert srv.proc.poll() is None
@@ -295,3 +390,11 @@ def test_repository_view_matches_the_api(server):
         assert repository.get_audit(store, audit_id, full=True) == api
     finally:
         store.dispose()
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(server):
+    with server.client(admin=True) as admin:
+        for method, path, allowed in (("OPTIONS", "/admin/tasks", "GET, POST"), ("DELETE", "/submissions", "POST"),
+                                      ("PUT", "/admin/audits/1/reviewed", "POST")):
+            response = admin.request(method, path)
+            assert response.status_code == 405 and response.headers["allow"] == allowed, (method, path)

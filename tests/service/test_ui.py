@@ -136,3 +136,28 @@ def test_forged_or_expired_sessions_and_csrf_are_refused(server, browser, audite
     page.click("#login")
     assert page.url.startswith(server.url + "/admin/ui")
     context.close()
+
+
+def test_api_docs_render_with_no_internet(server, browser):
+    """Swagger UI and Redoc render in a real browser whose every request off this server is refused."""
+    context = browser.new_context()
+    outside: list[str] = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_server)
+    page = context.new_page()
+    page.goto(f"{server.url}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    assert "referee audit service" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock-summary-path").count() >= 10  # the operations were read from /openapi.json
+    page.goto(f"{server.url}/redoc")
+    page.wait_for_selector("h1", timeout=30_000)
+    assert "referee audit service" in page.locator("h1").first.inner_text()
+    assert not outside, outside
+    context.close()

@@ -16,7 +16,7 @@ from referee.store.db import Store, database_url, default_database_url
 from referee.store.migrate import current_revision, downgrade, head_revision, upgrade
 from referee.store.models import Base
 
-TABLES = {"tasks", "code_blobs", "submissions", "audits", "reviews", "alembic_version"}
+TABLES = {"tasks", "code_blobs", "submissions", "audits", "reviews", "health_probe", "alembic_version"}
 
 
 def _schema_diff(store: Store) -> list:
@@ -87,7 +87,8 @@ def test_database_url_defaults_and_normalisation(tmp_path, monkeypatch):
     assert url.startswith("sqlite:///") and url.endswith("referee/referee.sqlite3")
     assert str(tmp_path / "data") in url
     monkeypatch.setenv("REFEREE_DATABASE_URL", "postgres://u:p@h/db")
-    assert database_url() == "postgresql+psycopg://u:p@h/db"
+    assert database_url() == default_database_url()  # the store reads no environment: the service's Settings do
+    assert database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
     assert database_url("sqlite:///x.db") == "sqlite:///x.db"
 

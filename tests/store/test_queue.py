@@ -11,7 +11,7 @@ from collections import Counter
 from sqlalchemy import select, update
 
 from referee.store import queue, repository
-from referee.store.models import Audit
+from referee.store.models import Audit, Submission, Task
 
 TASK_FILES = {"task.yml": "tests: [{size: 1}]", "reference.py": "def ref_kernel(d): return d"}
 
@@ -163,3 +163,17 @@ def test_processes_never_claim_the_same_audit(store):
     assert all(proc.returncode == 0 for proc in procs), [err[-600:] for _, err in outputs]
     claimed = [int(x) for out, _ in outputs for x in out.split()]
     assert sorted(claimed) == sorted(ids), "every audit claimed exactly once across processes"
+
+
+def test_claim_can_be_narrowed_by_extra_conditions(store):
+    """The hook a specialised worker (e.g. GPU-only) uses: it takes only what matches, the rest stays pending."""
+    repository.register_task(store, "t", TASK_FILES)
+    repository.register_task(store, "other", TASK_FILES)
+    wanted = repository.submit(store, task="t", code="x = 'mine'\n").audit_id
+    left = repository.submit(store, task="other", code="x = 'not mine'\n").audit_id
+    only_t = [Audit.submission_id.in_(select(Submission.id).join(Task).where(Task.name == "t"))]
+    claimed = queue.claim(store, "narrow", where=only_t)
+    assert claimed is not None and claimed.lease.audit_id == wanted
+    assert queue.claim(store, "narrow", where=only_t) is None
+    assert repository.get_audit(store, left)["status"] == "pending"
+    assert queue.claim(store, "anyone").lease.audit_id == left

@@ -1,8 +1,10 @@
 """Isolated execution of untrusted Python, shared by every part of referee.
 
-Each job runs in its own forked process from a warm fork server: fresh empty work directory, scrubbed
-environment, rlimits (CPU, memory, file size, open files, processes), Landlock write confinement, an
-unprivileged uid, its own network namespace, and a wall-clock kill of its whole process group.
+Each job runs in its own forked process from a warm fork server: an empty work directory and private /tmp in a
+read-only filesystem view without answers or secrets, a PID namespace (and an IPC namespace and cgroup when it
+may fork), seccomp, Landlock, rlimits, an unprivileged uid, no network, a scrubbed environment, and a kill of
+everything it started when it ends. `docs/sandbox.md` says what each layer stops; `referee sandbox-info` what
+this machine gives and what each layer costs.
 """
 
 from referee.sandbox.child import Channel

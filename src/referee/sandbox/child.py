@@ -1,9 +1,12 @@
 """Code that runs inside a freshly forked job process, before and around the untrusted code.
 
-Order matters: the child first detaches (own session and process group), rewires its standard streams, closes
-every inherited descriptor, moves into its empty work directory and scrubs its environment; then it applies
-rlimits and Landlock while still root, and only then drops to the slot's unprivileged uid so that the limits can
-no longer be raised and RLIMIT_NPROC is enforced. Only after all of that does the job's driver run.
+Order matters: the child first detaches (own session and process group), joins the job's cgroup, enters its own
+IPC namespace (when it may fork) and the filesystem view (`chroot`; it is already in the jobs' PID namespace),
+applies Landlock, rewires its standard streams, closes every inherited descriptor, moves into its empty work directory
+and scrubs its environment; then it sets rlimits while still root, drops to the slot's unprivileged uid so that
+the limits can no longer be raised and RLIMIT_NPROC is enforced, and loads the seccomp filter last (it refuses
+the mount and namespace calls made above). It reseeds the random state it inherited from the server. Only after
+all of that does the job's driver run.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import signal
 import struct
 import sys
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
+from referee.sandbox import view
 from referee.sandbox.landlock import apply_ruleset
 from referee.sandbox.limits import Limits
 
@@ -73,11 +78,60 @@ def _set_limit(which: int, value: int) -> None:
         pass
 
 
-def isolate(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None,
-            stdin_fd: int, stdout_fd: int, stderr_fd: int, channel_fd: int) -> None:
+@dataclass
+class Plan:
+    """What the fork server prepared for one child: where it works and which layers it enters."""
+
+    workdir: str
+    tmpdir: str
+    limits: Limits
+    uid: int | None = None
+    ruleset_fd: int | None = None
+    view_root: str | None = None
+    ipc_ns: bool = False
+    seccomp: Any = None
+    cgroup_fds: tuple[int, ...] = ()
+    reseed: tuple[str, ...] = ()
+
+
+def _env(home: str, tmp: str) -> dict[str, str]:
+    """A scrubbed environment whose every cache and temp location is the job's private tmp."""
+    cache = os.path.join(tmp, ".cache")
+    return {"PATH": SAFE_PATH, "HOME": home, "TMPDIR": tmp, "TMP": tmp, "TEMP": tmp, "LANG": "C.UTF-8",
+            "XDG_CACHE_HOME": cache, "TORCHINDUCTOR_CACHE_DIR": os.path.join(cache, "torchinductor"),
+            "TRITON_CACHE_DIR": os.path.join(cache, "triton"),
+            "TORCH_EXTENSIONS_DIR": os.path.join(cache, "torch_extensions"),
+            "CUDA_CACHE_PATH": os.path.join(cache, "nv"), "MPLCONFIGDIR": os.path.join(cache, "matplotlib"),
+            "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _reseed(modules: tuple[str, ...]) -> None:
+    """Fresh random state: what the server's generators would produce next must not predict the child's."""
+    if "random" in sys.modules:
+        sys.modules["random"].seed()
+    if "tempfile" in sys.modules:
+        tempfile_mod = sys.modules["tempfile"]
+        tempfile_mod.tempdir = None  # cached in the server as its own temp dir, unwritable here
+        tempfile_mod._name_sequence = None
+    for name in modules:
+        numpy_random = sys.modules.get(name)
+        if numpy_random is not None and hasattr(numpy_random, "seed"):
+            numpy_random.seed()
+
+
+def isolate(plan: Plan, stdin_fd: int, stdout_fd: int, stderr_fd: int, channel_fd: int) -> None:
     """Turn the forked process into a sandboxed job. Any failure here ends the child (exit 125)."""
+    limits = plan.limits
     os.setsid()
-    apply_ruleset(ruleset_fd)  # writes only beneath the server's private work root, which holds only this job
+    for fd in plan.cgroup_fds:  # join the job's cgroup before anything can fork
+        os.write(fd, b"0")
+    workdir, tmpdir = plan.workdir, plan.tmpdir
+    if plan.view_root is not None:
+        view.enter(plan.view_root, ipc=plan.ipc_ns)
+        workdir, tmpdir = view.JOB_DIR, "/tmp"
+    # reads only in the view; writes only beneath the view (read-only but for this job's own directories) or,
+    # without a view, beneath the server's job directories (which hold only this job's)
+    apply_ruleset(plan.ruleset_fd)
     os.dup2(stdin_fd, 0)
     os.dup2(stdout_fd, 1)
     os.dup2(stderr_fd, 2)
@@ -87,24 +141,25 @@ def isolate(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | Non
         signal.signal(sig, signal.SIG_DFL)
     os.chdir(workdir)
     os.environ.clear()
-    os.environ.update({"PATH": SAFE_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8",
-                       "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    os.environ.update(_env(tmpdir, tmpdir))
     cpu = max(1, int(limits.cpu_seconds + 0.999))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     _set_limit(resource.RLIMIT_AS, limits.memory_mb << 20)
     _set_limit(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
     _set_limit(resource.RLIMIT_NOFILE, limits.open_files)
     _set_limit(resource.RLIMIT_CORE, 0)
-    if uid is not None:
+    if plan.uid is not None:
         _set_limit(resource.RLIMIT_NPROC, max(1, limits.max_processes))
-    if uid is not None:
         os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
+        os.setresgid(plan.uid, plan.uid, plan.uid)
+        os.setresuid(plan.uid, plan.uid, plan.uid)
+    if plan.seccomp is not None and not plan.seccomp.load():
+        raise OSError("seccomp filter refused")
     sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False, buffering=1)  # noqa: SIM115
     sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     sys.argv = ["main.py"]
+    _reseed(plan.reseed)
     atexit._clear()
 
 

@@ -1,9 +1,9 @@
 """Landlock through raw syscalls (ctypes), so a child can lock itself to its work directory in ~0.1 ms.
 
 Landlock is an unprivileged Linux LSM: once applied, the process and its descendants can only write beneath the
-allowed directories, cannot connect or bind TCP sockets (ABI >= 4) and cannot signal processes outside their
-domain (ABI >= 6), whatever their uid. Reads stay open so imports work; the unprivileged uid the child drops to
-keeps it out of root-only files.
+allowed directories, read and execute only beneath the readable ones (when a read list is given), cannot connect
+or bind TCP sockets (ABI >= 4) and cannot signal processes or reach abstract unix sockets outside their domain
+(ABI >= 6), whatever their uid.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
 
+_EXECUTE = 1 << 0
 _WRITE_FILE = 1 << 1
+_READ_FILE = 1 << 2
+_READ_DIR = 1 << 3
+READ_ACCESS = _EXECUTE | _READ_FILE | _READ_DIR
 _REMOVE_DIR = 1 << 4
 _REMOVE_FILE = 1 << 5
 _MAKE_CHAR = 1 << 6
@@ -59,12 +63,15 @@ def _write_access(abi: int) -> int:
     return access
 
 
-def build_ruleset(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",)) -> int | None:
-    """A ruleset fd allowing writes only beneath `writable_dirs` (plus /dev/null), denying TCP and outside signals
-    where the ABI supports it. Built once per fork server; each child only has to apply it."""
+def build_ruleset(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",),
+                  readable: list[str] | None = None, listable: tuple[str, ...] | list[str] = ()) -> int | None:
+    """A ruleset fd allowing writes only beneath `writable_dirs` (plus /dev/null), reads only beneath `readable`
+    (when given; `listable` folders may be listed, not read), denying TCP and outside signals where the ABI
+    supports it. Built once per fork server; each child only has to apply it."""
     if abi <= 0:
         return None
-    handled = _write_access(abi)
+    write = _write_access(abi)
+    handled = write | (READ_ACCESS if readable is not None else 0)
     fields = [handled]
     if abi >= 4:
         fields.append(_NET_BIND_TCP | _NET_CONNECT_TCP)
@@ -75,12 +82,19 @@ def build_ruleset(writable_dirs: list[str], abi: int, writable_files: tuple[str,
     ruleset_fd = _libc.syscall(_SYS_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset_fd < 0:
         return None
-    targets = [(path, handled) for path in writable_dirs] + [(path, _WRITE_FILE) for path in writable_files]
+    reads = READ_ACCESS if readable is not None else 0
+    targets = [(path, handled) for path in writable_dirs]
+    targets += [(path, _WRITE_FILE | _TRUNCATE * (abi >= 3) | (reads & ~_READ_DIR)) for path in writable_files]
+    targets += [(path, READ_ACCESS) for path in readable or ()]
+    targets += [(path, _READ_DIR) for path in listable if readable is not None]
     for path, access in targets:
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
             continue
+        if not os.path.isdir(path):
+            access &= ~(_READ_DIR | _REMOVE_DIR | _REMOVE_FILE | _MAKE_CHAR | _MAKE_DIR | _MAKE_REG | _MAKE_SOCK
+                        | _MAKE_FIFO | _MAKE_BLOCK | _MAKE_SYM | _REFER)
         try:
             rule = ctypes.create_string_buffer(struct.pack("=Qi", access, fd), 12)
             if _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset_fd), ctypes.c_int(_RULE_PATH_BENEATH), rule,
@@ -99,4 +113,3 @@ def apply_ruleset(ruleset_fd: int | None) -> bool:
     if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
     return _libc.syscall(_SYS_RESTRICT_SELF, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)) == 0
-

@@ -21,9 +21,27 @@ class Limits:
     max_processes: int = 1
     max_output_bytes: int = 1 << 20
     max_message_bytes: int = 16 << 20
+    #: memory of the whole job (all its processes, tmpfs files included) where cgroups exist; None = memory_mb.
+    #: Set it when memory_mb is raised only for address space (CUDA reserves terabytes of it).
+    rss_mb: int | None = None
+    #: size of the tmpfs holding the job's work dir and private /tmp (as root: the server's tmpfs is resized to it)
+    disk_mb: int = 1024
 
     def replace(self, **changes: Any) -> Limits:
         return Limits(**{**asdict(self), **changes})
+
+    @property
+    def cgroup_memory_mb(self) -> int:
+        return self.rss_mb if self.rss_mb is not None else self.memory_mb
+
+    @classmethod
+    def cpu_bound(cls, cpu_seconds: float, backstop_factor: float = 10.0, **changes: Any) -> Limits:
+        """CPU time as the limit that decides, the wall clock only as a generous backstop.
+
+        CPU time is what the job itself burns (all its processes, where cgroups exist), so a loaded host does
+        not turn a correct answer into a timeout; the wall clock still ends a job that sleeps or blocks."""
+        wall = max(cpu_seconds * backstop_factor, cpu_seconds + 30.0)
+        return cls(cpu_seconds=cpu_seconds, wall_seconds=wall, **changes)
 
 
 @dataclass

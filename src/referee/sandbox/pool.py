@@ -56,9 +56,9 @@ class Job:
 class _ServerProcess:
     """The pool's end of one fork server."""
 
-    def __init__(self, preload: list[str], pythonpath: list[str]) -> None:
+    def __init__(self, preload: list[str], pythonpath: list[str], layers_off: Iterable[str] = ()) -> None:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+               "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "REFEREE_SANDBOX_OFF": ",".join(layers_off)}
         src_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = os.pathsep.join([src_root, *pythonpath])
         self.proc = subprocess.Popen(
@@ -72,10 +72,14 @@ class _ServerProcess:
         hello = read_frame(self.rfd)
         self.isolation: dict[str, Any] = hello["isolation"]
         self.root: str = hello["root"]
+        #: why the server asked to be replaced after its last job (None while it is trusted with more)
+        self.retired: str | None = None
 
     def call(self, request: dict[str, Any]) -> RunResult:
         write_frame(self.wfd, request)
-        return read_frame(self.rfd)
+        reply = read_frame(self.rfd)
+        self.retired = reply.get("retire")
+        return reply["result"]
 
     def close(self) -> None:
         try:
@@ -100,15 +104,18 @@ class Sandbox:
     """Pool of fork servers. Thread-safe; `run` blocks for one job, `map`/`imap` spread jobs over all workers.
 
     `preload` names modules each server imports before its first fork (e.g. "torch"); `pythonpath` adds import
-    roots for drivers and handlers that live outside the installed package.
+    roots for drivers and handlers that live outside the installed package (they are readable by jobs too).
+    `layers_off` switches isolation layers off by name (for measuring their cost: see `referee sandbox-info`):
+    view, ipcns, pidns, cgroup, seccomp, landlock, landlock_read, netns.
     """
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None,
-                 preload: Iterable[str] = (), pythonpath: Iterable[str] = ()) -> None:
+                 preload: Iterable[str] = (), pythonpath: Iterable[str] = (), layers_off: Iterable[str] = ()) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.limits = limits or Limits()
         self.preload = [*BASE_PRELOAD, *[m for m in preload if m not in BASE_PRELOAD]]
         self.pythonpath = [os.path.abspath(p) for p in pythonpath]
+        self.layers_off = sorted(set(layers_off))
         self._idle: queue.Queue[_ServerProcess] = queue.Queue()
         self._all: list[_ServerProcess] = []
         self._lock = threading.Lock()
@@ -125,7 +132,7 @@ class Sandbox:
 
     def _spawn(self) -> None:
         try:
-            server = _ServerProcess(self.preload, self.pythonpath)
+            server = _ServerProcess(self.preload, self.pythonpath, self.layers_off)
         except Exception:
             return
         with self._lock:
@@ -136,7 +143,7 @@ class Sandbox:
     def isolation(self) -> dict[str, Any]:
         """What isolation the servers got on this machine, and a one-word level for reports."""
         info = dict(self._all[0].isolation) if self._all else {}
-        strong = info.get("netns") and info.get("setuid") and info.get("landlock")
+        strong = all(info.get(k) for k in ("netns", "setuid", "landlock", "view", "pidns"))
         info["level"] = "strong" if strong else ("partial" if info.get("netns") or info.get("setuid") else "weak")
         return info
 
@@ -149,7 +156,11 @@ class Sandbox:
         request = job.to_request(self.limits)
         server = self._idle.get()
         try:
-            return server.call(request)
+            result = server.call(request)
+            if server.retired:  # its job left it untrustworthy: the next job gets a fresh server
+                self._replace(server)
+                server = None  # type: ignore[assignment]
+            return result
         except (EOFError, OSError, BrokenPipeError) as exc:
             self._replace(server)
             server = None  # type: ignore[assignment]
@@ -167,8 +178,10 @@ class Sandbox:
                 self._all.remove(dead)
         try:
             dead.proc.kill()
-        except OSError:
+            dead.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
             pass
+        dead.close()
         self._spawn()
 
     def submit(self, job: Job) -> Future[RunResult]:

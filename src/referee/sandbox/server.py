@@ -14,11 +14,9 @@ import fcntl
 import gc
 import glob
 import importlib
-import json
 import os
 import pickle
-import selectors
-import shutil
+import secrets
 import signal
 import socket
 import struct
@@ -28,8 +26,24 @@ import time
 from typing import Any
 
 from referee.sandbox import child as child_mod
+from referee.sandbox import jobdir
+from referee.sandbox import view as view_mod
+from referee.sandbox.cgroups import JobCgroup
 from referee.sandbox.landlock import abi_version, build_ruleset
 from referee.sandbox.limits import Limits, RunResult
+from referee.sandbox.pidns import JobNamespace
+from referee.sandbox.seccomp import Filter
+from referee.sandbox.seccomp import supported as seccomp_supported
+from referee.sandbox.supervise import Watch, collect
+from referee.sandbox.view import (
+    DEV_NODES,
+    SYSTEM_PATHS,
+    View,
+    mount_proc,
+    package_read_paths,
+    private_mounts,
+    python_paths,
+)
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
@@ -42,11 +56,10 @@ LOCK_DIR = "/run/referee-sandbox" if os.path.isdir("/run") and os.access("/run",
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | None, in_r: int, out_w: int,
-               err_w: int, channel_fd: int, driver: Any, payload: Any, *, _exit: Any = os._exit,
-               _kill: Any = os.kill, _getpid: Any = os.getpid, _sigkill: int = signal.SIGKILL,
-               _exit_status: Any = child_mod.exit_status, _finish: Any = child_mod.finish,
-               _int: type = int, _type: type = type) -> None:
+def _run_child(plan: child_mod.Plan, in_r: int, out_w: int, err_w: int, channel_fd: int, driver: Any,
+               payload: Any, *, _exit: Any = os._exit, _kill: Any = os.kill, _getpid: Any = os.getpid,
+               _sigkill: int = signal.SIGKILL, _exit_status: Any = child_mod.exit_status,
+               _finish: Any = child_mod.finish, _int: type = int, _type: type = type) -> None:
     """Body of the forked job.
 
     Everything used after the job's code ran is a local bound when the call started: the job can rebind any
@@ -54,7 +67,7 @@ def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | 
     """
     code: Any = 125
     try:
-        child_mod.isolate(workdir, limits, uid, ruleset_fd, in_r, out_w, err_w, channel_fd)
+        child_mod.isolate(plan, in_r, out_w, err_w, channel_fd)
         channel = child_mod.Channel(child_mod.CHANNEL_FD)
         code = 1  # from here on a failure is the job's, not the sandbox's
         try:
@@ -67,12 +80,24 @@ def _run_child(workdir: str, limits: Limits, uid: int | None, ruleset_fd: int | 
                 code = 1
         _finish(code if _type(code) is _int else 1)
     except BaseException:  # any escape ends the child, never the server
-        pass
+        if code == 125:
+            _report_setup_failure(err_w)
     finally:
         try:
             _exit(code if _type(code) is _int else 1)
         finally:
             _kill(_getpid(), _sigkill)
+
+
+def _report_setup_failure(err_w: int) -> None:
+    """Say on the job's stderr pipe which isolation step failed (its end may already be fd 2 only)."""
+    message = ("sandbox setup failed: " + repr(sys.exc_info()[1]))[:500].encode() + b"\n"
+    for fd in (err_w, 2):
+        try:
+            os.write(fd, message)
+            return
+        except BaseException:
+            continue
 
 
 def _read_exact(fd: int, size: int) -> bytes:
@@ -117,25 +142,76 @@ def _claim_uid() -> tuple[int | None, Any]:
 
 
 class Server:
-    def __init__(self, preload: list[str]) -> None:
-        self.isolation: dict[str, Any] = {"netns": False, "setuid": False, "landlock_abi": 0, "nproc": False}
-        if _libc.unshare(CLONE_NEWNET) == 0 or (os.geteuid() != 0 and _libc.unshare(CLONE_NEWNET | 0x10000000) == 0):
-            self.isolation["netns"] = True
+    def __init__(self, preload: list[str], off: frozenset[str] = frozenset(),
+                 extra_paths: tuple[str, ...] = ()) -> None:
+        self.retire: str | None = None
+        self._disk_mb: int | None = None
+        self.layers: dict[str, dict[str, Any]] = {}
+        netns = "netns" not in off and (_libc.unshare(CLONE_NEWNET) == 0 or (
+            os.geteuid() != 0 and _libc.unshare(CLONE_NEWNET | 0x10000000) == 0))
+        self._layer("netns", netns, "off by request" if "netns" in off else "unshare(CLONE_NEWNET) refused")
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.uid, self._uid_lock = _claim_uid()
-        self.isolation["setuid"] = self.uid is not None
-        self.isolation["nproc"] = self.uid is not None
-        self.isolation["uid"] = self.uid
-        self.isolation["landlock_abi"] = abi_version()
-        self.root = tempfile.mkdtemp(prefix="referee-sbx-")
-        os.chmod(self.root, 0o711)
-        self.isolation["mountns"] = self.uid is not None and self._private_mounts()
-        # One job at a time per server, in a private tmpfs: allowing writes beneath the server's root is the same
-        # as allowing the job's own directory, and lets every child reuse one prepared ruleset.
-        gpu_nodes = tuple(sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri/*")))
-        self.ruleset_fd = build_ruleset([self.root], self.isolation["landlock_abi"], ("/dev/null", *gpu_nodes))
-        self.isolation["gpu_device_nodes"] = len(gpu_nodes)
-        self.isolation["landlock"] = self.ruleset_fd is not None
+        self._layer("setuid", self.uid is not None, "not root: jobs keep the caller's uid, RLIMIT_NPROC unused")
+        self.root = os.path.join(tempfile.gettempdir(), "referee-sbx-" + secrets.token_hex(12))
+        os.mkdir(self.root, 0o711)
+        mountns = self.uid is not None and private_mounts(self.root)
+        self._layer("mountns", mountns, "needs root (mount namespace and per-job tmpfs)")
+        self.jobs_dir = os.path.join(self.root, "jobs")
+        os.mkdir(self.jobs_dir, 0o711)
+        gpu_nodes = tuple(sorted(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri/*") + glob.glob("/dev/kfd")))
+        package_dir = os.path.dirname(os.path.dirname(os.path.abspath(child_mod.__file__)))
+        self.view: View | None = None
+        if mountns and "view" not in off:
+            self.view = View(os.path.join(self.root, "view"), package_dir, list(extra_paths), gpu_nodes)
+        view_on = self.view is not None and self.view.root is not None
+        self._layer("view", view_on, "off by request" if "view" in off else (
+            self.view.why_off if self.view is not None else "needs the mount namespace"))
+        self.view_root = self.view.root if view_on and self.view is not None else None
+        # With the view, every job of this server uses the same two directories, bound into the view once and
+        # emptied (contents, mode, owner, xattrs) after each job: no mount or unmount per job (each unmount
+        # waits for an RCU grace period, which under load costs milliseconds of latency per job).
+        self.fixed_dir: jobdir.JobDir | None = None
+        if self.view_root:
+            self.fixed_dir = jobdir.create(self.jobs_dir, self.uid)
+            view_mod.bind_job(self.view_root, self.fixed_dir.work, self.fixed_dir.tmp)
+        self.ipc_ns = view_on and "ipcns" not in off
+        self._layer("ipcns", self.ipc_ns, "needs the view (entered together)" if "ipcns" not in off else "off")
+        self.pidns = JobNamespace(os.path.join(self.view_root, "proc") if self.view_root else None) \
+            if self.uid is not None and "pidns" not in off else None
+        pidns_on = self.pidns is not None and self.pidns.on
+        if self.view_root and not pidns_on:
+            mount_proc(self.view_root)
+        self._layer("pidns", self.pidns is not None and self.pidns.on,
+                    "needs root" if "pidns" not in off else "off by request")
+        self.cgroup = JobCgroup(f"referee-sbx-{self.uid if self.uid is not None else os.getpid()}") \
+            if os.geteuid() == 0 and "cgroup" not in off else None
+        self._layer("cgroup", self.cgroup is not None and self.cgroup.on, "off by request" if "cgroup" in off else (
+            self.cgroup.why_off if self.cgroup is not None else "needs root"),
+            version=self.cgroup.version if self.cgroup else 0)
+        self.cgroup_fds = tuple(self.cgroup.attach_fds()) if self.cgroup is not None and self.cgroup.on else ()
+        kill_zero = pidns_on  # getppid() is 0 in the jobs' namespace: see seccomp.build_program
+        self.seccomp = Filter(not self.ipc_ns, kill_zero) if seccomp_supported() and "seccomp" not in off else None
+        # a job that cannot fork has no use for SysV IPC: refused, it needs no IPC namespace of its own
+        self.seccomp_single = Filter(True, kill_zero) if self.seccomp is not None else None
+        self._layer("seccomp", self.seccomp is not None, "off by request" if "seccomp" in off else "not x86_64")
+        abi = abi_version()
+        self.listable: list[str] = []
+        readable = None if "landlock_read" in off else self._readable(package_dir, list(extra_paths), gpu_nodes)
+        # the view is mounted read-only but for the job's own directories, bound onto it per job
+        self.writable_files = ("/dev/null", *gpu_nodes)
+        writable = [self.jobs_dir, *([self.fixed_dir.work, self.fixed_dir.tmp] if self.fixed_dir else [])]
+        self.ruleset_fd = build_ruleset(writable, abi, self.writable_files, readable, self.listable) \
+            if "landlock" not in off else None
+        self._layer("landlock", self.ruleset_fd is not None, "kernel has no Landlock" if abi == 0 else "off",
+                    abi=abi, reads=readable is not None and self.ruleset_fd is not None)
+        self.isolation: dict[str, Any] = {
+            "netns": netns, "setuid": self.uid is not None, "nproc": self.uid is not None, "uid": self.uid,
+            "landlock_abi": abi, "landlock": self.ruleset_fd is not None, "mountns": mountns, "view": view_on,
+            "pidns": pidns_on, "ipcns": self.ipc_ns, "seccomp": self.seccomp is not None,
+            "cgroup": self.cgroup.version if self.cgroup is not None else 0, "gpu_device_nodes": len(gpu_nodes),
+            "layers": self.layers}
+        self.reseed = tuple(m for m in ("numpy.random",) if m in preload or "numpy" in preload)
         for name in preload:
             try:
                 importlib.import_module(name)
@@ -144,44 +220,26 @@ class Server:
         gc.collect()
         gc.freeze()  # keep the preloaded heap out of the collector so children don't copy-on-write it
 
-    def _private_mounts(self) -> bool:
-        """Own mount namespace: a size-capped tmpfs for work dirs, and the interpreter reachable by the job uid.
+    def _layer(self, name: str, on: bool, why_off: str | None, **extra: Any) -> None:
+        self.layers[name] = {"on": bool(on), "why": None if on else why_off, **extra}
 
-        When Python lives under a folder the job uid cannot enter (pyenv under root's 0700 home), that folder is
-        replaced, in this namespace only, by an empty tmpfs holding read-only binds of just the paths the
-        interpreter needs, so the job can import the stdlib but sees nothing else of that home.
-        """
-        if _libc.unshare(CLONE_NEWNS) != 0:
-            return False
-        if _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            return False
-        _libc.mount(b"tmpfs", self.root.encode(), b"tmpfs", 0, b"mode=0711,size=1g")
-        needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable),
-                                                os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
-        blocked: dict[str, list[str]] = {}
-        for path in sorted(needed):
-            parts = path.split("/")
-            for depth in range(2, len(parts)):
-                ancestor = "/".join(parts[:depth])
-                if not os.stat(ancestor).st_mode & 0o001:
-                    blocked.setdefault(ancestor, []).append(path)
-                    break
-        for ancestor, paths in blocked.items():
-            stages = []
-            for path in paths:
-                stage = tempfile.mkdtemp(prefix="stage-", dir=self.root)
-                if _libc.mount(path.encode(), stage.encode(), None, MS_BIND | MS_REC, None) != 0:
-                    return False
-                stages.append((stage, path))
-            if _libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", 0, b"mode=0711,size=1m") != 0:
-                return False
-            for stage, path in stages:
-                os.makedirs(path, exist_ok=True)
-                _libc.mount(stage.encode(), path.encode(), None, MS_BIND | MS_REC, None)
-                _libc.mount(None, path.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
-                _libc.umount2(stage.encode(), MNT_DETACH)
-                os.rmdir(stage)
-        return True
+    def _readable(self, package_dir: str, extra: list[str], gpu_nodes: tuple[str, ...]) -> list[str]:
+        """Host paths a job may read. With the view, the view itself decides; without it, the package's data
+        folders are left out file by file (Landlock rules cannot subtract)."""
+        if self.view is not None and self.view.root is not None:
+            return [*self.view.read_paths(), self.jobs_dir]
+        system = [p for p in SYSTEM_PATHS if os.path.isdir(p) and not os.path.islink(p)]
+        paths = [*system, "/proc", *[f"/dev/{n}" for n in DEV_NODES], *gpu_nodes, self.jobs_dir]
+        parent = os.path.dirname(os.path.realpath(package_dir))
+        for path in python_paths(extra):
+            if parent == path or parent.startswith(path + "/"):  # holds the package: add its other entries
+                paths += [os.path.join(path, n) for n in os.listdir(path)
+                          if not os.path.realpath(package_dir).startswith(os.path.join(path, n))]
+            else:
+                paths.append(path)
+        folders, files = package_read_paths(package_dir)
+        self.listable = folders
+        return paths + files
 
     @staticmethod
     def _resolve(path: str) -> Any:
@@ -196,249 +254,118 @@ class Server:
         driver = self._resolve(job.get("driver") or "referee.sandbox.child:run_source")
         handler_cls = self._resolve(job["handler"]) if job.get("handler") else None
         payload = job.get("payload") or {}
-        workdir = tempfile.mkdtemp(prefix="job-", dir=self.root)
+        if self.isolation["mountns"] and limits.disk_mb != self._disk_mb:  # the tmpfs all of this server's jobs use
+            self._disk_mb = limits.disk_mb
+            _libc.mount(None, self.root.encode(), None, MS_REMOUNT, f"size={max(1, limits.disk_mb)}m".encode())
+        directory = self.fixed_dir or jobdir.create(self.jobs_dir, self.uid)
         try:
             for name, data in (job.get("files") or {}).items():
-                target = os.path.join(workdir, os.path.basename(name))
+                target = os.path.join(directory.work, os.path.basename(name))
                 with open(target, "wb") as handle:
                     handle.write(data)
-            if self.uid is not None:
-                for entry in [workdir, *[os.path.join(workdir, n) for n in os.listdir(workdir)]]:
-                    os.chown(entry, self.uid, self.uid)
-            return self._fork_and_supervise(workdir, limits, driver, payload, handler_cls, job)
+                if self.uid is not None:
+                    os.chown(target, self.uid, self.uid)
+            return self._fork_and_supervise(directory, limits, driver, payload, handler_cls, job)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            try:
+                removed = jobdir.empty(directory, self.uid) if self.fixed_dir else jobdir.remove(directory)
+            except Exception as exc:  # the verdict is kept; this server is not trusted with another job
+                removed, self.retire = False, f"job directory removal failed: {exc!r}"
+            if not removed and self.retire is None:
+                self.retire = "a job directory could not be removed"
 
-    def _fork_and_supervise(self, workdir: str, limits: Limits, driver: Any, payload: Any, handler_cls: Any,
-                            job: dict[str, Any]) -> RunResult:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        in_r, in_w = os.pipe()
-        parent_sock, child_sock = socket.socketpair()
-        start = time.monotonic()
+    @staticmethod
+    def _fork(plan: child_mod.Plan, fds: tuple[int, int, int, int], driver: Any, payload: Any) -> int:
+        """Fork the job (into the jobs' PID namespace, which the server entered for its children at start)."""
         pid = os.fork()
         if pid == 0:  # the job: never returns into the server loop, whatever the job patched
             exit_now, kill, getpid, sigkill = os._exit, os.kill, os.getpid, signal.SIGKILL
             try:
-                _run_child(workdir, limits, self.uid, self.ruleset_fd, in_r, out_w, err_w,
-                           child_sock.fileno(), driver, payload)
+                _run_child(plan, *fds, driver, payload)
             finally:
                 try:
                     exit_now(1)
                 finally:
                     kill(getpid(), sigkill)
-        for fd in (out_w, err_w, in_r):
-            os.close(fd)
-        child_sock.close()
-        stdin_data = job.get("stdin") or b""
-        if stdin_data:
-            try:
-                os.set_blocking(in_w, False)
-                os.write(in_w, stdin_data[: 1 << 16])
-            except OSError:
-                pass
-        os.close(in_w)
-        handler = None
+        return pid
+
+    def _fork_and_supervise(self, directory: jobdir.JobDir, limits: Limits, driver: Any, payload: Any,
+                            handler_cls: Any, job: dict[str, Any]) -> RunResult:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        in_r, in_w = os.pipe()
+        if self.uid is not None:  # so the job can open /dev/stdout, /dev/stderr (/proc/self/fd/N) itself
+            for fd in (out_w, err_w, in_r):
+                os.fchown(fd, self.uid, self.uid)
+        parent_sock, child_sock = socket.socketpair()
+        # One process (RLIMIT_NPROC = 1 under the slot's uid: no fork, no thread) is bounded by its rlimits alone:
+        # the cgroup and the IPC namespace (with their kernel work per job) serve jobs that may fork.
+        single = limits.max_processes <= 1 and self.uid is not None
+        cgroup = None if single or self.cgroup is None or not self.cgroup.on else self.cgroup
+        if cgroup is not None:
+            cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes)
+        plan = child_mod.Plan(directory.work, directory.tmp, limits, self.uid, self.ruleset_fd, self.view_root,
+                              self.ipc_ns and not single, self.seccomp_single if single else self.seccomp,
+                              self.cgroup_fds if cgroup is not None else (), self.reseed)
+        start = time.monotonic()
+        try:
+            pid = self._fork(plan, (in_r, out_w, err_w, child_sock.fileno()), driver, payload)
+        finally:
+            for fd in (out_w, err_w, in_r):
+                os.close(fd)
+            child_sock.close()
+        self._feed_stdin(in_w, job.get("stdin") or b"")
+        watch = Watch(pid, start, out_r, err_r, parent_sock, limits, None, cgroup)
         handler_error = None
-        if handler_cls is not None:  # built after the fork: nothing it holds is ever in the child's memory
-            try:
-                handler = handler_cls(payload)
-            except Exception as exc:  # a handler bug is reported in the result, not raised into the pool
-                handler_error = f"handler failed to start: {exc!r}"
-                self._kill_group(pid)
-        result = self._supervise(pid, start, out_r, err_r, parent_sock, limits, handler, workdir, job)
+        try:
+            if handler_cls is not None:  # built after the fork: nothing it holds is ever in the child's memory
+                try:
+                    watch.handler = handler_cls(payload)
+                except Exception as exc:  # a handler bug is reported in the result, not raised into the pool
+                    handler_error = f"handler failed to start: {exc!r}"
+                    watch.kill()
+            watch.run()
+        except BaseException as exc:  # a supervisor bug: this job ends, this server retires after replying
+            self.retire = f"supervisor error: {exc!r}"
+            watch.kill(f"killed: the supervisor failed ({type(exc).__name__})")
+        finally:
+            watch.kill()
+            if watch.exited_at is None:
+                _, watch.status, watch.usage = os.wait4(pid, 0)
+            self._sweep(limits.max_processes > 1)
+            for fd in (out_r, err_r):
+                os.close(fd)
+            parent_sock.close()
+        result = watch.finish()
+        result.files = collect(directory.work, job.get("collect") or [], limits)
         if handler_error:
             result.status = "crashed"
             result.error = handler_error
-        return result
-
-    def _supervise(self, pid: int, start: float, out_r: int, err_r: int, sock: socket.socket, limits: Limits,
-                   handler: Any, workdir: str, job: dict[str, Any]) -> RunResult:
-        result = RunResult(status="ok")
-        buffers = {out_r: bytearray(), err_r: bytearray()}
-        totals = {out_r: 0, err_r: 0}
-        chan_buf = bytearray()
-        pidfd = os.pidfd_open(pid)
-        sel = selectors.DefaultSelector()
-        for fd in (out_r, err_r):
-            os.set_blocking(fd, False)
-            sel.register(fd, selectors.EVENT_READ)
-        sock.setblocking(False)
-        sel.register(sock, selectors.EVENT_READ)
-        sel.register(pidfd, selectors.EVENT_READ)
-        deadline = start + limits.wall_seconds
-        timed_out = False
-        exited_at: float | None = None
-        status = 0
-        usage = None
-        can_reply = True  # False once a reply could not be delivered: a child that does not read gets no more
-
-        def read_ready(target: Any) -> None:
-            """Consume what one ready descriptor holds; unregister it at EOF."""
-            nonlocal can_reply
-            if target is sock:
-                try:
-                    data = sock.recv(1 << 16)
-                except (BlockingIOError, InterruptedError):
-                    return
-                except OSError:
-                    data = b""
-                if not data:
-                    sel.unregister(sock)
-                    return
-                chan_buf.extend(data)
-                if len(chan_buf) > limits.max_message_bytes:
-                    result.error = "channel message over the size limit"
-                    sel.unregister(sock)
-                    self._kill_group(pid)
-                    return
-                can_reply = self._drain_frames(chan_buf, result, handler, sock, deadline, can_reply)
-                return
-            fd = int(target)
+        elif watch.handler is not None:
             try:
-                data = os.read(fd, 1 << 16)
-            except (BlockingIOError, InterruptedError):
-                return
-            if not data:
-                sel.unregister(fd)
-                return
-            totals[fd] += len(data)
-            room = limits.max_output_bytes - len(buffers[fd])
-            if room > 0:
-                buffers[fd] += data[:room]
-
-        while True:
-            now = time.monotonic()
-            if exited_at is None and now >= deadline:
-                timed_out = True
-                self._kill_group(pid)
-            if exited_at is not None and (now - exited_at > 0.2 or not sel.get_map()):
-                break
-            timeout = max(0.0, (deadline if exited_at is None else exited_at + 0.2) - now)
-            for key, _ in sel.select(timeout):
-                if key.fileobj == pidfd:
-                    _, status, usage = os.wait4(pid, 0)
-                    exited_at = time.monotonic()
-                    sel.unregister(pidfd)
-                    self._kill_group(pid)
-                else:
-                    read_ready(key.fileobj)
-        # The job is dead and its group killed: whatever it wrote is already buffered in the kernel. Drain it all,
-        # however late this process got the CPU back (a loaded machine must not cost a job its last frames).
-        for _ in range(4096):
-            ready = [key.fileobj for key, _ in sel.select(0) if key.fileobj != pidfd]
-            if not ready:
-                break
-            for target in ready:
-                read_ready(target)
-        sel.close()
-        if exited_at is None:
-            _, status, usage = os.wait4(pid, 0)
-        os.close(pidfd)
-        self._kill_group(pid)
-        self._sweep_uid(limits.max_processes > 1)
-        for fd in (out_r, err_r):
-            os.close(fd)
-        sock.close()
-        result.duration_s = time.monotonic() - start
-        result.stdout = bytes(buffers[out_r])
-        result.stderr = bytes(buffers[err_r])
-        result.stdout_truncated = totals[out_r] > limits.max_output_bytes
-        result.stderr_truncated = totals[err_r] > limits.max_output_bytes
-        result.files = self._collect(workdir, job.get("collect") or [], limits)
-        if usage is not None:
-            result.cpu_s = usage.ru_utime + usage.ru_stime
-        self._classify(result, status, timed_out, limits)
-        if handler is not None:
-            try:
-                result.value = handler.finish(result)
+                result.value = watch.handler.finish(result)
             except Exception as exc:
                 result.error = f"handler failed: {exc!r}"
         return result
 
     @staticmethod
-    def _drain_frames(buf: bytearray, result: RunResult, handler: Any, sock: socket.socket, deadline: float,
-                      can_reply: bool) -> bool:
-        """Decode every complete frame in `buf`; returns whether replies can still be delivered."""
-        while len(buf) >= 4:
-            (size,) = struct.unpack(">I", buf[:4])
-            if len(buf) < 4 + size:
-                return can_reply
-            raw = bytes(buf[4:4 + size])
-            del buf[:4 + size]
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                message = {"__invalid__": raw[:200].decode("utf-8", "replace")}
-            if handler is None:
-                result.messages.append(message)
-                continue
-            reply = handler.on_message(message)
-            if reply is not None and can_reply:
-                data = json.dumps(reply, separators=(",", ":")).encode()
-                try:  # bounded by the job's wall clock: a child that never reads cannot stall the server
-                    sock.settimeout(max(0.01, deadline - time.monotonic()))
-                    sock.sendall(struct.pack(">I", len(data)) + data)
-                except OSError:
-                    can_reply = False
-                finally:
-                    sock.setblocking(False)
-        return can_reply
-
-    @staticmethod
-    def _classify(result: RunResult, status: int, timed_out: bool, limits: Limits) -> None:
-        if os.WIFEXITED(status):
-            result.exit_code = os.WEXITSTATUS(status)
-        elif os.WIFSIGNALED(status):
-            result.signal = os.WTERMSIG(status)
-        if timed_out:
-            result.status = "timeout"
-            result.error = f"wall-clock limit of {limits.wall_seconds:g}s exceeded"
-        elif result.signal == signal.SIGXCPU or (result.signal == signal.SIGKILL
-                                                  and result.cpu_s >= max(1.0, limits.cpu_seconds) * 0.95):
-            result.status = "cpu_limit"
-            result.error = f"CPU limit of {limits.cpu_seconds:g}s exceeded"
-        elif result.signal is not None:
-            result.status = "signal"
-        elif result.exit_code == 0:
-            result.status = "ok"
-        elif b"MemoryError" in result.stderr[-4096:]:
-            result.status = "memory"
-            result.error = f"memory limit of {limits.memory_mb} MB exceeded"
-        else:
-            result.status = "error"
-        if result.exit_code == 125 and not result.stderr:
-            result.error = "sandbox setup failed in the child"
-
-    @staticmethod
-    def _collect(workdir: str, names: list[str], limits: Limits) -> dict[str, bytes]:
-        """Read result files without following links planted by the job (a link to /etc/shadow stays unread)."""
-        files: dict[str, bytes] = {}
-        for name in names:
-            path = os.path.join(workdir, os.path.basename(name))
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            except OSError:
-                continue
-            try:
-                import stat
-
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    continue
-                files[name] = os.read(fd, limits.max_output_bytes)
-            finally:
-                os.close(fd)
-        return files
-
-    @staticmethod
-    def _kill_group(pid: int) -> None:
+    def _feed_stdin(in_w: int, data: bytes) -> None:
         try:
-            os.killpg(pid, signal.SIGKILL)
+            if data:
+                os.set_blocking(in_w, False)
+                os.write(in_w, data[: 1 << 16])
         except OSError:
             pass
+        finally:
+            os.close(in_w)
 
-    def _sweep_uid(self, needed: bool) -> None:
-        """Kill whatever the job left behind under its uid (double-forked daemons escape the process group)."""
+    def _sweep(self, needed: bool) -> None:
+        """Kill whatever the job left behind (double-forked daemons escape the process group): everything in the
+        jobs' PID namespace, or else everything under the slot's uid."""
+        if needed and self.pidns is not None and self.pidns.on:
+            if not self.pidns.sweep():
+                self.retire = "leftover processes of a job could not be killed"
+            needed = False
         if self.uid is not None and needed:
             sweeper = os.fork()
             if sweeper == 0:
@@ -464,19 +391,33 @@ class Server:
 
     def serve(self, rfd: int, wfd: int) -> None:
         write_frame(wfd, {"ready": True, "isolation": self.isolation, "pid": os.getpid(), "root": self.root})
-        while True:
-            try:
-                job = read_frame(rfd)
-            except EOFError:
-                break
-            if job is None:
-                break
-            try:
-                reply = self.run_job(job)
-            except Exception as exc:  # the server survives any single job
-                reply = RunResult(status="crashed", error=f"sandbox server error: {exc!r}")
-            write_frame(wfd, reply)
-        shutil.rmtree(self.root, ignore_errors=True)
+        try:
+            while self.retire is None:
+                try:
+                    job = read_frame(rfd)
+                except EOFError:
+                    break
+                if job is None:
+                    break
+                try:
+                    reply = self.run_job(job)
+                except Exception as exc:  # the server survives any single job
+                    reply = RunResult(status="crashed", error=f"sandbox server error: {exc!r}")
+                write_frame(wfd, {"result": reply, "retire": self.retire})
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.pidns is not None:
+            self.pidns.close()
+        if self.cgroup is not None:
+            self.cgroup.close()
+        if self.view is not None:
+            self.view.close()
+        try:
+            jobdir.remove_tree(self.jobs_dir)
+        except OSError:
+            pass
 
 
 def main() -> None:
@@ -487,7 +428,9 @@ def main() -> None:
     os.dup2(devnull, 1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload = [m for m in sys.argv[1:] if m]
-    Server(preload).serve(rfd, wfd)
+    off = frozenset(n for n in os.environ.get("REFEREE_SANDBOX_OFF", "").split(",") if n)
+    extra = tuple(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)[1:] if p)
+    Server(preload, off, extra).serve(rfd, wfd)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,32 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
-from referee.store.models import Task
-from referee.store.queue import TaskFilter
+from referee.store.models import Audit, Submission, Task
 
 log = logging.getLogger("referee.worker")
 REQUIRES = ("any", "cuda", "cpu")
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which tasks' audits a worker may claim: only `names` (include) or all but `names` (exclude)."""
+
+    names: frozenset[str]
+    include: bool = True
+
+    def clause(self) -> Any:
+        """The SQL condition on `Audit` for `queue.claim(..., where=[...])`."""
+        tasks = select(Submission.id).join(Task, Task.id == Submission.task_id)
+        if self.include:
+            return Audit.submission_id.in_(tasks.where(Task.name.in_(sorted(self.names))))
+        if not self.names:
+            return literal(True)
+        return Audit.submission_id.not_in(tasks.where(Task.name.in_(sorted(self.names))))
 
 
 def task_needs_cuda(name: str, files: dict[str, str]) -> bool:
@@ -33,7 +50,7 @@ def task_needs_cuda(name: str, files: dict[str, str]) -> bool:
 
 
 class DeviceTasks:
-    """Callable for `Worker(task_filter=...)`: the TaskFilter of `requires` (None for `any`)."""
+    """Callable for `Worker(claim_where=...)`: the claim conditions of `requires` (none for `any`)."""
 
     def __init__(self, store: Any, requires: str) -> None:
         if requires not in REQUIRES:
@@ -44,7 +61,12 @@ class DeviceTasks:
         self._filter: TaskFilter | None = None
         self._lock = threading.Lock()
 
-    def __call__(self) -> TaskFilter | None:
+    def __call__(self) -> list[Any]:
+        current = self.current()
+        return [current.clause()] if current is not None else []
+
+    def current(self) -> TaskFilter | None:
+        """The filter for the tasks registered now (rebuilt only when the tasks table changed)."""
         if self.requires == "any":
             return None
         with self.store.read() as session:

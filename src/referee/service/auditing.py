@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from referee.report import Report, Verdict
+from referee.submissions.audit import AuditOptions, audit_submission
+from referee.submissions.task import bundled_task_names, bundled_tasks_dir, load_task, task_from_files
 
 log = logging.getLogger("referee.service")
 
@@ -26,22 +28,8 @@ FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 Auditor = Callable[..., Report]
 
 
-class AuditEngineUnavailable(RuntimeError):
-    """`referee.submissions` is not importable (not installed, or broken)."""
-
-
 class InvalidTask(ValueError):
     """The task files do not form a usable task; the message says why."""
-
-
-def engine_status() -> tuple[bool, str]:
-    """Whether the audit engine imports, and a one-line explanation."""
-    try:
-        importlib.import_module("referee.submissions.audit")
-        importlib.import_module("referee.submissions.task")
-    except Exception as exc:  # any import-time failure means no engine
-        return False, f"referee.submissions is not usable: {type(exc).__name__}: {exc}"
-    return True, "referee.submissions"
 
 
 def validate_task(name: str, files: dict[str, str], *, max_bytes: int) -> None:
@@ -62,29 +50,19 @@ def validate_task(name: str, files: dict[str, str], *, max_bytes: int) -> None:
     if total > max_bytes:
         raise InvalidTask(f"task files are {total} bytes; the limit is {max_bytes}")
     try:
-        task_module = importlib.import_module("referee.submissions.task")
-    except ImportError:
-        return  # no engine here: the structural checks above are all we can do; workers re-validate
-    try:
-        task_module.task_from_files(name, dict(files))
+        task_from_files(name, dict(files))
     except Exception as exc:  # the engine's own validation error types are its business
         raise InvalidTask(f"invalid task {name!r}: {exc}") from exc
 
 
 def bundled_tasks() -> dict[str, dict[str, str]]:
     """The engine's example tasks as {name: {file: text}} (task.yml plus the files it names, shared ones
-    included); empty when the engine is not installed."""
-    try:
-        task_module = importlib.import_module("referee.submissions.task")
-        root = Path(task_module.bundled_tasks_dir())
-        names = list(task_module.bundled_task_names())
-    except Exception as exc:
-        log.info("no bundled tasks to register (%s)", exc)
-        return {}
+    included)."""
+    root = Path(bundled_tasks_dir())
     tasks: dict[str, dict[str, str]] = {}
-    for name in names:
+    for name in bundled_task_names():
         try:
-            task = task_module.load_task(root / name)
+            task = load_task(root / name)
             tasks[name] = {"task.yml": (root / name / "task.yml").read_text(encoding="utf-8"), **task.files}
         except Exception as exc:  # one broken example must not keep the service from starting
             log.warning("bundled task %s not registered: %s", name, exc)
@@ -110,26 +88,16 @@ def _build_options(options_cls: Any, options: dict[str, Any]) -> Any:
 
 def run_audit(code: str, task_name: str, task_files: dict[str, str], options: dict[str, Any],
               sandbox: Any = None) -> Report:
-    """Audit one submission with the real engine. Raises AuditEngineUnavailable when it is missing."""
-    try:
-        audit_module = importlib.import_module("referee.submissions.audit")
-        task_module = importlib.import_module("referee.submissions.task")
-    except ImportError as exc:
-        raise AuditEngineUnavailable(f"referee.submissions is not available: {exc}") from exc
-    task = task_module.task_from_files(task_name, dict(task_files))
-    audit_options = _build_options(audit_module.AuditOptions, options or {})
-    return audit_module.audit_submission(code, task, options=audit_options, sandbox=sandbox)
+    """Audit one submission with the real engine (`referee.submissions`)."""
+    task = task_from_files(task_name, dict(task_files))
+    return audit_submission(code, task, options=_build_options(AuditOptions, options or {}), sandbox=sandbox)
 
 
 def make_engine_sandbox(slots: int) -> Any:
     """The sandbox the engine's dynamic probes want (torch preloaded), one fork server per concurrent audit."""
-    try:
-        probes = importlib.import_module("referee.submissions.probes")
-        return probes.make_sandbox(workers=slots)
-    except (ImportError, AttributeError):
-        from referee.sandbox import Sandbox
+    from referee.submissions.probes import make_sandbox
 
-        return Sandbox(workers=slots)
+    return make_sandbox(workers=slots)
 
 
 def load_auditor(spec: str | None) -> Auditor:
@@ -145,12 +113,36 @@ def load_auditor(spec: str | None) -> Auditor:
     return target
 
 
-def report_to_result(report: Report) -> dict[str, Any]:
-    """The columns `queue.complete` stores, from a Report (LLM opinion from metrics["llm"] when it ran)."""
+REDACTED = "[redacted]"
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """`value` (JSON: dicts, lists, strings) with every occurrence of a secret replaced.
+
+    The service's own secrets (database password, tokens) must never reach a stored report, which submitters read:
+    a job that found one (in /proc, in an error message it provoked) and printed it gets `[redacted]` back.
+    """
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item, secrets) for item in value]
+    return value
+
+
+def report_to_result(report: Report, secrets: list[str] | None = None) -> dict[str, Any]:
+    """The columns `queue.complete` stores, from a Report (LLM opinion from metrics["llm"] when it ran), with
+    the given secrets scrubbed out of every text."""
     if not isinstance(report, Report):
         raise TypeError(f"the auditor returned {type(report).__name__}, not a referee.report.Report")
-    data = report.to_dict()
-    llm = report.metrics.get("llm") if isinstance(report.metrics, dict) else None
+    data = scrub(report.to_dict(), secrets or [])
+    llm = data.get("metrics", {}).get("llm")
     llm = llm if isinstance(llm, dict) else {}
     verdict = report.verdict.value if isinstance(report.verdict, Verdict) else str(report.verdict)
     return {

@@ -11,9 +11,14 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
+
+# Exit codes of serve and worker (the generic CLI contract may renumber usage errors; keep these names in step).
+EXIT_CONFIG = 2  # a bad setting or option: fix the configuration
+EXIT_UNAVAILABLE = 3  # the database, the auditor or the sandbox cannot be used
 
 
 def _logging(level: str) -> None:
@@ -28,7 +33,23 @@ def _settings(command: str) -> Any:
         return Settings.from_env()
     except ValueError as exc:
         typer.echo(f"referee {command}: bad configuration: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+URL_FILE_HELP = ("File holding the database URL (overrides REFEREE_DATABASE_URL). The URL holds the password, so "
+                 "it is never taken on the command line, where every local process can read it.")
+
+
+def _database_url_from(path: Path | None, refused: str | None, command: str) -> None:
+    """`--database-url-file` wins over the environment; the old `--database-url URL` is refused, clearly."""
+    if refused:
+        typer.echo(f"referee {command}: --database-url is no longer accepted: a URL on the command line shows its "
+                   "password to every local process (/proc/*/cmdline). Set REFEREE_DATABASE_URL, or put the URL "
+                   "in a file and pass --database-url-file FILE (or set REFEREE_DATABASE_URL_FILE).", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    if path is not None:
+        os.environ.pop("REFEREE_DATABASE_URL", None)
+        os.environ["REFEREE_DATABASE_URL_FILE"] = str(path.resolve())
 
 
 def parse_options(pairs: list[str]) -> dict[str, object]:
@@ -49,7 +70,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
     port: int = typer.Option(8000, min=0, max=65535, help="TCP port."),
     workers: int = typer.Option(1, min=1, max=64, help="Web server processes (not audit workers)."),
-    database_url: str = typer.Option(None, "--database-url", help="Overrides REFEREE_DATABASE_URL."),
+    database_url_file: Path = typer.Option(None, "--database-url-file", help=URL_FILE_HELP, dir_okay=False),
+    database_url: str = typer.Option(None, "--database-url", hidden=True, help="Refused: see --database-url-file."),
     log_level: str = typer.Option("info", help="debug, info, warning, error."),
 ) -> None:
     """Run the audit service's HTTP API and review page (uvicorn)."""
@@ -59,8 +81,7 @@ def serve(
     from referee.store.db import Store, redact
 
     _logging(log_level)
-    if database_url:
-        os.environ["REFEREE_DATABASE_URL"] = database_url
+    _database_url_from(database_url_file, database_url, "serve")
     settings = _settings("serve")
     try:
         store = Store(settings.database_url)
@@ -68,7 +89,7 @@ def serve(
         store.dispose()
     except Exception as exc:
         typer.echo(f"referee serve: cannot use the database: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
     admin = "enabled" if settings.admin_token else "DISABLED (set REFEREE_ADMIN_TOKEN)"
     typer.echo(f"referee serve: http://{host}:{port}  database {redact(settings.database_url)}  admin API {admin}",
                err=True)
@@ -88,7 +109,8 @@ def worker(
     option: list[str] = typer.Option(None, "--option", "-o",
                                      help="Default audit option KEY=VALUE (JSON value), e.g. dynamic=false; "
                                           "options stored with an audit (backfill) take precedence."),
-    database_url: str = typer.Option(None, "--database-url", help="Overrides REFEREE_DATABASE_URL."),
+    database_url_file: Path = typer.Option(None, "--database-url-file", help=URL_FILE_HELP, dir_okay=False),
+    database_url: str = typer.Option(None, "--database-url", hidden=True, help="Refused: see --database-url-file."),
     name: str = typer.Option(None, help="Worker name recorded on its leases (default host:pid)."),
     requires: str = typer.Option("any", "--requires", help="Claim only audits of tasks needing this device: "
                                                            "cuda (GPU workers), cpu (leave CUDA tasks), any."),
@@ -96,35 +118,29 @@ def worker(
 ) -> None:
     """Run audit workers: claim pending audits, run them in the sandbox, store verdicts."""
     from referee.service.app import prepare
-    from referee.service.auditing import engine_status, load_auditor, make_engine_sandbox
+    from referee.service.auditing import load_auditor, make_engine_sandbox
     from referee.service.worker import Worker
     from referee.store.db import Store
 
     _logging(log_level)
-    if database_url:
-        os.environ["REFEREE_DATABASE_URL"] = database_url
+    _database_url_from(database_url_file, database_url, "worker")
     try:
         defaults = parse_options(option or [])
     except ValueError as exc:
         typer.echo(f"referee worker: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_CONFIG) from None
     try:
         audit_fn = load_auditor(auditor)
     except Exception as exc:
         typer.echo(f"referee worker: cannot load --auditor {auditor}: {exc}", err=True)
-        raise typer.Exit(3) from None
-    if auditor is None:
-        ok, why = engine_status()
-        if not ok:
-            typer.echo(f"referee worker: no audit engine: {why}", err=True)
-            raise typer.Exit(3)
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
     settings = _settings("worker")
     try:
         store = Store(settings.database_url)
         prepare(store, register_bundled=settings.register_bundled)
     except Exception as exc:
         typer.echo(f"referee worker: cannot use the database: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
 
     # The real engine's dynamic probes get one warm sandbox for the life of the process (started now, so a broken
     # sandbox fails here, not on the first audit). Static-only workers and custom auditors start none; should a
@@ -140,7 +156,8 @@ def worker(
     runner = Worker(store, concurrency=concurrency, lease_s=lease_seconds, poll_s=poll_seconds, auditor=audit_fn,
                     sandbox_factory=make_engine_sandbox if wants_sandbox else None, name=name,
                     max_audits=max_audits, drain=drain, retry_base_s=retry_seconds, default_options=defaults,
-                    task_filter=device_filter if requires != "any" else None)
+                    secrets=settings.secrets(),
+                    claim_where=device_filter if requires != "any" else None)
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger("referee.worker").info("signal %d: finishing the audits in hand, then exiting", signum)
@@ -152,7 +169,7 @@ def worker(
         stats = runner.run()
     except Exception as exc:  # the sandbox could not start: say so instead of a traceback
         typer.echo(f"referee worker: cannot start: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
     finally:
         store.dispose()
     typer.echo(f"referee worker: done {stats.done}, failed attempts {stats.failed}, lost leases {stats.lost}",

@@ -1,9 +1,10 @@
 """`referee service-demo`: the whole service on the embedded default, end to end, in one command.
 
-Starts `referee serve` on a free loopback port (database: REFEREE_DATABASE_URL, else the SQLite file in the user's
-data dir), sends every bundled example submission through `referee.client.AuditClient` exactly as a leaderboard
-would, runs one `referee worker --drain`, and prints the audits the admin API returns. Submissions carry
-content-derived idempotency keys, so running the demo again re-uses the stored audits instead of piling up copies.
+Starts `referee serve` on a free loopback port, sends every bundled example submission through
+`referee.client.AuditClient` exactly as a leaderboard would, runs one `referee worker --drain`, and prints the audits
+the admin API returns. The database is a fresh SQLite file in a temporary folder, removed at the end, unless
+REFEREE_DATABASE_URL (or REFEREE_DATABASE_URL_FILE) names one. Either way the table shows only this run's audits:
+each run's idempotency keys carry a run id, so an older run's stored verdicts are never shown as this run's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +45,29 @@ def example_submissions() -> list[tuple[str, str, str]]:
     return found
 
 
+def told_database() -> bool:
+    """Whether the environment names a database (then the demo uses it instead of a temporary one)."""
+    return any(os.environ.get(name, "").strip() for name in ("REFEREE_DATABASE_URL", "REFEREE_DATABASE_URL_FILE"))
+
+
 def run_demo(*, keep: bool = False, echo: Any = print) -> int:
     """Run the demo; returns a process exit code (0 when every audit finished)."""
-    from referee.client import AuditClient
-    from referee.store.db import database_url, redact
+    if told_database():
+        return _run(dict(os.environ), keep=keep, echo=echo, where="the configured database")
+    with tempfile.TemporaryDirectory(prefix="referee-demo-") as folder:
+        env = {**os.environ, "REFEREE_DATABASE_URL": f"sqlite:///{Path(folder) / 'referee.sqlite3'}"}
+        return _run(env, keep=keep, echo=echo, where="a temporary SQLite file, removed at the end")
 
-    token = os.environ.get("REFEREE_ADMIN_TOKEN") or secrets.token_urlsafe(24)
-    env = {**os.environ, "REFEREE_ADMIN_TOKEN": token, "REFEREE_DATABASE_URL": database_url()}
+
+def _run(env: dict[str, str], *, keep: bool, echo: Any, where: str) -> int:
+    from referee.client import AuditClient
+
+    token = env.get("REFEREE_ADMIN_TOKEN") or secrets.token_urlsafe(24)
+    env["REFEREE_ADMIN_TOKEN"] = token
+    run_id = secrets.token_hex(6)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    echo(f"== audit service: referee serve on {url}, database {redact(env['REFEREE_DATABASE_URL'])}")
+    echo(f"== audit service: referee serve on {url}, database: {where}")
     server = subprocess.Popen([REFEREE, "serve", "--port", str(port), "--log-level", "warning"], env=env,
                               start_new_session=True)
     try:
@@ -65,7 +80,7 @@ def run_demo(*, keep: bool = False, echo: Any = print) -> int:
         client = AuditClient(url, on_accepted=lambda payload, audit_id: ids.__setitem__(
             (payload["task"], payload["file_name"]), audit_id))
         for task, name, code in examples:
-            key = "demo-" + hashlib.sha256(f"{task}/{name}\0{code}".encode()).hexdigest()[:24]
+            key = f"demo-{run_id}-" + hashlib.sha256(f"{task}/{name}\0{code}".encode()).hexdigest()[:24]
             client.submit(task, code, user_id="demo", leaderboard=task, file_name=name, key=key)
         client.close(timeout_s=60)
         echo("== running one worker until the queue is empty (dynamic probes in the sandbox)")

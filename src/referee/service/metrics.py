@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 
 from referee import __version__
 from referee.store.db import Store
-from referee.store.models import Audit, Review, Submission, utcnow
+from referee.store.models import REVIEW_DECISIONS, Audit, Review, Submission, utcnow
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 VERDICTS = ("PASS", "FLAG", "FAIL", "DEGRADED")
@@ -83,7 +83,7 @@ def render_metrics(store: Store) -> str:
                [({}, unreviewed)])
     out.family("referee_submissions_total", "counter", "Submissions stored.", [({}, submissions)])
     out.family("referee_reviews_total", "counter", "Reviews recorded, by decision.",
-               [({"decision": d}, reviews.get(d, 0)) for d in ("cheat", "false_positive", "ok")])
+               [({"decision": d}, reviews.get(d, 0)) for d in REVIEW_DECISIONS])
     age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
     out.family("referee_oldest_pending_age_seconds", "gauge", "Age of the oldest pending audit (0 when none).",
                [({}, age)])

@@ -17,14 +17,14 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from referee.service.auditing import Auditor, report_to_result, run_audit
+from referee.service.auditing import Auditor, report_to_result, run_audit, scrub
 from referee.store import queue
 from referee.store.db import Store
 from referee.store.models import Audit
@@ -48,7 +48,8 @@ class Worker:
                  sandbox_factory: Callable[[int], Any] | None = None, name: str | None = None,
                  max_audits: int | None = None, drain: bool = False, max_audit_s: float = 1800.0,
                  retry_base_s: float = 5.0, default_options: dict[str, Any] | None = None,
-                 task_filter: Callable[[], queue.TaskFilter | None] | None = None) -> None:
+                 secrets: list[str] | None = None,
+                 claim_where: Callable[[], Sequence[Any]] | None = None) -> None:
         self.store = store
         self.concurrency = max(1, concurrency)
         self.lease_s = max(1.0, lease_s)
@@ -61,8 +62,9 @@ class Worker:
         self.max_audit_s = max_audit_s
         self.retry_base_s = retry_base_s
         self.default_options = dict(default_options or {})
-        #: which tasks this worker claims (`--requires cuda|cpu`); called before each claim, so it can refresh
-        self.task_filter = task_filter
+        self.secrets = list(secrets or [])  # scrubbed from every stored text (report, error)
+        #: extra claim conditions (`--requires cuda|cpu`), asked for before each claim so they can refresh
+        self.claim_where = claim_where
         self.stats = WorkerStats()
         self.sandbox: Any = None
         self._stop = threading.Event()
@@ -126,7 +128,7 @@ class Worker:
             try:
                 self._maybe_reclaim()
                 claimed = queue.claim(self.store, self.name, self.lease_s,
-                                      task_filter=self.task_filter() if self.task_filter else None)
+                                      where=self.claim_where() if self.claim_where else ())
                 self._db_ok()
             except SQLAlchemyError as exc:
                 self._give_back_budget()
@@ -155,9 +157,8 @@ class Worker:
     def _pending_due(self) -> bool:
         with self.store.read() as session:
             query = select(Audit.id).where(Audit.status == "pending")
-            task_filter = self.task_filter() if self.task_filter else None
-            if task_filter is not None:  # a device worker drains only the audits it could ever claim
-                query = query.where(task_filter.clause())
+            if self.claim_where is not None:  # a device worker drains only the audits it could ever claim
+                query = query.where(*self.claim_where())
             return session.execute(query.limit(1)).first() is not None
 
     def _maybe_reclaim(self) -> None:
@@ -197,15 +198,16 @@ class Worker:
             options = {"filename": claimed.submission.get("file_name") or "submission.py", **self.default_options,
                        **claimed.options}
             report = self.auditor(claimed.code, claimed.task_name, claimed.task_files, options, sandbox=self.sandbox)
-            result = report_to_result(report)
+            result = report_to_result(report, self.secrets)
         except Exception as exc:
             finished.set()
             beat.join()
-            detail = f"{type(exc).__name__}: {exc}"
+            detail = scrub(f"{type(exc).__name__}: {exc}", self.secrets)
             log.warning("audit %d: attempt %d failed: %s", lease.audit_id, lease.attempt, detail)
             log.debug("%s", traceback.format_exc())
-            status = self._retrying(lambda: queue.fail(self.store, lease, detail + "\n" + traceback.format_exc(),
-                                                           backoff_base_s=self.retry_base_s))
+            trace = scrub(traceback.format_exc(), self.secrets)
+            status = self._retrying(lambda: queue.fail(self.store, lease, detail + "\n" + trace,
+                                                       backoff_base_s=self.retry_base_s))
             with self._lock:
                 self.stats.failed += 1
                 self.stats.errors.append(detail)

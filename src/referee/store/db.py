@@ -19,7 +19,12 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-ENV_URL = "REFEREE_DATABASE_URL"
+SQLITE_FILE_MODE = 0o600  # audits hold every user's code: readable by the service's own user only
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+class DatabaseUnusable(RuntimeError):
+    """The database cannot be used as configured; the message says what to fix."""
 
 
 def default_database_url() -> str:
@@ -27,16 +32,50 @@ def default_database_url() -> str:
     import platformdirs
 
     folder = Path(platformdirs.user_data_dir("referee", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'referee.sqlite3'}"
 
 
+def prepare_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 (SQLite gives its -wal and -shm files the same mode) and check that every
+    file SQLite will write is writable.
+
+    An unwritable `-shm` (left by another user, a read-only mount) is refused here with its name: SQLite maps that
+    file into memory, and a process that runs on with a mapping it cannot back dies of SIGBUS instead of an error.
+    """
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+        os.close(fd)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseUnusable(f"cannot create the SQLite database {path}: {exc.strerror}") from None
+    for candidate in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
+        if not candidate.exists():
+            continue
+        try:
+            os.close(os.open(candidate, os.O_RDWR))
+        except OSError as exc:
+            raise DatabaseUnusable(
+                f"SQLite file {candidate} is not writable ({exc.strerror}): fix its owner or permissions, or remove "
+                "it while no referee process uses the database") from None
+    probe = path.parent / f".{path.name}.write-probe-{os.getpid()}"
+    try:
+        os.close(os.open(probe, os.O_RDWR | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+        probe.unlink()
+    except OSError as exc:
+        raise DatabaseUnusable(f"cannot create files in {path.parent} ({exc.strerror}); SQLite needs to create "
+                               f"{path.name}-wal and {path.name}-shm there") from None
+
+
 def database_url(url: str | None = None) -> str:
-    """The URL to use: explicit argument, else `REFEREE_DATABASE_URL`, else the SQLite default.
+    """The URL to use: the argument, else the SQLite default. (`REFEREE_DATABASE_URL` is read by the service's
+    settings, the one place that reads the environment.)
 
     Plain `postgresql://` and `postgres://` URLs are switched to the psycopg 3 driver, the one installed.
     """
-    url = url or os.environ.get(ENV_URL) or default_database_url()
+    url = url or default_database_url()
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
@@ -55,7 +94,7 @@ def create_db_engine(url: str | None = None, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
         _sqlite_setup(engine)
         return engine

@@ -19,7 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 AUDIT_STATUSES = ("pending", "running", "done", "error")
-REVIEW_DECISIONS = ("cheat", "false_positive", "ok")
+# "reviewed": an admin has seen the audit and gave no judgement (POST /admin/audits/{id}/reviewed with no body).
+REVIEW_DECISIONS = ("cheat", "false_positive", "ok", "reviewed")
 
 
 def utcnow() -> datetime:
@@ -174,3 +175,13 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HealthProbe(Base):
+    """One row that `/healthz` rewrites: readiness means the database takes writes, not only that it answers."""
+
+    __tablename__ = "health_probe"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_by: Mapped[str | None] = mapped_column(String(200))

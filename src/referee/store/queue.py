@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, text, update
+from sqlalchemy import ColumnElement, String, cast, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from referee.store.db import Store
@@ -37,26 +38,6 @@ class Lease:
     owner: str
     attempt: int
     lease_until: datetime
-
-
-@dataclass(frozen=True)
-class TaskFilter:
-    """Which tasks' audits a worker may claim: only `names` (include) or all but `names` (exclude).
-
-    Used by device-specific workers (`referee worker --requires cuda|cpu`): a GPU worker claims only audits of
-    tasks whose reference runs on CUDA, a CPU worker leaves those to it.
-    """
-
-    names: frozenset[str]
-    include: bool = True
-
-    def clause(self) -> Any:
-        tasks = select(Submission.id).join(Task, Task.id == Submission.task_id)
-        if self.include:
-            return Audit.submission_id.in_(tasks.where(Task.name.in_(sorted(self.names))))
-        if not self.names:
-            return literal(True)
-        return Audit.submission_id.not_in(tasks.where(Task.name.in_(sorted(self.names))))
 
 
 @dataclass(frozen=True)
@@ -86,28 +67,28 @@ def backoff_s(attempt: int, base_s: float = 5.0) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-def _anything_due(store: Store, task_filter: TaskFilter | None = None) -> bool:
+def _anything_due(store: Store, where: Sequence[ColumnElement[bool]] = ()) -> bool:
     """Cheap read-only look first, so idle workers polling an empty queue never take the write lock."""
     with store.read() as session:
-        query = select(Audit.id).where(Audit.status == "pending", Audit.not_before <= db_now(session))
-        if task_filter is not None:
-            query = query.where(task_filter.clause())
-        return session.execute(query.limit(1)).first() is not None
+        return session.execute(
+            select(Audit.id).where(Audit.status == "pending", Audit.not_before <= db_now(session), *where).limit(1)
+        ).first() is not None
 
 
-def claim(store: Store, owner: str, lease_s: float = DEFAULT_LEASE_S,
-          task_filter: TaskFilter | None = None) -> ClaimedAudit | None:
-    """Take the next due pending audit (of the filter's tasks, when given), or None when there is nothing to do."""
-    if task_filter is not None and task_filter.include and not task_filter.names:
-        return None
-    if not _anything_due(store, task_filter):
+def claim(store: Store, owner: str, lease_s: float = DEFAULT_LEASE_S, *,
+          where: Sequence[ColumnElement[bool]] = ()) -> ClaimedAudit | None:
+    """Take the next due pending audit, or None when there is nothing to do.
+
+    `where` narrows which audits this worker may take (extra SQL conditions on `Audit`, ANDed), e.g. a GPU-only
+    filter for workers on GPU machines; new options go after the `*` as keywords, so callers never break.
+    """
+    if not _anything_due(store, where):
         return None
     with store.write() as session:
         now = db_now(session)
         audit_id = session.execute(
             select(Audit.id)
-            .where(Audit.status == "pending", Audit.not_before <= now,
-                   *([task_filter.clause()] if task_filter is not None else []))
+            .where(Audit.status == "pending", Audit.not_before <= now, *where)
             .order_by(Audit.priority, Audit.id)
             .limit(1)
             .with_for_update(skip_locked=True)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from referee.store.db import Store
-from referee.store.models import REVIEW_DECISIONS, Audit, CodeBlob, Review, Submission, Task, utcnow
+from referee.store.models import REVIEW_DECISIONS, Audit, CodeBlob, HealthProbe, Review, Submission, Task, utcnow
 
 PRIORITY_SUBMIT = 0
 PRIORITY_BACKFILL = 10
@@ -27,6 +27,10 @@ PRIORITY_BACKFILL = 10
 
 class UnknownTask(LookupError):
     """The submission names a task that is not registered."""
+
+
+class IdempotencyConflict(ValueError):
+    """An Idempotency-Key seen before arrives with different content: a client bug, never a silent duplicate."""
 
 
 @dataclass(frozen=True)
@@ -168,13 +172,19 @@ def submit(store: Store, *, task: str, code: str, user_id: str | None = None, le
             with store.write() as session:
                 if idempotency_key:
                     seen = session.execute(
-                        select(Submission.id).where(Submission.idempotency_key == idempotency_key)
-                    ).scalar_one_or_none()
+                        select(Submission.id, Submission.user_id, Submission.leaderboard, Submission.file_name,
+                               Task.name, CodeBlob.sha256)
+                        .join(Task, Task.id == Submission.task_id).join(CodeBlob, CodeBlob.id == Submission.code_id)
+                        .where(Submission.idempotency_key == idempotency_key)
+                    ).one_or_none()
                     if seen is not None:
+                        if (seen.name, seen.sha256, seen.user_id, seen.leaderboard, seen.file_name) != (
+                                task, sha256_text(code), user_id, leaderboard, file_name):
+                            raise IdempotencyConflict(idempotency_key)
                         current = session.execute(
-                            select(Audit.id).where(Audit.submission_id == seen).order_by(Audit.id.desc()).limit(1)
+                            select(Audit.id).where(Audit.submission_id == seen.id).order_by(Audit.id.desc()).limit(1)
                         ).scalar_one()
-                        return Submitted(audit_id=current, submission_id=seen, duplicate=True)
+                        return Submitted(audit_id=current, submission_id=seen.id, duplicate=True)
                 task_row = session.execute(select(Task.id, Task.version).where(Task.name == task)).one_or_none()
                 if task_row is None:
                     raise UnknownTask(task)
@@ -339,3 +349,16 @@ def backfill(store: Store, *, task: str | None = None, leaderboard: str | None =
         ids = [_new_audit(session, sid, version, reason="backfill", priority=PRIORITY_BACKFILL,
                           options=options or {}, max_attempts=max_attempts) for sid, version in targets]
     return {"matched": len(targets), "queued": len(ids), "audit_ids": ids}
+
+
+def write_probe(store: Store, who: str = "healthz") -> str:
+    """Commit one small write; "ok", or why it failed (read-only file or database, full disk, lock timeout)."""
+    try:
+        with store.write() as session:
+            values = {"checked_at": utcnow(), "checked_by": who[:200]}
+            session.execute(_insert(session, HealthProbe).values(id=1, **values)
+                            .on_conflict_do_update(index_elements=["id"], set_=values))
+        return "ok"
+    except Exception as exc:  # any failure to commit is the answer, not an error of the probe
+        first = str(getattr(exc, "orig", None) or exc).splitlines()
+        return f"failing: {type(exc).__name__}: {first[0][:200] if first else ''}"

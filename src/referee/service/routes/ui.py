@@ -13,11 +13,11 @@ import base64
 import hashlib
 import hmac
 import time
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -26,14 +26,17 @@ from referee.service.settings import Settings
 from referee.store import repository
 from referee.store.models import REVIEW_DECISIONS
 
-HERE = Path(__file__).resolve().parent.parent
+HERE = FilePath(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(prefix="/admin/ui", include_in_schema=False)
 
 COOKIE = "referee_ui"
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
-DECISION_LABELS = {"cheat": "Confirmed cheat", "false_positive": "False positive", "ok": "OK"}
+DECISION_LABELS = {"cheat": "Confirmed cheat", "false_positive": "False positive", "ok": "OK", "reviewed": "Reviewed"}
+UI_DECISIONS = ("cheat", "false_positive", "ok")  # the page's buttons; "reviewed" (no judgement) is the API's default
+# Same bound as the API: an id past it cannot exist, and a bigger one would overflow the database's BIGINT (500).
+AuditId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 # --- session ---------------------------------------------------------------------------------------------
@@ -194,7 +197,7 @@ def _annotate_lines(audit: dict[str, Any], task_files: set[str]) -> tuple[list[d
 
 
 @router.get("/audits/{audit_id}", response_class=HTMLResponse, response_model=None)
-def audit_detail(request: Request, audit_id: int, store: StoreDep, settings: SettingsDep) -> Response:
+def audit_detail(request: Request, audit_id: AuditId, store: StoreDep, settings: SettingsDep) -> Response:
     reviewer = read_session(settings, request.cookies.get(COOKIE))
     if reviewer is None:
         return _login_redirect(request)
@@ -205,13 +208,13 @@ def audit_detail(request: Request, audit_id: int, store: StoreDep, settings: Set
     rows, findings = _annotate_lines(audit, set(task["files"]) if task else set())
     return _page(request, "detail.html", {
         "audit": audit, "rows": rows, "findings": findings, "reviewer": reviewer, "labels": DECISION_LABELS,
-        "decisions": REVIEW_DECISIONS, "csrf": csrf_token(settings, request.cookies[COOKIE]),
+        "decisions": UI_DECISIONS, "csrf": csrf_token(settings, request.cookies[COOKIE]),
         "saved": request.query_params.get("saved") == "1",
     })
 
 
 @router.post("/audits/{audit_id}/review", response_model=None)
-def review(request: Request, audit_id: int, store: StoreDep, settings: SettingsDep,
+def review(request: Request, audit_id: AuditId, store: StoreDep, settings: SettingsDep,
            decision: Annotated[str, Form(max_length=20)], csrf: Annotated[str, Form(max_length=100)] = "",
            note: Annotated[str, Form(max_length=10_000)] = "") -> Response:
     cookie = request.cookies.get(COOKIE)
@@ -221,7 +224,8 @@ def review(request: Request, audit_id: int, store: StoreDep, settings: SettingsD
     if not hmac.compare_digest(csrf.encode("utf-8"), csrf_token(settings, cookie).encode("utf-8")):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="stale or missing form token; reload the page")
     if decision not in REVIEW_DECISIONS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="unknown decision")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            detail=f"decision: unknown value; allowed: {', '.join(REVIEW_DECISIONS)}")
     clean_note = note.replace("\x00", "").strip() or None
     if repository.record_review(store, audit_id, decision=decision, note=clean_note, reviewer=reviewer) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Audit {audit_id} not found")
