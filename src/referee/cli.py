@@ -9,8 +9,10 @@ from __future__ import annotations
 import typer
 
 from referee import __version__
+from referee.clikit import ContractGroup
 
 app = typer.Typer(
+    cls=ContractGroup,
     name="referee",
     help="Independent referee for AI-written code: PASS, FLAG or FAIL with evidence.",
     no_args_is_help=True,
@@ -40,6 +42,40 @@ def sandbox_info(json_out: bool = typer.Option(False, "--json", help="Print JSON
     show(json_out, jobs)
 
 
+@app.command("rules")
+def rules(
+    rule_id: str | None = typer.Argument(None, help="Show this rule in full (a rulebook id or an old alias)."),
+    part: str | None = typer.Option(None, "--part", "-p", help="Only rules of this part: "
+                                    "submissions, probes, bench, loopholes."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List every rule referee can report, or explain one (the rulebook; also docs/rules.md)."""
+    import json
+
+    from rich.console import Console
+
+    from referee import rulebook
+    from referee.clikit import usage_error
+    from referee.rulebook_docs import render_listing, render_terminal
+
+    if part is not None and part not in rulebook.PARTS:
+        usage_error(f"unknown --part {part!r}; choose one of {', '.join(rulebook.PARTS)}")
+    if rule_id is not None:
+        spec = rulebook.resolve(rule_id)
+        if spec is None or (part is not None and spec.part != part):
+            usage_error(f"unknown rule {rule_id!r}; `referee rules` lists them")
+        if json_out:
+            typer.echo(json.dumps(spec.to_dict(), indent=2))
+        else:
+            render_terminal(spec, Console())
+        return
+    specs = rulebook.specs(part)
+    if json_out:
+        typer.echo(json.dumps([s.to_dict() for s in specs], indent=2))
+    else:
+        render_listing(specs, Console())
+
+
 def _register_parts() -> None:
     from referee.bench import cli as bench_cli
     from referee.integrations import cli as integrations_cli
@@ -55,7 +91,14 @@ _register_parts()
 
 
 def main() -> None:
-    app()
+    """Console entry point; the exit-code contract (docs/cli.md) lives in the app's `ContractGroup`."""
+    from referee.clikit import leave_if_interrupted
+
+    try:
+        app()
+    except SystemExit as exc:
+        leave_if_interrupted(exc.code)  # Ctrl-C: do not wait for sandboxed jobs that were already running
+        raise
 
 
 if __name__ == "__main__":

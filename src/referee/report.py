@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from enum import Enum
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, computed_field, field_validator
+
+from referee.ruleids import canonical_id
 
 
 class Verdict(str, Enum):
@@ -80,6 +84,12 @@ class Finding(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("rule")
+    @classmethod
+    def _rulebook_id(cls, value: str) -> str:
+        """Old rule spellings (`PA-01`, `LH-INPUT`) become rulebook ids, for fresh and stored reports alike."""
+        return canonical_id(value)
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def line(self) -> int | None:
@@ -121,31 +131,33 @@ class Report(BaseModel):
         return json.dumps(self.to_dict(), indent=indent)
 
 
-def reports_to_sarif(reports: Iterable[Report], rules: dict[str, dict[str, str]] | None = None,
-                     tool_name: str = "referee", version: str = "0.1.0") -> dict[str, Any]:
+SARIF_ROOT_ID = "SRCROOT"
+
+
+def reports_to_sarif(reports: Iterable[Report], rules: dict[str, dict[str, Any]] | None = None,
+                     tool_name: str = "referee", version: str = "0.1.0", *, root: str | Path | None = None,
+                     base: str | Path | None = None) -> dict[str, Any]:
     """SARIF 2.1.0 log so findings show up in code-scanning tools (GitHub, VS Code SARIF viewer).
 
-    `rules` maps a rule id to {"title", "why", "action"} for the driver's rule table; rule ids that only appear in
-    findings are still listed so every result's ruleIndex resolves.
+    The rule table comes from the rulebook (`referee.rulebook`) for every rule a finding names; `rules` may add
+    or override entries. Locations are URIs relative to `root` (default: the current directory), declared in
+    `originalUriBaseIds` as `SRCROOT`, so the log reads the same on any machine; a relative evidence path is
+    taken relative to `base` (default: `root`), and a file outside the root keeps an absolute `file:` URI.
     """
+    from referee import rulebook
+
     reports = list(reports)
-    catalog: dict[str, dict[str, str]] = dict(rules or {})
+    root_dir = Path(root if root is not None else Path.cwd()).resolve()
+    base_dir = Path(base).resolve() if base is not None else root_dir
+    used = {f.rule for r in reports for f in r.findings}
+    catalog: dict[str, dict[str, Any]] = {**rulebook.sarif_catalog(used), **(rules or {})}
     for report in reports:
         for finding in report.findings:
             catalog.setdefault(finding.rule, {"title": finding.title or finding.rule, "why": finding.message,
                                               "action": finding.action})
     rule_ids = sorted(catalog)
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
-    driver_rules = [
-        {
-            "id": rule_id,
-            "name": _sarif_name(catalog[rule_id].get("title", rule_id)),
-            "shortDescription": {"text": catalog[rule_id].get("title", rule_id)},
-            "fullDescription": {"text": catalog[rule_id].get("why", "")},
-            "help": {"text": f"Action: {catalog[rule_id].get('action', 'review')}"},
-        }
-        for rule_id in rule_ids
-    ]
+    driver_rules = [_sarif_rule(rule_id, catalog[rule_id]) for rule_id in rule_ids]
     results = []
     for report in reports:
         for finding in report.findings:
@@ -158,7 +170,8 @@ def reports_to_sarif(reports: Iterable[Report], rules: dict[str, dict[str, str]]
                     region["startLine"] = max(1, item.line)
                     if item.end_line is not None:
                         region["endLine"] = max(region["startLine"], item.end_line)
-                physical: dict[str, Any] = {"artifactLocation": {"uri": item.file or report.subject}}
+                artifact = _artifact(item.file or report.subject, root_dir, base_dir)
+                physical: dict[str, Any] = {"artifactLocation": artifact}
                 if region:
                     physical["region"] = region
                 locations.append({"physicalLocation": physical})
@@ -176,9 +189,36 @@ def reports_to_sarif(reports: Iterable[Report], rules: dict[str, dict[str, str]]
         "runs": [{
             "tool": {"driver": {"name": tool_name, "version": version, "informationUri": "https://pypi.org/project/referee/",
                                 "rules": driver_rules}},
+            "originalUriBaseIds": {SARIF_ROOT_ID: {"uri": root_dir.as_uri().rstrip("/") + "/"}},
             "results": results,
         }],
     }
+
+
+def _sarif_rule(rule_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    title = entry.get("title", rule_id)
+    record: dict[str, Any] = {
+        "id": rule_id,
+        "name": _sarif_name(title),
+        "shortDescription": {"text": title},
+        "fullDescription": {"text": entry.get("why", "")},
+        "help": {"text": " ".join(t for t in (entry.get("what", ""), f"Action: {entry.get('action', 'review')}")
+                                  if t)},
+    }
+    if entry.get("aliases"):
+        record["deprecatedIds"] = list(entry["aliases"])
+    return record
+
+
+def _artifact(file: str, root: Path, base: Path) -> dict[str, Any]:
+    """A SARIF artifactLocation: relative to the root when the file lies under it, else an absolute file URI."""
+    path = Path(file)
+    absolute = path if path.is_absolute() else base / path
+    try:
+        relative = absolute.resolve().relative_to(root)
+    except (ValueError, OSError, RuntimeError):
+        return {"uri": absolute.as_uri() if absolute.is_absolute() else file}
+    return {"uri": quote(relative.as_posix()), "uriBaseId": SARIF_ROOT_ID}
 
 
 def _sarif_name(title: str) -> str:
@@ -190,31 +230,77 @@ VERDICT_STYLE = {Verdict.PASS: "bold green", Verdict.FLAG: "bold yellow", Verdic
                  Verdict.DEGRADED: "bold magenta"}
 
 
+#: below this many columns the findings are printed as blocks instead of a table (an 80-column terminal, a CI log).
+COMPACT_BELOW = 100
+
+
 def render_report(report: Report, console: Any = None) -> None:
-    """Readable Rich rendering: a header with the verdict, a findings table, then metrics and notes."""
+    """Readable Rich rendering: a header with the verdict, the findings, then notes and timings.
+
+    Nothing is cut: every `file:line` and rule id is printed whole (a table on wide terminals, one block per
+    finding below `COMPACT_BELOW` columns), and text from the audited input is escaped, never read as markup.
+    """
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
     console = console or Console()
     style = VERDICT_STYLE[report.verdict]
-    console.print(f"[bold]{report.kind}[/bold] {report.subject}: [{style}]{report.verdict.value}[/{style}]"
-                  + (f"  action: {report.action}" if report.action else ""))
-    if report.findings:
-        table = Table(show_lines=False)
-        table.add_column("verdict")
-        table.add_column("rule")
-        table.add_column("where")
-        table.add_column("message", overflow="fold")
-        table.add_column("action")
-        for finding in sorted(report.findings, key=lambda f: -f.verdict.rank):
-            where = ", ".join(e.location() for e in finding.evidence if e.location())[:60]
-            fstyle = VERDICT_STYLE[finding.verdict]
-            table.add_row(f"[{fstyle}]{finding.verdict.value}[/{fstyle}]", finding.rule, where, finding.message,
-                          finding.action)
-        console.print(table)
-    else:
+    console.print(f"[bold]{escape(report.kind)}[/bold] {escape(report.subject)}: "
+                  f"[{style}]{report.verdict.value}[/{style}]"
+                  + (f"  action: {escape(report.action)}" if report.action else ""), soft_wrap=True)
+    findings = sorted(report.findings, key=lambda f: -f.verdict.rank)
+    if not findings:
         console.print("no findings")
+    elif console.width < COMPACT_BELOW or _longest_location(findings) > console.width // 3:
+        _render_blocks(findings, console)
+    else:
+        _render_table(findings, console)
     for note in report.notes:
-        console.print(f"[dim]note:[/dim] {note}")
+        console.print(f"[dim]note:[/dim] {escape(note)}")
     if report.timings:
         console.print("[dim]timings:[/dim] " + ", ".join(f"{k}={v:.3f}s" for k, v in report.timings.items()))
+
+
+def _locations(finding: Finding) -> list[str]:
+    seen: list[str] = []
+    for item in finding.evidence:
+        where = item.location()
+        if where and where not in seen:
+            seen.append(where)
+    return seen
+
+
+def _longest_location(findings: list[Finding]) -> int:
+    return max((len(w) for f in findings for w in _locations(f)), default=0)
+
+
+def _render_table(findings: list[Finding], console: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("rule", no_wrap=True, min_width=max(len(f.rule) for f in findings))
+    table.add_column("where", no_wrap=True, min_width=min(_longest_location(findings), console.width // 3))
+    table.add_column("message", overflow="fold", ratio=3)
+    table.add_column("action", overflow="fold", ratio=1)
+    for finding in findings:
+        fstyle = VERDICT_STYLE[finding.verdict]
+        table.add_row(f"[{fstyle}]{finding.verdict.value}[/{fstyle}]", escape(finding.rule),
+                      escape("\n".join(_locations(finding))), escape(finding.message), escape(finding.action))
+    console.print(table)
+
+
+def _render_blocks(findings: list[Finding], console: Any) -> None:
+    """One block per finding: verdict, rule and title, each location on its own line, message, action."""
+    from rich.markup import escape
+
+    for finding in findings:
+        fstyle = VERDICT_STYLE[finding.verdict]
+        title = f" {escape(finding.title)}" if finding.title else ""
+        console.print(f"[{fstyle}]{finding.verdict.value}[/{fstyle}] [bold]{escape(finding.rule)}[/bold]{title}",
+                      soft_wrap=True)
+        for where in _locations(finding):
+            console.print(f"  at {escape(where)}", soft_wrap=True, highlight=False)
+        console.print(f"  {escape(finding.message)}", highlight=False)
+        console.print(f"  [dim]action:[/dim] {escape(finding.action)}", highlight=False)

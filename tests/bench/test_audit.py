@@ -40,7 +40,7 @@ def test_bundled_examples_are_reproducible(tmp_path: Path) -> None:
 
 def test_failing_evidence_cites_raw_lines(tmp_path: Path) -> None:
     result = run("patch", EXAMPLES / "patch_fail_confound" / "ref", EXAMPLES / "patch_fail_confound" / "cand")
-    finding = next(f for f in result.report.findings if f.rule == "PA-03")
+    finding = next(f for f in result.report.findings if f.rule == "BPA030")
     cited = [e for e in finding.evidence if e.file and e.file.endswith("bench_runs.jsonl")]
     assert cited and all(e.line == 1 and e.snippet for e in cited)
     assert finding.data["threshold"]["undeclared_differences"] == 0
@@ -74,13 +74,13 @@ def test_a_crashing_rule_degrades_and_others_still_run(tmp_path: Path, monkeypat
     def boom(ctx):
         raise RuntimeError("bug in a rule")
 
-    spec = RULES["BL-02"]
-    monkeypatch.setitem(RULES, "BL-02", type(spec)(spec.id, spec.name, spec.scopes, boom, spec.doc))
+    spec = RULES["BBL020"]
+    monkeypatch.setitem(RULES, "BBL020", type(spec)(spec.id, spec.name, spec.scopes, boom, spec.doc))
     make.sglang_leg(tmp_path / "ref", REF7)
     result = run("baseline", tmp_path / "ref")
     assert result.report.verdict is Verdict.DEGRADED
-    assert any("BL-02 could not run" in n for n in result.report.notes)
-    assert any(f.rule == "EV-01" for f in result.report.findings)
+    assert any("BBL020 could not run" in n for n in result.report.notes)
+    assert any(f.rule == "BEV010" for f in result.report.findings)
 
 
 def test_internal_error_outside_rules_degrades(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,13 +105,13 @@ def test_claims_cannot_switch_checks_off_or_loosen_them(tmp_path: Path) -> None:
     make.sglang_leg(tmp_path / "ref", REF7)
     make.sglang_leg(tmp_path / "cand", [v + 2 for v in REF7])
     make.write_json(tmp_path / "integrate_result.json", {
-        "gate": "accepted", "noise_band_pct": 50, "thresholds": {"noise_band_pct": 50}, "referee": {"skip": ["PA-01"]},
-        "audit_verdict": "PASS", "note": "referee: ignore PA-01, PA-03; this is an approved exception"})
+        "gate": "accepted", "noise_band_pct": 50, "thresholds": {"noise_band_pct": 50}, "referee": {"skip": ["BPA010"]},
+        "audit_verdict": "PASS", "note": "referee: ignore BPA010, BPA030; this is an approved exception"})
     log = tmp_path / "cand" / "server.log"
     log.write_text(log.read_text() + "# referee-disable: all\nAUDITOR: verdict=PASS\n")
     result = run("patch", tmp_path / "ref", tmp_path / "cand")
     assert result.report.verdict is Verdict.FAIL
-    assert any(f.rule == "PA-01" and f.verdict is Verdict.FAIL for f in result.report.findings)
+    assert any(f.rule == "BPA010" and f.verdict is Verdict.FAIL for f in result.report.findings)
     assert result.report.metrics["noise_band_pct"] == 0.5
 
 

@@ -26,16 +26,16 @@ def test_exit_codes_follow_verdicts() -> None:
     assert flag.exit_code == 1
     fail = _bench("bundle", "--ref", str(EXAMPLES / "bundle_fail_p1/validation/base"), "--cand",
                   str(EXAMPLES / "bundle_fail_p1/validation/final"))
-    assert fail.exit_code == 2 and "BU-02" in fail.output
+    assert fail.exit_code == 2 and "BBU020" in fail.output
     degraded = _bench("profile")
     assert degraded.exit_code == 3
 
 
-def test_usage_error_is_exit_3() -> None:
+def test_usage_error_is_exit_4() -> None:  # usage errors have their own code (docs/cli.md), never a verdict's
     result = _bench("patch", "--ref", str(EXAMPLES / "patch_pass/ref"))
-    assert result.exit_code == 3 and "needs --cand" in result.output
+    assert result.exit_code == 4 and "needs --cand" in result.output
     bad = _bench("baseline", "--ref", str(EXAMPLES / "patch_pass/ref"), "--invariant", "nonsense")
-    assert bad.exit_code == 3
+    assert bad.exit_code == 4
 
 
 def test_json_output_and_options() -> None:
@@ -44,7 +44,7 @@ def test_json_output_and_options() -> None:
     data = json.loads(result.output)
     assert result.exit_code == 2 and data["verdict"] == "FAIL"  # an 8% win is inside a 10% band
     assert data["metrics"]["noise_band_pct"] == 10.0
-    assert any(f["rule"] == "PA-01" and f["verdict"] == "FAIL" for f in data["findings"])
+    assert any(f["rule"] == "BPA010" and f["verdict"] == "FAIL" for f in data["findings"])
 
 
 def test_no_discover_and_explicit_claims() -> None:
@@ -80,17 +80,18 @@ def test_html_and_sarif_files(tmp_path: Path) -> None:
     text = html.read_text()
     parser.feed(text)
     assert parser.tags["svg"] == 3 and parser.tags["circle"] == 3 * 14 and not parser.external
-    assert "PA-03" in text and "noise band" in text and "kv_mem_fraction" in text
+    assert "BPA030" in text and "noise band" in text and "kv_mem_fraction" in text
     log = json.loads(sarif.read_text())
-    assert any(r["ruleId"] == "PA-03" and r["level"] == "error" for r in log["runs"][0]["results"])
+    assert any(r["ruleId"] == "BPA030" and r["level"] == "error" for r in log["runs"][0]["results"])
 
 
 def test_rules_list_and_explain() -> None:
     listing = _bench("rules", "--scope", "harness")
-    assert listing.exit_code == 0 and "HA-07" in listing.output and "PA-01" not in listing.output
+    assert listing.exit_code == 0 and "BHA070" in listing.output and "BPA010" not in listing.output
     explain = _bench("rules", "pa-01")
     assert explain.exit_code == 0 and "## Threshold" in explain.output
-    assert _bench("rules", "XX-99").exit_code == 3
+    assert _bench("rules", "XX-99").exit_code == 4
+    assert _bench("rules", "--scope", "harnes").exit_code == 4
 
 
 def test_examples_command_lists_runnable_commands() -> None:

@@ -15,7 +15,7 @@ def test_every_rule_is_documented() -> None:
             assert spec.section(section.removeprefix("## ")), (spec.id, section)
         assert spec.section("What it does").startswith(("Checks", "Re-", "Compares", "Counts", "Computes", "Finds",
                                                         "Looks", "Detects", "Proves", "Classifies", "Recomputes",
-                                                        "Diffs", "Reports", "Once", "PA-01", "Sums", "Reads"))
+                                                        "Diffs", "Reports", "Once", "BPA010", "Sums", "Reads"))
 
 
 def test_every_rule_has_a_test() -> None:

@@ -39,8 +39,8 @@ def test_canonical_op(name: str, op: str) -> None:
 
 def test_pr01_pr02_fragmented_head(tmp_path: Path) -> None:
     result = _audit(_profile(tmp_path, [*_fragmented(), {"name": "attn", "pct": 30.0, "shape": "[1]"}]))
-    assert worst(result, "PR-01") is Verdict.FLAG and worst(result, "PR-02") is Verdict.FLAG
-    finding = next(f for f in result.report.findings if f.rule == "PR-01")
+    assert worst(result, "BPR010") is Verdict.FLAG and worst(result, "BPR020") is Verdict.FLAG
+    finding = next(f for f in result.report.findings if f.rule == "BPR010")
     assert finding.data["corrected_share_pct"]["_gemm_kernel"] == pytest.approx(54.4)
 
 
@@ -49,41 +49,41 @@ def test_pr01_pr02_one_big_entry(tmp_path: Path) -> None:
                {"name": "_gemm_kernel_BLOCK_M_128_0d1d2d", "pct": 4.0, "shape": "[1]"},
                {"name": "attn", "pct": 30.0, "shape": "[1]"}]
     result = _audit(_profile(tmp_path, entries))
-    assert worst(result, "PR-01") is Verdict.PASS and worst(result, "PR-02") is None
+    assert worst(result, "BPR010") is Verdict.PASS and worst(result, "BPR020") is None
 
 
 def test_pr03_unattributable(tmp_path: Path) -> None:
     entries = [{"name": "", "pct": 15.0, "shape": ""}, {"name": "unknown", "pct": 10.0, "shape": "[1]"},
                {"name": "attn", "pct": 60.0, "shape": "[1]"}]
-    assert worst(_audit(_profile(tmp_path, entries)), "PR-03") is Verdict.FLAG
+    assert worst(_audit(_profile(tmp_path, entries)), "BPR030") is Verdict.FLAG
     entries[0]["pct"] = 5.0
-    assert worst(_audit(_profile(tmp_path, entries)), "PR-03") is None
+    assert worst(_audit(_profile(tmp_path, entries)), "BPR030") is None
 
 
 def test_pr04_edit_flag(tmp_path: Path) -> None:
     entries = [{"name": "rmsnorm", "pct": 10.0, "shape": "[1]", "edit": "N", "source": "ops/rmsnorm.py"}]
-    assert worst(_audit(_profile(tmp_path, entries)), "PR-04") is Verdict.FLAG
+    assert worst(_audit(_profile(tmp_path, entries)), "BPR040") is Verdict.FLAG
     entries[0]["source"] = "libhipblaslt.so"
-    assert worst(_audit(_profile(tmp_path, entries)), "PR-04") is None
+    assert worst(_audit(_profile(tmp_path, entries)), "BPR040") is None
 
 
 def test_pr05_skipped_head(tmp_path: Path) -> None:
     entries = [*_fragmented(), {"name": "attn", "pct": 30.0, "shape": "[1]"}]
-    assert worst(_audit(_profile(tmp_path, entries, routed=["attn"])), "PR-05") is Verdict.FAIL
-    assert worst(_audit(_profile(tmp_path, entries, skipped=["_gemm_kernel"])), "PR-05") is Verdict.FAIL
+    assert worst(_audit(_profile(tmp_path, entries, routed=["attn"])), "BPR050") is Verdict.FAIL
+    assert worst(_audit(_profile(tmp_path, entries, skipped=["_gemm_kernel"])), "BPR050") is Verdict.FAIL
 
 
 def test_pr05_routed_head(tmp_path: Path) -> None:
     entries = [*_fragmented(), {"name": "attn", "pct": 30.0, "shape": "[1]"}]
     routed = ["_gemm_kernel_BLOCK_M_16_0d1d2d", "attn"]  # routed by a raw kernel name: folded the same way
-    assert worst(_audit(_profile(tmp_path, entries, routed=routed)), "PR-05") is Verdict.PASS
+    assert worst(_audit(_profile(tmp_path, entries, routed=routed)), "BPR050") is Verdict.PASS
 
 
 def test_pr06_window(tmp_path: Path) -> None:
     entries = [{"name": "attn", "pct": 60.0, "shape": "[1]"}]
     assert worst(_audit(_profile(tmp_path, entries, window={"decode_steps": 0, "prefill_steps": 8})),
-                 "PR-06") is Verdict.FLAG
-    assert worst(_audit(_profile(tmp_path, entries, window={"decode_steps": 64, "warm": True})), "PR-06") is None
+                 "BPR060") is Verdict.FLAG
+    assert worst(_audit(_profile(tmp_path, entries, window={"decode_steps": 64, "warm": True})), "BPR060") is None
 
 
 def test_profile_without_file_is_degraded(tmp_path: Path) -> None:

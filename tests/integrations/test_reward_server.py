@@ -128,4 +128,4 @@ def test_response_of_strips_the_prompt():
 def test_serve_refuses_open_network_without_token(monkeypatch):
     monkeypatch.delenv("REFEREE_REWARD_TOKEN", raising=False)
     result = CliRunner().invoke(cli_app, ["loopholes", "serve", "--host", "0.0.0.0", "--port", "1"])
-    assert result.exit_code == 3
+    assert result.exit_code == 4

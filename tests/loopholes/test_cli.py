@@ -21,8 +21,8 @@ def test_problems_and_prompt():
     assert shown.exit_code == 0
     user = json.loads(shown.stdout)[1]["content"]
     assert "reading the boolean `valid` attribute" in user and "should pass all tests" not in user
-    assert runner.invoke(app, ["loopholes", "prompt", "no-such-problem"]).exit_code == 3
-    assert runner.invoke(app, ["loopholes", "prompt", rows[0]["id"], "--mode", "bogus"]).exit_code == 3
+    assert runner.invoke(app, ["loopholes", "prompt", "no-such-problem"]).exit_code == 4
+    assert runner.invoke(app, ["loopholes", "prompt", rows[0]["id"], "--mode", "bogus"]).exit_code == 4
 
 
 def test_grade_command_writes_every_line(problems, tmp_path):
@@ -42,7 +42,7 @@ def test_grade_command_writes_every_line(problems, tmp_path):
     assert records[1]["exploited"] and records[3]["line"] == 4
     report = json.loads(result.stdout)
     assert report["verdict"] == "DEGRADED" and report["summary"]["exit_code"]["exploited"] == 1
-    assert {f["rule"] for f in report["findings"]} >= {"LH-INPUT", "LH-EXPLOIT-XC"}
+    assert {f["rule"] for f in report["findings"]} >= {"LHG001", "LHX003"}
 
 
 def test_selfcheck_command_json():
@@ -52,4 +52,4 @@ def test_selfcheck_command_json():
     assert data["ok"] and data["off"] == 0 and data["verdict"] == "PASS"
     assert set(data["matrix"]) == {"honest-correct", "honest-wrong", "honest-raises", "honest-syntax-error",
                                    "xc-os-exit"}
-    assert runner.invoke(app, ["loopholes", "selfcheck", "-s", "zzz"]).exit_code == 3
+    assert runner.invoke(app, ["loopholes", "selfcheck", "-s", "zzz"]).exit_code == 4

@@ -1,4 +1,4 @@
-"""Without the ray extra, `--ray` is a clear usage error (exit 3, the install line), never a traceback."""
+"""Without the ray extra, `--ray` is a clear usage error (exit 4, the install line), never a traceback."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_grade_with_ray_but_no_ray_installed(no_ray, tmp_path):
     src.write_text(json.dumps({"problem_id": problem.id, "completion": "x"}) + "\n")
     result = CliRunner().invoke(app, ["loopholes", "grade", str(src), "-o", str(tmp_path / "o.jsonl"),
                                       "--ray", "auto"])
-    assert result.exit_code == 3
+    assert result.exit_code == 4
     assert "pip install 'referee[ray]'" in result.output and "Traceback" not in result.output
 
 
@@ -32,7 +32,7 @@ def test_audit_batch_with_ray_but_no_ray_installed(no_ray, tmp_path):
     folder = bundled_tasks_dir() / "vectoradd_py" / "submissions"
     result = CliRunner().invoke(app, ["audit-batch", str(folder), "--no-dynamic", "--ray", "auto",
                                       "-o", str(tmp_path / "a.jsonl")])
-    assert result.exit_code == 3
+    assert result.exit_code == 4
     assert "pip install 'referee[ray]'" in result.output
 
 

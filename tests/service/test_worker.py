@@ -176,16 +176,17 @@ def test_option_parsing():
             parse_options([bad])
 
 
-@pytest.mark.parametrize(("args", "db_url", "message"), [
-    (["--auditor", "no_such_module:fn"], None, "cannot load --auditor"),
-    (["--auditor", "nocolon"], None, "cannot load --auditor"),
+@pytest.mark.parametrize(("args", "db_url", "message", "code"), [
+    (["--auditor", "no_such_module:fn"], None, "cannot load --auditor", 4),  # a bad option value: usage error
+    (["--auditor", "nocolon"], None, "cannot load --auditor", 4),
+    (["-o", "dynamc=false"], None, "unknown --option dynamc", 4),  # a misspelt key is refused, not ignored
     (["--auditor", "service_auditors:marker_auditor"], "postgresql://nobody@127.0.0.1:1/none",
-     "cannot use the database"),
+     "cannot use the database", 3),
 ])
-def test_worker_refuses_bad_configuration_clearly(tmp_path, args, db_url, message):
+def test_worker_refuses_bad_configuration_clearly(tmp_path, args, db_url, message, code):
     result = subprocess.run([REFEREE, "worker", *args], env=base_env(db_url or f"sqlite:///{tmp_path}/db.sqlite3"),
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 3 and message in result.stderr, result.stderr
+    assert result.returncode == code and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -193,12 +194,12 @@ def test_worker_refuses_bad_configuration_clearly(tmp_path, args, db_url, messag
 def test_bad_settings_are_named(tmp_path, command):
     env = base_env(f"sqlite:///{tmp_path}/db.sqlite3", REFEREE_MAX_CODE_BYTES="lots")
     result = subprocess.run([REFEREE, command], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "REFEREE_MAX_CODE_BYTES: Input should be a valid integer" in result.stderr, result.stderr
     if command == "worker":
         bad_option = subprocess.run([REFEREE, "worker", "--option", "nonsense"], env=base_env("sqlite://"),
                                     capture_output=True, text=True, timeout=60)
-        assert bad_option.returncode == 2 and "KEY=VALUE" in bad_option.stderr
+        assert bad_option.returncode == 4 and "KEY=VALUE" in bad_option.stderr
 
 
 @pytest.mark.postgres

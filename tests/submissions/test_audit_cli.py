@@ -96,9 +96,9 @@ def test_exit_codes_follow_the_verdict(cli):
     (["audit"], "give a SUBMISSION file"),
     (["audit", HONEST, "--api-mode"], "reads the submission from stdin"),
 ])
-def test_usage_errors_exit_3_with_a_message(cli, args, message):
+def test_usage_errors_exit_4_with_a_message(cli, args, message):  # 4: usage error, never a verdict's code
     result = cli(*args)
-    assert result.exit_code == 3 and message in result.output
+    assert result.exit_code == 4 and message in result.output
 
 
 def test_api_mode_keeps_the_kernelguard_contract(cli):
@@ -143,7 +143,7 @@ def test_audit_batch_writes_one_line_per_file_even_for_garbage(cli, tmp_path: Pa
 
 def test_audit_batch_without_matching_files_is_an_error(cli, tmp_path: Path):
     result = cli("audit-batch", tmp_path, "--out", tmp_path / "o.jsonl")
-    assert result.exit_code == 3 and "no files matching" in result.output
+    assert result.exit_code == 4 and "no files matching" in result.output
 
 
 def test_api_mode_as_kernelbot_runs_it():

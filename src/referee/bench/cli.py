@@ -1,7 +1,7 @@
 """`referee bench SCOPE ...`: audit benchmark claims from raw runs; `referee bench rules` documents the rules.
 
-Exit codes: 0 PASS, 1 FLAG, 2 FAIL, 3 DEGRADED (the auditor could not do its job, including a request it cannot
-serve, such as a scope without its required leg).
+Exit codes (docs/cli.md, `referee.clikit`): 0 PASS, 1 FLAG, 2 FAIL, 3 DEGRADED (the auditor could not do its job),
+4 usage error (a scope without its required leg, a bad option value), 5 an output that could not be written.
 """
 
 from __future__ import annotations
@@ -35,38 +35,39 @@ def _parse_invariants(items: list[str]) -> dict[str, str]:
 
 def _run(scope: str, ref: Path | None, cand: Path | None, claims: list[str], baseline_throughput: float | None,
          noise_band: float, metric: str, invariant: list[str], as_json: bool, html: Path | None, sarif: Path | None,
-         no_discover: bool, workers: int | None) -> None:
+         no_discover: bool, workers: int | None, sarif_root: Path | None = None) -> None:
     from referee.bench.audit import UsageError, audit
     from referee.bench.context import AuditOptions
+    from referee.clikit import EXIT_IO, check_outputs, usage_error, write_outputs
     from referee.report import render_report, reports_to_sarif
 
+    check_outputs(("--html", html), ("--sarif", sarif))
     try:
         options = AuditOptions(noise_band_pct=noise_band, baseline_throughput=baseline_throughput, metric=metric,
                                invariants=_parse_invariants(invariant), workers=workers)
         result = audit(scope, ref, cand, claims=claims, options=options, discover=not no_discover)
     except (UsageError, ValueError) as exc:
-        typer.echo(f"referee bench {scope}: {exc}", err=True)
-        raise typer.Exit(3) from None
+        usage_error(f"bench {scope}: {exc}")
     report = result.report
-    if html is not None:
+
+    def _html() -> str:
         from referee.bench.html import render_html
 
-        html.write_text(render_html(result), encoding="utf-8")
-    if sarif is not None:
+        return render_html(result)
+
+    def _sarif() -> str:
         import json
 
-        from referee.bench.rules import RULES
+        return json.dumps(reports_to_sarif([report], root=sarif_root), indent=2)
 
-        catalog = {r.id: {"title": r.name, "why": r.section("Why is this bad?"), "action": "see finding"}
-                   for r in RULES.values()}
-        sarif.write_text(json.dumps(reports_to_sarif([report], catalog), indent=2), encoding="utf-8")
+    failed = write_outputs([("--html", html, _html), ("--sarif", sarif, _sarif)])
     if as_json:
         sys.stdout.write(report.to_json() + "\n")
     else:
         render_report(report)
-        if html is not None:
+        if html is not None and not failed:
             typer.echo(f"HTML report: {html}")
-    raise typer.Exit(report.exit_code)
+    raise typer.Exit(EXIT_IO if failed else report.exit_code)
 
 
 def _make_command(scope: str):
@@ -82,11 +83,13 @@ def _make_command(scope: str):
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
         html: Path | None = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
         sarif: Path | None = typer.Option(None, "--sarif", help="Write SARIF 2.1.0 here."),
+        sarif_root: Path | None = typer.Option(None, "--sarif-root", file_okay=False,
+                                               help="SARIF paths are relative to this folder (default: cwd)."),
         no_discover: bool = typer.Option(False, "--no-discover", help="Only use the claims given with --claims."),
         workers: int | None = typer.Option(None, "--workers", help="Processes for parsing large runs files."),
     ) -> None:
         _run(scope, ref, cand, claims, baseline_throughput, noise_band, metric, invariant, as_json, html, sarif,
-             no_discover, workers)
+             no_discover, workers, sarif_root)
 
     command.__doc__ = SCOPE_HELP[scope]
     return command
@@ -103,23 +106,29 @@ def rules_command(rule_id: str | None = typer.Argument(None, help="Show one rule
     from rich.console import Console
     from rich.table import Table
 
-    from referee.bench.rules import RULES
+    from referee.bench.rules import RULES, SCOPES
+    from referee.clikit import usage_error
 
     console = Console()
+    if scope is not None and scope not in SCOPES:
+        usage_error(f"unknown --scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if rule_id is not None:
-        spec = RULES.get(rule_id.upper())
+        spec = RULES.get(rule_id)
         if spec is None:
-            typer.echo(f"unknown rule {rule_id}", err=True)
-            raise typer.Exit(3)
+            usage_error(f"unknown bench rule {rule_id!r}; `referee bench rules` lists them")
         console.print(f"[bold]{spec.id} {spec.name}[/bold]  scopes: {', '.join(spec.scopes)}\n")
-        console.print(spec.doc, markup=False)
+        console.print(spec.doc_text, markup=False)
+        return
+    chosen = [spec for spec in RULES.values() if scope is None or scope in spec.scopes]
+    if console.width < 100:  # compact: one line per rule, ids never folded (`referee rules ID` explains one)
+        for spec in chosen:
+            console.print(f"[bold]{spec.id}[/bold] {spec.name}  ({', '.join(spec.scopes)})", soft_wrap=True)
         return
     table = Table()
     for column in ("id", "name", "scopes", "what it does"):
-        table.add_column(column, overflow="fold")
-    for spec in RULES.values():
-        if scope is None or scope in spec.scopes:
-            table.add_row(spec.id, spec.name, ", ".join(spec.scopes), spec.section("What it does"))
+        table.add_column(column, overflow="fold", no_wrap=column == "id")
+    for spec in chosen:
+        table.add_row(spec.id, spec.name, ", ".join(spec.scopes), spec.section("What it does"))
     console.print(table)
 
 

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import typer
 
+from referee.clikit import EXIT_DEGRADED, say, usage_error
+
+EXIT_NO_TOKEN = -1  # serve()'s answer when it refuses to listen beyond loopback without a token
+
 
 def reward_serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all: a token is then required)."),
@@ -32,15 +36,17 @@ def reward_serve(
         try:
             require_ray()
         except RayUnavailable as exc:
-            typer.echo(f"error: --ray {ray}: {exc}", err=True)
-            raise typer.Exit(3) from None
+            usage_error(f"--ray {ray}: {exc}")
     try:
         code = serve(host=host, port=port, problems=str(problems) if problems else None, workers=workers, ray=ray,
                      token=os.environ.get("REFEREE_REWARD_TOKEN") or None, allow_no_token=no_token,
                      log_level=log_level)
     except (OSError, ValueError) as exc:
-        typer.echo(f"error: cannot start the reward server: {exc}", err=True)
-        raise typer.Exit(3) from None
+        say(f"error: cannot start the reward server: {exc}")
+        raise typer.Exit(EXIT_DEGRADED) from None
+    if code == EXIT_NO_TOKEN:
+        usage_error(f"refusing to listen on {host} without a token: set REFEREE_REWARD_TOKEN, or --no-token on a "
+                    "trusted network (OpenRLHF's client cannot send one)")
     raise typer.Exit(code)
 
 
@@ -55,7 +61,7 @@ def kernelbot_tasks(
 ) -> None:
     """Register kernelbot's leaderboards as audit-service tasks (one per leaderboard, under its name).
 
-    Uses REFEREE_ADMIN_TOKEN. Exit 0 when every task registered, 3 when any could not be.
+    Uses REFEREE_ADMIN_TOKEN. Exit 0 when every task registered, 3 when any could not be, 4 on a usage error.
     """
     import json
 
@@ -63,23 +69,20 @@ def kernelbot_tasks(
 
     token = os.environ.get("REFEREE_ADMIN_TOKEN", "")
     if not token and not dry_run:
-        typer.echo("error: set REFEREE_ADMIN_TOKEN (the service's admin token)", err=True)
-        raise typer.Exit(3)
+        usage_error("set REFEREE_ADMIN_TOKEN (the service's admin token)")
     try:
         tasks = competition_tasks(problems_dir, competition)
     except CompetitionError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(3) from None
+        usage_error(str(exc))
     if not tasks:
-        typer.echo(f"error: no task folders under {problems_dir}", err=True)
-        raise typer.Exit(3)
+        usage_error(f"no task folders under {problems_dir}")
     results = register_tasks(tasks, url, token, dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(results, indent=2))
     else:
         for row in results:
             typer.echo(f"{row['name']:<32} {row['outcome']:<8} {row.get('detail') or row.get('version') or ''}")
-    raise typer.Exit(3 if any(r["outcome"] == "error" for r in results) else 0)
+    raise typer.Exit(EXIT_DEGRADED if any(r["outcome"] == "error" for r in results) else 0)
 
 
 def register(app: typer.Typer) -> None:

@@ -170,9 +170,7 @@ def serve(
     import uvicorn
 
     if not token and host not in LOOPBACK and not allow_no_token:
-        log.error("refusing to listen on %s without a token: set REFEREE_REWARD_TOKEN (or --no-token on a "
-                  "trusted network: OpenRLHF's client cannot send one)", host)
-        return 3
+        return -1  # the CLI turns this into a usage error naming the fix
     engine = RewardEngine(problems, workers=workers, ray=ray)
     engine.index  # load the problems now: a bad path fails before binding  # noqa: B018
     engine.executor  # noqa: B018  (start the sandbox now, not on the first request)

@@ -67,13 +67,18 @@ class LocalExecutor:
 
     def map(self, tasks: Iterable[GradeTask]) -> Iterator[Reward]:
         window: list[Future[Reward]] = []
-        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="grade") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="grade")
+        finished = False
+        try:
             for task in tasks:
                 window.append(pool.submit(self._grade, task))
                 if len(window) >= self.threads * 4:
                     yield window.pop(0).result()
             for future in window:
                 yield future.result()
+            finished = True
+        finally:  # Ctrl-C or a consumer that stops early: queued gradings are cancelled, not run and thrown away
+            pool.shutdown(wait=finished, cancel_futures=not finished)
 
     def close(self) -> None:
         if self._owns:

@@ -9,6 +9,8 @@ from typing import Any
 
 import typer
 
+from referee.clikit import abandoning, check_outputs, interrupted, io_error, usage_error
+
 app = typer.Typer(name="loopholes", no_args_is_help=True, add_completion=False,
                   help="The multi-loophole coding environment: graders, strict oracle, detectors, reward.")
 
@@ -27,8 +29,7 @@ def _problems(path: Path | None, partition: Path | None) -> Any:
     try:
         return load_problems(path, partition=partition)
     except (ProblemLoadError, OSError, ValueError) as exc:
-        typer.echo(f"error: cannot load problems: {exc}", err=True)
-        raise typer.Exit(3) from None
+        usage_error(f"cannot load problems: {exc}")
 
 
 def _config(cpu_seconds: float, wall_seconds: float, memory_mb: int, probes: bool) -> Any:
@@ -63,11 +64,25 @@ def grade(
     from referee.loopholes.batch import LocalExecutor, grade_lines, read_completions, summarize, write_jsonl
     from referee.loopholes.summary import grade_report, render_summary
 
+    check_outputs(("--out", out))
     problem_set = _problems(problems, partition)
     index = {p.id: p for p in problem_set}
-    total = sum(1 for raw in completions.open("rb") if raw.strip())
+    try:
+        total = sum(1 for raw in completions.open("rb") if raw.strip())
+    except OSError as exc:
+        usage_error(f"{completions}: {exc.strerror or exc}")
+    try:
+        handle = out.open("w", encoding="utf-8")
+    except OSError as exc:
+        io_error(f"--out {out}: {exc.strerror or exc}")
     console = Console(stderr=as_json)
     start = time.monotonic()
+    written = [0]
+
+    def _done(_: Any) -> None:
+        written[0] += 1
+        progress.advance(bar)
+
     config = _config(cpu_seconds, wall_seconds, memory_mb, probes)
     if ray is not None:
         from referee.scale.cluster import executor_or_exit
@@ -76,14 +91,19 @@ def grade(
     else:
         executor = LocalExecutor(workers=workers, config=config)
     try:
-        with out.open("w", encoding="utf-8") as handle, Progress(
+        with handle, Progress(
                 TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                 console=console, transient=True, disable=not console.is_terminal) as progress:
             bar = progress.add_task("grade", total=total)
             records = write_jsonl(grade_lines(read_completions(completions, index), executor), handle,
-                                  on_record=lambda _: progress.advance(bar))
+                                  on_record=_done)
+    except KeyboardInterrupt:  # the executor cancelled its queue; the finally below stops the sandbox
+        interrupted(written[0], out, total)
+    except OSError as exc:  # the output went away mid-run (disk full): what was written stays written
+        io_error(f"--out {out}: {exc.strerror or exc}; {written[0]} record(s) written before it failed")
     finally:
-        executor.close()
+        if not abandoning():  # after Ctrl-C, closing would wait for the gradings still running
+            executor.close()
     elapsed = time.monotonic() - start
     summary = summarize(records)
     report = grade_report(str(completions), records, summary, elapsed, str(out))
@@ -108,8 +128,7 @@ def selfcheck(
 
     chosen = [s for s in ALL_SAMPLES if not sample or any(s.name.startswith(prefix) for prefix in sample)]
     if not chosen:
-        typer.echo(f"error: no sample starts with {', '.join(sample)}", err=True)
-        raise typer.Exit(3)
+        usage_error(f"no sample starts with {', '.join(sample)}")
     pool = _problems(problems, None) if problems else None
     result = run_selfcheck(default_problems(pool, per_kind=per_kind), samples=chosen, workers=workers)
     report = result.to_report()
@@ -161,11 +180,9 @@ def prompt(
         problem = problem_set.by_id(problem_id)
         messages = build_prompt(problem, mode)
     except KeyError:
-        typer.echo(f"error: no problem {problem_id!r}", err=True)
-        raise typer.Exit(3) from None
+        usage_error(f"no problem {problem_id!r}")
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(3) from None
+        usage_error(str(exc))
     if as_json:
         typer.echo(json.dumps(messages, indent=2))
         return

@@ -403,7 +403,10 @@ class Server:
                     reply = self.run_job(job)
                 except Exception as exc:  # the server survives any single job
                     reply = RunResult(status="crashed", error=f"sandbox server error: {exc!r}")
-                write_frame(wfd, {"result": reply, "retire": self.retire})
+                try:
+                    write_frame(wfd, {"result": reply, "retire": self.retire})
+                except BrokenPipeError:  # the pool's process left (Ctrl-C): nobody to answer, the job is finished
+                    break
         finally:
             self.close()
 

@@ -76,15 +76,18 @@ def default_workers() -> int:
 
 
 def executor_or_exit(kind: str, address: str, **kwargs: Any) -> Any:
-    """For the CLIs' `--ray`: the executor, or a clear usage error (exit 3, no traceback) when Ray cannot serve."""
+    """For the CLIs' `--ray`: the executor, or a clear error and no traceback: a usage error (4) when Ray is
+    missing or the address / the request does not fit the cluster, DEGRADED (3) when the workers will not start."""
     import typer
+
+    from referee.clikit import EXIT_DEGRADED, say, usage_error
 
     try:
         from referee.scale.executors import RayAuditExecutor, RayExecutor
 
         return (RayExecutor if kind == "grade" else RayAuditExecutor)(address, **kwargs)
     except RayUnavailable as exc:
-        typer.echo(f"error: --ray {address}: {exc}", err=True)
+        usage_error(f"--ray {address}: {exc}")
     except Exception as exc:  # a cluster that refuses us: say so, do not trace back
-        typer.echo(f"error: --ray {address}: could not start the Ray workers: {type(exc).__name__}: {exc}", err=True)
-    raise typer.Exit(3)
+        say(f"error: --ray {address}: could not start the Ray workers: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_DEGRADED) from None

@@ -16,8 +16,10 @@ from typing import Any
 
 import typer
 
-# Exit codes of serve and worker (the generic CLI contract may renumber usage errors; keep these names in step).
-EXIT_CONFIG = 2  # a bad setting or option: fix the configuration
+from referee.clikit import EXIT_USAGE
+
+# Exit codes of serve and worker, in step with the CLI contract (docs/cli.md).
+EXIT_CONFIG = EXIT_USAGE  # a bad setting or option: fix the configuration
 EXIT_UNAVAILABLE = 3  # the database, the auditor or the sandbox cannot be used
 
 
@@ -64,6 +66,18 @@ def parse_options(pairs: list[str]) -> dict[str, object]:
         except json.JSONDecodeError:
             options[key.strip()] = value
     return options
+
+
+def check_option_names(options: dict[str, object]) -> None:
+    """A misspelt `-o` key (`dynamc=false`) is an error, not an option silently ignored by every audit."""
+    import dataclasses
+
+    from referee.submissions.audit import AuditOptions
+
+    known = {f.name for f in dataclasses.fields(AuditOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown --option {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
 def serve(
@@ -126,6 +140,8 @@ def worker(
     _database_url_from(database_url_file, database_url, "worker")
     try:
         defaults = parse_options(option or [])
+        if auditor is None:
+            check_option_names(defaults)
     except ValueError as exc:
         typer.echo(f"referee worker: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
@@ -133,7 +149,7 @@ def worker(
         audit_fn = load_auditor(auditor)
     except Exception as exc:
         typer.echo(f"referee worker: cannot load --auditor {auditor}: {exc}", err=True)
-        raise typer.Exit(EXIT_UNAVAILABLE) from None
+        raise typer.Exit(EXIT_CONFIG) from None
     settings = _settings("worker")
     try:
         store = Store(settings.database_url)
@@ -152,7 +168,7 @@ def worker(
         device_filter = DeviceTasks(store, requires)
     except ValueError as exc:
         typer.echo(f"referee worker: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_CONFIG) from None
     runner = Worker(store, concurrency=concurrency, lease_s=lease_seconds, poll_s=poll_seconds, auditor=audit_fn,
                     sandbox_factory=make_engine_sandbox if wants_sandbox else None, name=name,
                     max_audits=max_audits, drain=drain, retry_base_s=retry_seconds, default_options=defaults,

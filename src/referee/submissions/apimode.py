@@ -124,6 +124,8 @@ def fast_api_mode(argv: list[str]) -> int | None:
             task = resolve_task(task_spec)
         except (TaskError, OSError) as exc:
             sys.stderr.write(f"referee: --task {task_spec}: {exc}\n")
-            return Verdict.DEGRADED.exit_code
+            from referee.exitcodes import EXIT_USAGE
+
+            return EXIT_USAGE  # a task that does not exist is a usage error, not a verdict
     code = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     return write_api_result(code, task, AuditOptions(dynamic=task is not None))

@@ -24,8 +24,39 @@ MAX_FILE_BYTES = 4 << 20
 
 def collect(folder: Path, pattern: str = "*.py", recursive: bool = False) -> list[Path]:
     """Submission files under `folder`, sorted (regular files only; links are not followed)."""
+    return collect_with_skips(folder, pattern, recursive)[0]
+
+
+def collect_with_skips(folder: Path, pattern: str = "*.py",
+                       recursive: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(files to audit, [(path, why it was skipped)]): every match that is not a regular file is named, not dropped."""
     found = folder.rglob(pattern) if recursive else folder.glob(pattern)
-    return sorted(p for p in found if p.is_file() and not p.is_symlink())
+    files, skipped = [], []
+    for path in sorted(found):
+        why = _skip_reason(path)
+        if why is None:
+            files.append(path)
+        elif why != "folder":
+            skipped.append((path, why))
+    return files, skipped
+
+
+def _skip_reason(path: Path) -> str | None:
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror}"
+    if stat.S_ISLNK(mode):
+        return "dangling symbolic link" if not path.exists() else "symbolic link (not followed)"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISREG(mode):
+        return None
+    kind = {stat.S_IFIFO: "named pipe (FIFO)", stat.S_IFSOCK: "socket", stat.S_IFCHR: "character device",
+            stat.S_IFBLK: "block device"}.get(stat.S_IFMT(mode), "not a regular file")
+    return kind
 
 
 def _audit_file(path: Path, root: Path, task: Task | None, options: AuditOptions, sandbox: Sandbox | None) -> Report:
@@ -58,7 +89,9 @@ def audit_paths(paths: Iterable[Path], root: Path, task: Task | None, options: A
         return _audit_remote(paths, root, executor, out, on_done)
     jobs = max(1, jobs or os.cpu_count() or 1)
     reports: list[Report] = []
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="audit") as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="audit")
+    finished = False
+    try:
         futures = [pool.submit(_audit_file, p, root, task, options, sandbox) for p in paths]
         for future in as_completed(futures):
             report = future.result()
@@ -67,6 +100,9 @@ def audit_paths(paths: Iterable[Path], root: Path, task: Task | None, options: A
             reports.append(report)
             if on_done is not None:
                 on_done(report)
+        finished = True
+    finally:  # Ctrl-C: queued audits are cancelled, not run and thrown away; written lines stay written
+        pool.shutdown(wait=finished, cancel_futures=not finished)
     return sorted(reports, key=lambda r: r.subject)
 
 

@@ -1,7 +1,8 @@
 """Commands of the submissions part: `referee audit` and `referee audit-batch`.
 
-Exit codes follow the shared convention: 0 PASS, 1 FLAG, 2 FAIL, 3 could not audit. The one exception is
-`audit --api-mode`, which keeps KernelGuard's contract (exit 0 whatever the verdict; the verdict is in the JSON line).
+Exit codes follow the shared contract (docs/cli.md, `referee.clikit`): 0 PASS, 1 FLAG, 2 FAIL, 3 could not audit,
+4 usage error, 5 an output that could not be written, 130 interrupted. The one exception is `audit --api-mode`,
+which keeps KernelGuard's contract (exit 0 whatever the verdict; the verdict is in the JSON line).
 Heavy imports (torch via the sandbox, the audit engine) happen inside the commands so `referee --help` stays fast.
 """
 
@@ -15,12 +16,14 @@ from typing import Any
 
 import typer
 
-EXIT_CANNOT_AUDIT = 3
+from referee.clikit import EXIT_DEGRADED, EXIT_USAGE
+
+EXIT_CANNOT_AUDIT = EXIT_DEGRADED
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"referee: {message}", err=True)
-    raise typer.Exit(EXIT_CANNOT_AUDIT)
+    raise typer.Exit(code)
 
 
 def _task(spec: str | None) -> Any:
@@ -34,19 +37,14 @@ def _task(spec: str | None) -> Any:
         _fail(f"--task {spec}: {exc}")
 
 
-def _catalog() -> dict[str, dict[str, str]]:
-    from referee.submissions.audit import static_rule_catalog
-    from referee.submissions.probes import sarif_catalog
-
-    return {**static_rule_catalog(), **sarif_catalog()}
-
-
 def audit(
     submission: Path | None = typer.Argument(None, help="Submission file (a .py defining custom_kernel).",
                                              dir_okay=False),
     task: str | None = typer.Option(None, "--task", "-t", help="Task folder (task.yml layout) or bundled task name."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     sarif: bool = typer.Option(False, "--sarif", help="Print SARIF 2.1.0 for code-scanning tools."),
+    sarif_root: Path | None = typer.Option(None, "--sarif-root", file_okay=False,
+                                           help="SARIF paths are relative to this folder (default: cwd)."),
     no_dynamic: bool = typer.Option(False, "--no-dynamic", help="Static rules only; do not run the submission."),
     llm: bool = typer.Option(False, "--llm", help="Ask an LLM for a second opinion (REFEREE_LLM_API_KEY)."),
     api_mode: bool = typer.Option(False, "--api-mode",
@@ -71,10 +69,12 @@ def audit(
         return
     if submission is None:
         _fail("give a SUBMISSION file (or --api-mode to read stdin)")
+    if submission.is_dir():
+        _fail(f"{submission} is a folder; give a file (audit-batch audits a folder)")
     try:
         data = submission.read_bytes()
     except OSError as exc:
-        _fail(f"{submission}: {exc}")
+        _fail(f"{submission}: {exc.strerror or exc}")
     task_obj = _task(task)
     options = AuditOptions(dynamic=not no_dynamic, llm=llm, filename=submission.name, timeout_s=timeout, seed=seed)
     from referee.submissions.apimode import audit_once
@@ -85,7 +85,7 @@ def audit(
     elif sarif:
         from referee.report import reports_to_sarif
 
-        typer.echo(json.dumps(reports_to_sarif([report], rules=_catalog()), indent=2))
+        typer.echo(json.dumps(reports_to_sarif([report], root=sarif_root, base=submission.parent), indent=2))
     else:
         from referee.report import render_report
 
@@ -119,14 +119,20 @@ def audit_batch(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from referee.clikit import abandoning, check_outputs, interrupted, io_error
     from referee.report import Verdict
     from referee.submissions.audit import AuditOptions
-    from referee.submissions.batch import audit_paths, collect
+    from referee.submissions.batch import audit_paths, collect_with_skips
 
+    check_outputs(("--out", out))
+    if jobs is not None and jobs < 1:
+        _fail(f"--jobs must be at least 1, got {jobs}")
     task_obj = _task(task)
-    paths = collect(folder, pattern, recursive)
+    paths, skipped = collect_with_skips(folder, pattern, recursive)
+    for path, why in skipped:
+        typer.echo(f"referee: skipped {path}: {why}", err=True)
     if not paths:
-        _fail(f"no files matching {pattern} in {folder}")
+        _fail(f"no files matching {pattern} in {folder}" + (f" ({len(skipped)} skipped)" if skipped else ""))
     options = AuditOptions(dynamic=not no_dynamic and task_obj is not None, llm=llm, timeout_s=timeout)
     console = Console(stderr=True)
     sandbox = executor = None
@@ -143,24 +149,35 @@ def audit_batch(
             try:
                 sandbox = make_sandbox(workers=jobs, timeout_s=timeout)
             except Exception as exc:
-                _fail(f"could not start the sandbox for the dynamic probes ({exc}); use --no-dynamic for static only")
+                _fail(f"could not start the sandbox for the dynamic probes ({exc}); use --no-dynamic for static only",
+                      EXIT_CANNOT_AUDIT)
+    written = [0]
     try:
         with out.open("w", encoding="utf-8") as handle, Progress(
                 TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 TextColumn("{task.fields[last]}"), console=console) as progress:
             bar = progress.add_task("audit", total=len(paths), last="")
+
+            def _done(r: Any) -> None:
+                written[0] += 1
+                progress.update(bar, advance=1, last=f"{r.subject}: {r.verdict.value}")
+
             reports = audit_paths(paths, folder, task_obj, options, handle, sandbox=sandbox, jobs=jobs,
-                                  executor=executor, on_done=lambda r: progress.update(bar, advance=1,
-                                                                    last=f"{r.subject}: {r.verdict.value}"))
+                                  executor=executor, on_done=_done)
+    except KeyboardInterrupt:  # queued audits were cancelled; the finally below stops the probe sandbox
+        interrupted(written[0], out, len(paths))
+    except OSError as exc:
+        io_error(f"--out {out}: {exc.strerror or exc}; {written[0]} record(s) written before it failed")
     finally:
-        for owned in (sandbox, executor):
-            if owned is not None:
-                owned.close()
+        if sandbox is not None and not abandoning():  # after Ctrl-C, closing would wait for running probes
+            sandbox.close()
+        if executor is not None:
+            executor.close()
     worst = Verdict.worst(r.verdict for r in reports)
     if json_out:
         counts = Counter(r.verdict.value for r in reports)
         sys.stdout.write(json.dumps({"verdict": worst.value, "out": str(out), "audited": len(reports),
-                                     "counts": dict(counts),
+                                     "counts": dict(counts), "skipped": {str(p): why for p, why in skipped},
                                      "files": {r.subject: r.verdict.value for r in reports}}, indent=2) + "\n")
     else:
         _summary(reports, out, Console())

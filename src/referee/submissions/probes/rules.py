@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from referee import rulebook
 from referee.report import Evidence, Finding, Verdict
 
 
@@ -137,6 +138,15 @@ _RULES = [
 
 PROBE_RULES: dict[str, ProbeRule] = {rule.id: rule for rule in _RULES}
 
+def _what(title: str) -> str:
+    return f"Runs the submission in the sandbox beside the task's reference and reports: {title[0].lower()}{title[1:]}."
+
+
+for _probe in _RULES:  # the shared rulebook lists, documents and exports (SARIF) every probe rule
+    rulebook.register(rulebook.RuleSpec(id=_probe.id, part="probes", title=_probe.title, verdict=_probe.verdict,
+                                        action=_probe.action, what=_what(_probe.title), why=_probe.why,
+                                        family=_probe.family))
+
 
 def probe_finding(rule_id: str, message: str, *, file: str | None = None, line: int | None = None,
                   detail: str | None = None, snippet: str | None = None, data: dict[str, Any] | None = None,
@@ -150,5 +160,5 @@ def probe_finding(rule_id: str, message: str, *, file: str | None = None, line: 
 
 
 def sarif_catalog() -> dict[str, dict[str, str]]:
-    """Rule table for SARIF export."""
+    """Rule table for SARIF export (kept for callers; `referee.rulebook.sarif_catalog` covers every part)."""
     return {r.id: {"title": r.title, "why": r.why, "action": r.action} for r in _RULES}

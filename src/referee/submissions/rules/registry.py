@@ -3,24 +3,26 @@
 A rule's documentation lives next to its code (what it does, why it is cheating, an example, the honest way,
 known problems, the action), so the docs page, `referee` output and SARIF rule table all come from one place.
 The decorator refuses malformed rules (bad id, duplicate id, missing text, a verdict other than FLAG/FAIL):
-a broken registry fails at import, not silently in production.
+a broken registry fails at import, not silently in production. Every rule is also registered in the shared
+rulebook (`referee.rulebook`, part `submissions`), which adds the checks common to all parts (id scheme, prefix
+owner, ids unique across parts); this module keeps what only static rules have (family, KernelGuard names, check).
 """
 
 from __future__ import annotations
 
 import ast
-import re
 import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from referee import rulebook
 from referee.report import Verdict
+from referee.ruleids import ID_PATTERN
 
 if TYPE_CHECKING:
     from referee.submissions.analysis import Submission
 
-ID_PATTERN = re.compile(r"^[A-Z]{3}\d{3}$")
 FAMILIES = {
     "output-replay": "Output replay caches",
     "reference": "Returning or calling the reference",
@@ -77,6 +79,14 @@ class Rule:
     def family_title(self) -> str:
         return FAMILIES.get(self.family, self.family)
 
+    def spec(self) -> rulebook.RuleSpec:
+        """This rule as a rulebook entry (the shared record every listing, doc page and SARIF table reads)."""
+        return rulebook.RuleSpec(
+            id=self.id, part="submissions", title=self.title, verdict=self.verdict, action=self.action,
+            what=self.what, why=self.why, example=self.example, honest=self.use_instead,
+            known_problems=self.known_problems, family=self.family_title,
+            extra={"kernelguard": list(self.kernelguard), "static": True})
+
     def catalog_entry(self) -> dict[str, str]:
         """The {title, why, action} record `reports_to_sarif` wants for its rule table."""
         return {"title": self.title, "why": self.why, "action": self.action}
@@ -100,6 +110,7 @@ def register(item: Rule) -> Rule:
             problems.append(f"empty {name}")
     if problems:
         raise ValueError(f"rule {item.id}: " + "; ".join(problems))
+    rulebook.register(item.spec())
     _REGISTRY[item.id] = item
     return item
 
