@@ -171,7 +171,7 @@ def audit_batch(
     finally:
         if sandbox is not None and not abandoning():  # after Ctrl-C, closing would wait for running probes
             sandbox.close()
-        if executor is not None:
+        if executor is not None and not abandoning():  # Ray ends the actors with this process
             executor.close()
     worst = Verdict.worst(r.verdict for r in reports)
     if json_out:
