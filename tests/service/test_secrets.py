@@ -62,7 +62,7 @@ def test_a_database_url_on_the_command_line_is_refused(tmp_path, command):
     url = "postgresql://referee:hunter2-pw@127.0.0.1:1/referee"
     result = subprocess.run([REFEREE, command, "--database-url", url], env=base_env(sqlite_url(tmp_path)),
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 4, result.stderr
     assert "--database-url is no longer accepted" in result.stderr and "--database-url-file" in result.stderr
     assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
 
