@@ -10,7 +10,7 @@ $(BIN)/referee: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q "torch==2.13.0" || $(BIN)/pip install -q "torch>=2.1"
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,ray,trl]"
 	@[ -x "$${REFEREE_CHROMIUM:-/usr/bin/chromium}" ] || echo "note: the browser tests need Chromium at /usr/bin/chromium (apt-get install chromium)" >&2
 	touch $(BIN)/referee
 

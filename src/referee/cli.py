@@ -78,11 +78,12 @@ def rules(
 
 def _register_parts() -> None:
     from referee.bench import cli as bench_cli
+    from referee.integrations import cli as integrations_cli
     from referee.loopholes import cli as loopholes_cli
     from referee.service import cli as service_cli
     from referee.submissions import cli as submissions_cli
 
-    for part in (loopholes_cli, submissions_cli, bench_cli, service_cli):
+    for part in (loopholes_cli, submissions_cli, bench_cli, service_cli, integrations_cli):
         part.register(app)
 
 

@@ -12,6 +12,10 @@ the bug of the proof of concept this replaces). When the service is down, the cl
 the submissions and retries with backoff, and logs again when the service is back. Every submission carries an
 Idempotency-Key, so a retry after a lost response cannot create a second audit. A full queue drops the newest
 submission with a warning: the leaderboard must never slow down because auditing is behind.
+
+With `spool=PATH` every submission is first written to a small SQLite outbox and removed once the service has
+settled it; a client opened later on the same file re-sends what is left with the same Idempotency-Keys, so a
+restart or a crash of the leaderboard loses nothing and duplicates nothing (`referee.integrations.spool`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import atexit
 import contextlib
 import logging
+import os
 import threading
 import time
 import uuid
@@ -54,7 +59,8 @@ class AuditClient:
 
     def __init__(self, base_url: str, *, token: str | None = None, max_queue: int = 1000, senders: int = 2,
                  timeout_s: float = 10.0, max_retry_delay_s: float = 60.0, max_age_s: float = 24 * 3600,
-                 on_accepted: Callable[[dict[str, Any], int], None] | None = None) -> None:
+                 on_accepted: Callable[[dict[str, Any], int], None] | None = None,
+                 spool: str | os.PathLike[str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.max_queue = max(1, max_queue)
@@ -74,6 +80,12 @@ class AuditClient:
         self._closed = False
         self._down_since: float | None = None
         self._drop_logged = 0
+        self._spool: Any = None
+        if spool is not None:
+            from referee.integrations.spool import Spool
+
+            self._spool = Spool(spool)
+            self._resume()
 
     # --- caller side (any thread, any event loop) ----------------------------------------------------------
 
@@ -98,6 +110,7 @@ class AuditClient:
             payload.update({k: str(v) for k, v in (("user_id", user_id), ("leaderboard", leaderboard),
                                                      ("file_name", file_name)) if v is not None})
             item = _Item(payload=payload, key=str(key) if key else uuid.uuid4().hex)
+            self._spool_add(item)
             loop = self._ensure_started()
             loop.call_soon_threadsafe(self._put, item)
             return True
@@ -128,7 +141,10 @@ class AuditClient:
                 loop.call_soon_threadsafe(self._cancel_all)
             thread.join(timeout=5)
         if left:
-            log.warning("referee client closed with %d submission(s) undelivered", left)
+            log.warning("referee client closed with %d submission(s) undelivered%s", left,
+                        f"; they stay in {self._spool.path} for the next start" if self._spool else "")
+        if self._spool is not None:
+            self._spool.close()
         return left
 
     def __enter__(self) -> AuditClient:
@@ -142,6 +158,35 @@ class AuditClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await asyncio.to_thread(self.close)
+
+    # --- the durable outbox (spool=...) --------------------------------------------------------------------
+
+    def _resume(self) -> None:
+        """Queue what an earlier process left in the spool, keeping each submission's key and age."""
+        waiting = self._spool.pending()
+        if not waiting:
+            return
+        log.warning("referee client: re-sending %d submission(s) left in %s", len(waiting), self._spool.path)
+        loop = self._ensure_started()
+        for key, payload, age in waiting:
+            with self._lock:
+                self._waiting += 1
+                self.stats.queued += 1
+            loop.call_soon_threadsafe(self._put, _Item(payload=payload, key=key, queued_at=time.monotonic() - age))
+
+    def _spool_add(self, item: _Item) -> None:
+        if self._spool is not None:
+            try:
+                self._spool.add(item.key, item.payload)
+            except Exception:  # a full disk must not stop the leaderboard: deliver from memory only
+                log.exception("referee client: could not write the spool; this submission is kept in memory only")
+
+    def _spool_remove(self, item: _Item) -> None:
+        if self._spool is not None:
+            try:
+                self._spool.remove(item.key)
+            except Exception:
+                log.exception("referee client: could not update the spool (the service dedupes a re-send)")
 
     # --- the client's own thread and loop ------------------------------------------------------------------
 
@@ -202,6 +247,7 @@ class AuditClient:
             item = await self._queue.get()
             try:
                 await self._deliver(http, item)
+                self._spool_remove(item)  # settled: accepted, refused for good, or expired
             except asyncio.CancelledError:
                 raise
             except Exception:

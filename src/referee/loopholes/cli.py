@@ -17,6 +17,9 @@ app = typer.Typer(name="loopholes", no_args_is_help=True, add_completion=False,
 
 def register(root: typer.Typer) -> None:
     """Attach this part's commands to the main app."""
+    from referee.integrations.cli import reward_serve  # the HTTP reward server (issue 13), owned by integrations
+
+    app.command("serve")(reward_serve)
     root.add_typer(app, name="loopholes")
 
 
@@ -49,6 +52,8 @@ def grade(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     fail_on: list[str] = typer.Option([], "--fail-on", help="Gate: exit 1 when a completion was exploited "
                                       "(`exploit`), 3 when a line could not be graded (`error`); repeatable."),
+    ray: str | None = typer.Option(None, "--ray", help="Grade on Ray: auto or a cluster ADDRESS (referee[ray]); "
+                                                       "--workers is then the number of Ray workers."),
 ) -> None:
     """Grade every completion under its problem's loophole mode; write rewards JSONL and a per-mode summary.
 
@@ -82,7 +87,13 @@ def grade(
         written[0] += 1
         progress.advance(bar)
 
-    executor = LocalExecutor(workers=workers, config=_config(cpu_seconds, wall_seconds, memory_mb, probes))
+    config = _config(cpu_seconds, wall_seconds, memory_mb, probes)
+    if ray is not None:
+        from referee.scale.cluster import executor_or_exit
+
+        executor = executor_or_exit("grade", ray, workers=workers, config=config)
+    else:
+        executor = LocalExecutor(workers=workers, config=config)
     try:
         with handle, Progress(
                 TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -126,6 +126,8 @@ def worker(
     database_url_file: Path = typer.Option(None, "--database-url-file", help=URL_FILE_HELP, dir_okay=False),
     database_url: str = typer.Option(None, "--database-url", hidden=True, help="Refused: see --database-url-file."),
     name: str = typer.Option(None, help="Worker name recorded on its leases (default host:pid)."),
+    requires: str = typer.Option("any", "--requires", help="Claim only audits of tasks needing this device: "
+                                                           "cuda (GPU workers), cpu (leave CUDA tasks), any."),
     log_level: str = typer.Option("info", help="debug, info, warning, error."),
 ) -> None:
     """Run audit workers: claim pending audits, run them in the sandbox, store verdicts."""
@@ -160,10 +162,18 @@ def worker(
     # sandbox fails here, not on the first audit). Static-only workers and custom auditors start none; should a
     # queued audit still ask for probes, the engine opens its own shared sandbox once.
     wants_sandbox = auditor is None and defaults.get("dynamic", True) is not False
+    from referee.scale.devices import DeviceTasks
+
+    try:
+        device_filter = DeviceTasks(store, requires)
+    except ValueError as exc:
+        typer.echo(f"referee worker: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
     runner = Worker(store, concurrency=concurrency, lease_s=lease_seconds, poll_s=poll_seconds, auditor=audit_fn,
                     sandbox_factory=make_engine_sandbox if wants_sandbox else None, name=name,
                     max_audits=max_audits, drain=drain, retry_base_s=retry_seconds, default_options=defaults,
-                    secrets=settings.secrets())
+                    secrets=settings.secrets(),
+                    claim_where=device_filter if requires != "any" else None)
 
     def _stop(signum: int, _frame: object) -> None:
         logging.getLogger("referee.worker").info("signal %d: finishing the audits in hand, then exiting", signum)

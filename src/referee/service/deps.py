@@ -62,7 +62,9 @@ def require_submitter(request: Request, settings: SettingsDep) -> None:
     if not settings.submit_token:
         return
     given = bearer(request)
-    if token_matches(given, settings.submit_token) or token_matches(given, settings.admin_token):
+    # "new,old" accepts both while a rotation rolls out (docs/deploy.md); each is compared in constant time
+    accepted = [t.strip() for t in settings.submit_token.split(",") if t.strip()]
+    if any(token_matches(given, t) for t in accepted) or token_matches(given, settings.admin_token):
         return
     raise _unauthorized("Missing Authorization header" if not request.headers.get("authorization")
                         else "Invalid submit token")

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,8 @@ class Worker:
                  sandbox_factory: Callable[[int], Any] | None = None, name: str | None = None,
                  max_audits: int | None = None, drain: bool = False, max_audit_s: float = 1800.0,
                  retry_base_s: float = 5.0, default_options: dict[str, Any] | None = None,
-                 secrets: list[str] | None = None) -> None:
+                 secrets: list[str] | None = None,
+                 claim_where: Callable[[], Sequence[Any]] | None = None) -> None:
         self.store = store
         self.concurrency = max(1, concurrency)
         self.lease_s = max(1.0, lease_s)
@@ -62,6 +63,8 @@ class Worker:
         self.retry_base_s = retry_base_s
         self.default_options = dict(default_options or {})
         self.secrets = list(secrets or [])  # scrubbed from every stored text (report, error)
+        #: extra claim conditions (`--requires cuda|cpu`), asked for before each claim so they can refresh
+        self.claim_where = claim_where
         self.stats = WorkerStats()
         self.sandbox: Any = None
         self._stop = threading.Event()
@@ -124,7 +127,8 @@ class Worker:
                 return
             try:
                 self._maybe_reclaim()
-                claimed = queue.claim(self.store, self.name, self.lease_s)
+                claimed = queue.claim(self.store, self.name, self.lease_s,
+                                      where=self.claim_where() if self.claim_where else ())
                 self._db_ok()
             except SQLAlchemyError as exc:
                 self._give_back_budget()
@@ -152,7 +156,10 @@ class Worker:
 
     def _pending_due(self) -> bool:
         with self.store.read() as session:
-            return session.execute(select(Audit.id).where(Audit.status == "pending").limit(1)).first() is not None
+            query = select(Audit.id).where(Audit.status == "pending")
+            if self.claim_where is not None:  # a device worker drains only the audits it could ever claim
+                query = query.where(*self.claim_where())
+            return session.execute(query.limit(1)).first() is not None
 
     def _maybe_reclaim(self) -> None:
         now = time.monotonic()

@@ -79,9 +79,14 @@ def _audit_file(path: Path, root: Path, task: Task | None, options: AuditOptions
 
 def audit_paths(paths: Iterable[Path], root: Path, task: Task | None, options: AuditOptions, out: IO[str],
                 sandbox: Sandbox | None = None, jobs: int | None = None,
-                on_done: Callable[[Report], Any] | None = None) -> list[Report]:
-    """Audit files in parallel; each report is written to `out` (JSON line, flushed) as soon as it is done."""
+                on_done: Callable[[Report], Any] | None = None, executor: Any = None) -> list[Report]:
+    """Audit files in parallel; each report is written to `out` (JSON line, flushed) as soon as it is done.
+
+    `executor` (e.g. `referee.scale.RayAuditExecutor`) audits elsewhere; its reports arrive in input order.
+    """
     paths = list(paths)
+    if executor is not None:
+        return _audit_remote(paths, root, executor, out, on_done)
     jobs = max(1, jobs or os.cpu_count() or 1)
     reports: list[Report] = []
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="audit")
@@ -98,4 +103,19 @@ def audit_paths(paths: Iterable[Path], root: Path, task: Task | None, options: A
         finished = True
     finally:  # Ctrl-C: queued audits are cancelled, not run and thrown away; written lines stay written
         pool.shutdown(wait=finished, cancel_futures=not finished)
+    return sorted(reports, key=lambda r: r.subject)
+
+
+def _audit_remote(paths: list[Path], root: Path, executor: Any, out: IO[str],
+                  on_done: Callable[[Report], Any] | None) -> list[Report]:
+    """Read each file here (workers need no shared disk) and stream the executor's reports out in order."""
+    from referee.scale.executors import read_item
+
+    reports: list[Report] = []
+    for report in executor.map(read_item(p, root, MAX_FILE_BYTES) for p in paths):
+        out.write(json.dumps({"file": report.subject, **report.to_dict()}) + "\n")
+        out.flush()
+        reports.append(report)
+        if on_done is not None:
+            on_done(report)
     return sorted(reports, key=lambda r: r.subject)

@@ -110,6 +110,8 @@ def audit_batch(
     jobs: int | None = typer.Option(None, "--jobs", "-j", help="Parallel audits (default: all cores)."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds the dynamic probes may run per file."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of tables."),
+    ray: str | None = typer.Option(None, "--ray", help="Audit on Ray: auto or a cluster ADDRESS (referee[ray]); "
+                                                       "--jobs is then the number of Ray workers."),
 ) -> None:
     """Audit every submission in a folder on all cores; JSON lines out, a summary table on screen."""
     import os
@@ -131,11 +133,16 @@ def audit_batch(
         typer.echo(f"referee: skipped {path}: {why}", err=True)
     if not paths:
         _fail(f"no files matching {pattern} in {folder}" + (f" ({len(skipped)} skipped)" if skipped else ""))
-    jobs = max(1, jobs or os.cpu_count() or 1)
     options = AuditOptions(dynamic=not no_dynamic and task_obj is not None, llm=llm, timeout_s=timeout)
     console = Console(stderr=True)
-    sandbox = None
-    if options.dynamic:
+    sandbox = executor = None
+    if ray is not None:
+        from referee.scale.cluster import executor_or_exit
+
+        with console.status("starting the Ray workers..."):
+            executor = executor_or_exit("audit", ray, task=task_obj, options=options, workers=jobs, timeout_s=timeout)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    if options.dynamic and executor is None:
         from referee.submissions.probes import make_sandbox
 
         with console.status("starting the sandbox (torch preloaded)..."):
@@ -155,7 +162,8 @@ def audit_batch(
                 written[0] += 1
                 progress.update(bar, advance=1, last=f"{r.subject}: {r.verdict.value}")
 
-            reports = audit_paths(paths, folder, task_obj, options, handle, sandbox=sandbox, jobs=jobs, on_done=_done)
+            reports = audit_paths(paths, folder, task_obj, options, handle, sandbox=sandbox, jobs=jobs,
+                                  executor=executor, on_done=_done)
     except KeyboardInterrupt:  # queued audits were cancelled; the finally below stops the probe sandbox
         interrupted(written[0], out, len(paths))
     except OSError as exc:
@@ -163,6 +171,8 @@ def audit_batch(
     finally:
         if sandbox is not None and not abandoning():  # after Ctrl-C, closing would wait for running probes
             sandbox.close()
+        if executor is not None and not abandoning():  # Ray ends the actors with this process
+            executor.close()
     worst = Verdict.worst(r.verdict for r in reports)
     if json_out:
         counts = Counter(r.verdict.value for r in reports)
