@@ -69,7 +69,7 @@ def test_a_fail_is_never_hidden_by_degraded(monkeypatch):
 def test_oversized_and_undecodable_submissions(monkeypatch):
     monkeypatch.setattr(audit_module, "_static_engine", engine())
     big = audit_submission("x = 1\n" * (MAX_CODE_CHARS // 6 + 10), None)
-    assert [f.rule for f in big.findings] == ["AUD001"] and big.verdict is Verdict.FLAG
+    assert [f.rule for f in big.findings] == ["AUD001"] and big.verdict is Verdict.FAIL  # filtered unchecked
     garbled = audit_submission(b"x = '\xff'\n", None)
     assert any("not valid UTF-8" in n for n in garbled.notes)
 

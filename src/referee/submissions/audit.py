@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # imported where used: `referee audit --api-mode` without a t
     from referee.submissions.judge import JudgeConfig
     from referee.submissions.task import Task
 
-MAX_CODE_CHARS = 1_000_000
+MAX_CODE_CHARS = 4 << 20  # = the static engine's MAX_SOURCE: below it every file is scanned in full
 ACTIONS = {
     Verdict.FAIL: "reject: mark the submission as hacked and keep the evidence",
     Verdict.FLAG: "hold for human review before it is ranked",
@@ -189,9 +189,10 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
     report.metrics["lines"] = code.count("\n") + 1
     if len(code) > MAX_CODE_CHARS:
         report.findings.append(Finding(
-            rule="AUD001", verdict=Verdict.FLAG, title="Submission too large to audit",
-            message=f"The submission has {len(code)} characters (limit {MAX_CODE_CHARS}); it was not analysed.",
-            action="review: kernels this large usually embed encoded payloads"))
+            rule="AUD001", verdict=Verdict.FAIL, title="Submission too large to audit",
+            message=f"The submission has {len(code)} characters (limit {MAX_CODE_CHARS}); it was not analysed, so "
+                    "it is filtered unchecked (padding past the scanner's cap must never buy a pass).",
+            action="filter: resubmit without padding or embedded payloads; kernels this large are not audited"))
         report.action = ACTIONS[report.verdict]
         return report
     parses = True

@@ -6,8 +6,8 @@ from referee import rulebook
 from referee.report import Verdict
 
 rulebook.register(rulebook.RuleSpec(
-    id="AUD001", part="submissions", title="Submission too large to audit", verdict=Verdict.FLAG,
-    action="review: kernels this large usually embed encoded payloads",
+    id="AUD001", part="submissions", title="Submission too large to audit", verdict=Verdict.FAIL,
+    action="filter: resubmit without padding or embedded payloads; kernels this large are not audited",
     what="Reports a submission longer than the audit's size limit; it is not analysed at all.",
     why="Megabytes of source are a way to push a payload past analysers with size limits; real kernels are far "
         "smaller.",

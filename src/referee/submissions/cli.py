@@ -165,7 +165,8 @@ def audit_batch(
             reports = audit_paths(paths, folder, task_obj, options, handle, sandbox=sandbox, jobs=jobs,
                                   executor=executor, on_done=_done)
     except KeyboardInterrupt:  # queued audits were cancelled; the finally below stops the probe sandbox
-        interrupted(written[0], out, len(paths))
+        # Count the complete lines on disk: Ctrl-C can land between a line's flush and the counter's update.
+        interrupted(_complete_lines(out, written[0]), out, len(paths))
     except OSError as exc:
         io_error(f"--out {out}: {exc.strerror or exc}; {written[0]} record(s) written before it failed")
     finally:
@@ -217,3 +218,11 @@ def register(app: typer.Typer) -> None:
     """Attach this part's commands to the main app."""
     app.command("audit")(audit)
     app.command("audit-batch")(audit_batch)
+
+
+def _complete_lines(path: Path, fallback: int) -> int:
+    """How many whole records (newline-terminated lines) the output file holds; the counter if it cannot be read."""
+    try:
+        return path.read_bytes().count(b"\n")
+    except OSError:
+        return fallback
