@@ -7,6 +7,7 @@ exits 1 when it is out of date (tests/test_rulebook.py runs the same comparison)
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +144,12 @@ def render_listing(specs: list[rulebook.RuleSpec], console: Any) -> None:
     console.print(table)
 
 
-def main(argv: list[str] | None = None) -> int:
+def generated_doc_main(render: Callable[[], str], module: str, argv: list[str] | None = None) -> int:
+    """`python -m MODULE [--check] [PATH]` for a generated page: print it, write it, or fail when PATH is stale."""
     args = list(sys.argv[1:] if argv is None else argv)
     check = "--check" in args
     paths = [a for a in args if a != "--check"]
-    text = render_markdown()
+    text = render()
     if not paths:
         sys.stdout.write(text)
         return 0
@@ -155,12 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     if check:
         current = path.read_text(encoding="utf-8") if path.exists() else ""
         if current != text:
-            sys.stderr.write(f"{path} is out of date; regenerate: python -m referee.rulebook_docs {path}\n")
+            sys.stderr.write(f"{path} is out of date; regenerate: python -m {module} {path}\n")
             return 1
         return 0
     path.write_text(text, encoding="utf-8")
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    return generated_doc_main(render_markdown, "referee.rulebook_docs", argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())

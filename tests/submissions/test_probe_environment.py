@@ -84,8 +84,9 @@ def test_private_cache_dirs_are_writable_and_inside_the_job(audit_code):
     report = audit_code("""
         import os
         NAMES = ("TMPDIR", "XDG_CACHE_HOME", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "TORCH_EXTENSIONS_DIR")
+        OWN = (os.path.realpath(os.getcwd()), "/tmp")
         BAD = [n for n in NAMES if not (os.path.isdir(os.environ.get(n, "")) and os.access(os.environ[n], os.W_OK)
-                                        and os.path.realpath(os.environ[n]).startswith((os.path.realpath(os.getcwd()), "/tmp")))]
+                                        and os.path.realpath(os.environ[n]).startswith(OWN))]
         import getpass
         USER = getpass.getuser()
         def custom_kernel(data):

@@ -6,9 +6,6 @@ the page, `--check` exits 1 when the page is out of date (a test runs the same c
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from referee.submissions.rules.registry import FAMILIES, Rule, all_rules
 
 HEADER = """# Static rules for kernel submissions
@@ -64,23 +61,9 @@ def _rule_section(item: Rule) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    check = "--check" in args
-    paths = [a for a in args if a != "--check"]
-    text = render_markdown()
-    if not paths:
-        sys.stdout.write(text)
-        return 0
-    path = Path(paths[0])
-    if check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{path} is out of date; regenerate: python -m referee.submissions.rules.docs {path}\n")
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    return 0
+    from referee.rulebook_docs import generated_doc_main
 
+    return generated_doc_main(render_markdown, "referee.submissions.rules.docs", argv)
 
 if __name__ == "__main__":
     raise SystemExit(main())
