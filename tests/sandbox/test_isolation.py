@@ -53,12 +53,11 @@ def test_answers_checkout_and_databases_are_invisible(sandbox, tmp_path):
 
 def test_own_package_modules_stay_importable_and_readable(sandbox):
     """Honest look-alike: harness code imports referee modules lazily and reads their source (inspect)."""
-    code = ("import inspect, importlib\nimport referee.loopholes.oracle as m\n"
-            "print(len(inspect.getsource(m)) > 100)\n"
-            "import referee.report\nprint(importlib.util.find_spec('referee.loopholes.data') is None or True)")
+    code = ("import inspect\nimport referee.loopholes.oracle as m\nimport referee.report\n"
+            "print('def ' in inspect.getsource(m), m.__name__)")
     result = sandbox.run_code(code)
     assert result.status == "ok", result.stderr
-    assert result.stdout.split()[0] == b"True"
+    assert result.stdout == b"True referee.loopholes.oracle\n"
 
 
 @ROOT_ONLY
