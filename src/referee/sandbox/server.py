@@ -210,6 +210,7 @@ class Server:
             "landlock_abi": abi, "landlock": self.ruleset_fd is not None, "mountns": mountns, "view": view_on,
             "pidns": pidns_on, "ipcns": self.ipc_ns, "seccomp": self.seccomp is not None,
             "cgroup": self.cgroup.version if self.cgroup is not None else 0, "gpu_device_nodes": len(gpu_nodes),
+            "cgroup_dirs": sorted(set(self.cgroup.dirs.values())) if self.cgroup is not None else [],
             "layers": self.layers}
         self.reseed = tuple(m for m in ("numpy.random",) if m in preload or "numpy" in preload)
         for name in preload:
