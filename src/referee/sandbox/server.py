@@ -303,6 +303,8 @@ class Server:
         # the cgroup and the IPC namespace (with their kernel work per job) serve jobs that may fork.
         single = limits.max_processes <= 1 and self.uid is not None
         cgroup = None if single or self.cgroup is None or not self.cgroup.on else self.cgroup
+        if cgroup is not None and not all(os.path.isdir(d) for d in cgroup.dirs.values()):
+            cgroup, self.retire = None, "the job cgroup was removed from outside"  # rlimits only, then a fresh server
         if cgroup is not None:
             cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes)
         plan = child_mod.Plan(directory.work, directory.tmp, limits, self.uid, self.ruleset_fd, self.view_root,
