@@ -102,3 +102,19 @@ def test_job_cgroups_never_outlive_their_server():
         assert not any(os.path.isdir(d) for d in dirs if d not in fresh)  # removed by the pool
         assert sb.run_code("print(1)", limits=Limits(max_processes=2)).stdout == b"1\n"
     assert not any(os.path.isdir(d) for d in fresh)
+
+
+@CGROUPS
+def test_groups_left_by_killed_servers_are_removed_at_the_next_start():
+    from referee.sandbox import Sandbox
+    from referee.sandbox.slots import CGROUP_PREFIX, UID_BASE, UID_SLOTS, slot_is_free
+
+    free = next(u for u in range(UID_BASE + UID_SLOTS - 1, UID_BASE, -1) if slot_is_free(f"{CGROUP_PREFIX}{u}"))
+    stale = f"/sys/fs/cgroup/pids/{CGROUP_PREFIX}{free}"
+    os.mkdir(stale)
+    try:
+        with Sandbox(workers=1):
+            assert not os.path.isdir(stale)
+    finally:
+        if os.path.isdir(stale):
+            os.rmdir(stale)
