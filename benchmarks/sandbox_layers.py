@@ -2,7 +2,8 @@
 
 Prints, for a trivial job run back to back on one warm fork server, the milliseconds per job with every layer
 on, with all measured layers off, and the saving of switching each single layer off (best of interleaved
-rounds, so that host load hits every configuration alike), plus the CPU time per job of both extremes.
+rounds, so that host load hits every configuration alike), plus the CPU time per job of both extremes for a
+job that may fork (every layer active) and a single-process one (no cgroup, no IPC namespace: the grader's).
 
     python benchmarks/sandbox_layers.py            # 100 jobs x 3 rounds per configuration
     python benchmarks/sandbox_layers.py --jobs 300 --rounds 5
@@ -14,11 +15,11 @@ import argparse
 import os
 import resource
 
-from referee.sandbox import Job, Sandbox
-from referee.sandbox.info import MEASURED, PROGRAM, measure
+from referee.sandbox import Job, Limits, Sandbox
+from referee.sandbox.info import MEASURE_LIMITS, MEASURED, PROGRAM, measure
 
 
-def _cpu_ms_per_job(layers_off: tuple[str, ...], jobs: int) -> float:
+def _cpu_ms_per_job(layers_off: tuple[str, ...], jobs: int, single: Limits | None = None) -> float:
     """CPU of the fork server and its jobs per job (the server's rusage reaches us when it exits)."""
 
     def children_cpu() -> float:
@@ -30,7 +31,7 @@ def _cpu_ms_per_job(layers_off: tuple[str, ...], jobs: int) -> float:
         before = children_cpu()
         with Sandbox(workers=1, layers_off=layers_off) as sandbox:
             for _ in range(count):
-                sandbox.run(Job(code=PROGRAM))
+                sandbox.run(Job(code=PROGRAM, limits=single if single else MEASURE_LIMITS))
         spent.append(children_cpu() - before)
     return (spent[1] - spent[0]) * 1000 / jobs
 
@@ -51,9 +52,10 @@ def main() -> None:
         print(f"{name:<14}{'on' if on else 'OFF':<7}{report['cost_ms'][name]:>24.3f}")
     print(f"all layers on: {report['ms_per_job']:.3f} ms/job ({report['jobs_per_s']:.0f} jobs/s); "
           f"measured layers off: {report['ms_per_job_without_layers']:.3f} ms/job")
-    on_cpu, off_cpu = _cpu_ms_per_job((), args.jobs), _cpu_ms_per_job(MEASURED, args.jobs)
-    print(f"CPU per job (server + job): all on {on_cpu:.3f} ms, measured layers off {off_cpu:.3f} ms, "
-          f"ratio {on_cpu / off_cpu:.2f}x")
+    for label, single in (("may fork (max_processes=2)", None), ("single process (the grader's jobs)", Limits())):
+        on_cpu, off_cpu = _cpu_ms_per_job((), args.jobs, single), _cpu_ms_per_job(MEASURED, args.jobs, single)
+        print(f"CPU per job (server + job), {label}: all on {on_cpu:.3f} ms, measured layers off {off_cpu:.3f} ms, "
+              f"ratio {on_cpu / off_cpu:.2f}x")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import shutil
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import threading
 
 import pytest
@@ -18,6 +20,15 @@ from referee.sandbox import Job, Limits, Sandbox
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="the view, PID/IPC namespaces and cgroups need root")
 PACKAGE = os.path.dirname(os.path.abspath(referee.__file__))
 CHECKOUT = os.path.dirname(os.path.dirname(PACKAGE))
+
+
+@pytest.fixture
+def shared_dir():
+    """A folder every uid can reach (pytest's tmp_path sits under a 0700 folder, which would hide it anyway)."""
+    path = tempfile.mkdtemp(prefix="referee-shared-", dir="/tmp")
+    os.chmod(path, 0o777)
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _probe_paths(sandbox: Sandbox, paths: list[str]) -> dict[str, str]:
@@ -33,7 +44,8 @@ def _probe_paths(sandbox: Sandbox, paths: list[str]) -> dict[str, str]:
 
 
 @ROOT_ONLY
-def test_answers_checkout_and_databases_are_invisible(sandbox, tmp_path):
+def test_answers_checkout_and_databases_are_invisible(sandbox, shared_dir):
+    tmp_path = shared_dir
     data = [os.path.join(PACKAGE, "loopholes", "data", "problems.jsonl"), os.path.join(PACKAGE, "loopholes", "data")]
     db = tmp_path / "service.sqlite"
     sqlite3.connect(db).execute("create table audits (source text)").connection.commit()
@@ -53,12 +65,11 @@ def test_answers_checkout_and_databases_are_invisible(sandbox, tmp_path):
 
 def test_own_package_modules_stay_importable_and_readable(sandbox):
     """Honest look-alike: harness code imports referee modules lazily and reads their source (inspect)."""
-    code = ("import inspect, importlib\nimport referee.loopholes.oracle as m\n"
-            "print(len(inspect.getsource(m)) > 100)\n"
-            "import referee.report\nprint(importlib.util.find_spec('referee.loopholes.data') is None or True)")
+    code = ("import inspect\nimport referee.loopholes.oracle as m\nimport referee.report\n"
+            "print('def ' in inspect.getsource(m), m.__name__)")
     result = sandbox.run_code(code)
     assert result.status == "ok", result.stderr
-    assert result.stdout.split()[0] == b"True"
+    assert result.stdout == b"True referee.loopholes.oracle\n"
 
 
 @ROOT_ONLY
@@ -78,7 +89,8 @@ def test_only_its_own_processes_are_visible(sandbox):
 
 
 @ROOT_ONLY
-def test_unix_sockets_outside_are_unreachable(sandbox, tmp_path):
+def test_unix_sockets_outside_are_unreachable(sandbox, shared_dir):
+    tmp_path = shared_dir
     os.chmod(tmp_path, 0o777)
     path = str(tmp_path / "open.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -109,7 +121,8 @@ def test_unix_sockets_outside_are_unreachable(sandbox, tmp_path):
 
 
 @ROOT_ONLY
-def test_utime_and_xattr_outside_are_refused(sandbox, tmp_path):
+def test_utime_and_xattr_outside_are_refused(sandbox, shared_dir):
+    tmp_path = shared_dir
     os.chmod(tmp_path, 0o777)
     target = tmp_path / "shared.txt"
     target.write_text("x")

@@ -85,3 +85,36 @@ def test_a_job_under_cpu_bound_limits_that_sleeps_is_not_a_cpu_failure(sandbox):
     result = sandbox.run_code("import time\ntime.sleep(0.5)\nprint('slept')", limits=Limits.cpu_bound(0.2))
     assert result.status == "ok", result.summary()
     assert result.cpu_s < 0.2
+
+
+@CGROUPS
+def test_job_cgroups_never_outlive_their_server():
+    """A left-over group would block removing the cgroup it was made in (the host's own, for memory)."""
+    from referee.sandbox import Sandbox
+
+    with Sandbox(workers=1) as sb:
+        killed = sb._all[0]
+        dirs = killed.isolation["cgroup_dirs"]
+        assert dirs and all(os.path.isdir(d) for d in dirs)
+        killed.proc.kill()
+        assert sb.run_code("print(1)").status == "crashed"
+        fresh = sb._all[0].isolation["cgroup_dirs"]  # (the fresh server may have got the same slot uid)
+        assert not any(os.path.isdir(d) for d in dirs if d not in fresh)  # removed by the pool
+        assert sb.run_code("print(1)", limits=Limits(max_processes=2)).stdout == b"1\n"
+    assert not any(os.path.isdir(d) for d in fresh)
+
+
+@CGROUPS
+def test_groups_left_by_killed_servers_are_removed_at_the_next_start():
+    from referee.sandbox import Sandbox
+    from referee.sandbox.slots import CGROUP_PREFIX, UID_BASE, UID_SLOTS, slot_is_free
+
+    free = next(u for u in range(UID_BASE + UID_SLOTS - 1, UID_BASE, -1) if slot_is_free(f"{CGROUP_PREFIX}{u}"))
+    stale = f"/sys/fs/cgroup/pids/{CGROUP_PREFIX}{free}"
+    os.mkdir(stale)
+    try:
+        with Sandbox(workers=1):
+            assert not os.path.isdir(stale)
+    finally:
+        if os.path.isdir(stale):
+            os.rmdir(stale)

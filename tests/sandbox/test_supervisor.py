@@ -4,6 +4,7 @@ the same warm server is untouched."""
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -77,15 +78,38 @@ def test_a_supervisor_failure_retires_the_server(sandbox):
     assert sandbox.run_code("print('fresh')").stdout == b"fresh\n"
 
 
-def test_iterative_removal_of_a_tree_deeper_than_path_max(tmp_path):
-    top = tmp_path / "job"
-    top.mkdir()
+def _chain_cleanup(top: str, depth: int) -> None:
+    """Remove a chain of "d" folders bottom-up through directory descriptors (never a long path, never recursion),
+    so a failing `remove_tree` cannot leave a tree behind that breaks pytest's own clean-up of old temp dirs."""
+    fds = [os.open(top, os.O_RDONLY)]
+    try:
+        for _ in range(depth):
+            try:
+                fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+            except FileNotFoundError:
+                break
+        while len(fds) > 1:
+            os.close(fds.pop())
+            os.rmdir("d", dir_fd=fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
+    os.rmdir(top)
+
+
+def test_iterative_removal_of_a_tree_deeper_than_path_max():
+    top = tempfile.mkdtemp(prefix="referee-deep-")
+    depth = 2500  # 5,000 characters of path: no path-based walk could even name the bottom
     fd = os.open(top, os.O_RDONLY)
-    for _ in range(2500):  # 5,000 characters of path: no path-based walk could even name the bottom
+    for _ in range(depth):
         os.mkdir("d", dir_fd=fd)
         child = os.open("d", os.O_RDONLY, dir_fd=fd)
         os.close(fd)
         fd = child
     os.close(fd)
-    remove_tree(str(top))
-    assert not top.exists()
+    try:
+        remove_tree(top)
+        assert not os.path.lexists(top)
+    finally:
+        if os.path.lexists(top):
+            _chain_cleanup(top, depth)

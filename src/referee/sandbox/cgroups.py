@@ -67,6 +67,26 @@ def _read_int(path: str, key: str | None = None) -> int | None:
     return None
 
 
+def remove_stale(prefix: str, slot_is_free: Any) -> int:
+    """Remove empty job groups of slots no live server holds (left by servers that were SIGKILLed before they
+    could clean up); `slot_is_free(name)` says whether the slot's lock can be taken. Returns how many went."""
+    import glob
+
+    removed = 0
+    patterns = [os.path.join(V1_ROOT, "*", *(["*"] * depth), prefix + "*") for depth in range(3)]
+    mount = _v2_mount()
+    if mount:
+        patterns += [os.path.join(mount, *(["*"] * depth), prefix + "*") for depth in range(3)]
+    for path in sorted({p for pattern in patterns for p in glob.glob(pattern)}):
+        if os.path.isdir(path) and slot_is_free(os.path.basename(path)):
+            try:
+                os.rmdir(path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
 class JobCgroup:
     """The slot's cgroup: `prepare(limits)` before each fork, `attach_fds` for the child, `usage()` after."""
 

@@ -20,6 +20,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,6 +52,20 @@ class Job:
             payload = {"code": self.code}
         return {"driver": self.driver, "handler": self.handler, "payload": payload, "files": self.files,
                 "collect": self.collect, "stdin": self.stdin, "limits": self.limits or default_limits}
+
+
+def remove_cgroups(dirs: list[str], attempts: int = 50) -> None:
+    """Remove a server's job cgroups (it removes them itself unless it was killed; its jobs die with it, so the
+    groups empty within moments). A left-over group would block removing the cgroup it was made in."""
+    for path in dirs:
+        for _ in range(attempts):
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
 
 
 class _ServerProcess:
@@ -98,6 +113,7 @@ class _ServerProcess:
             os.rmdir(self.root)
         except OSError:
             pass
+        remove_cgroups(self.isolation.get("cgroup_dirs") or [])
 
 
 class Sandbox:
@@ -176,12 +192,12 @@ class Sandbox:
         with self._lock:
             if dead in self._all:
                 self._all.remove(dead)
-        try:
-            dead.proc.kill()
-            dead.proc.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        dead.close()
+        if dead.retired is None:  # died: nothing to ask it
+            try:
+                dead.proc.kill()
+            except OSError:
+                pass
+        dead.close()  # a retired server cleans up after itself (cgroups, mounts) and exits
         self._spawn()
 
     def submit(self, job: Job) -> Future[RunResult]:

@@ -10,7 +10,6 @@ there); job output never touches those descriptors.
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import gc
 import glob
 import importlib
@@ -28,12 +27,13 @@ from typing import Any
 from referee.sandbox import child as child_mod
 from referee.sandbox import jobdir
 from referee.sandbox import view as view_mod
-from referee.sandbox.cgroups import JobCgroup
+from referee.sandbox.cgroups import JobCgroup, remove_stale
 from referee.sandbox.landlock import abi_version, build_ruleset
 from referee.sandbox.limits import Limits, RunResult
 from referee.sandbox.pidns import JobNamespace
 from referee.sandbox.seccomp import Filter
 from referee.sandbox.seccomp import supported as seccomp_supported
+from referee.sandbox.slots import CGROUP_PREFIX, claim_uid, slot_is_free
 from referee.sandbox.supervise import Watch, collect
 from referee.sandbox.view import (
     DEV_NODES,
@@ -50,9 +50,6 @@ CLONE_NEWNS = 0x00020000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_CHILD_SUBREAPER = 36
-UID_BASE = 61000
-UID_SLOTS = 512
-LOCK_DIR = "/run/referee-sandbox" if os.path.isdir("/run") and os.access("/run", os.W_OK) else tempfile.gettempdir()
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -123,24 +120,6 @@ def write_frame(fd: int, obj: Any) -> None:
         view = view[os.write(fd, view):]
 
 
-def _claim_uid() -> tuple[int | None, Any]:
-    """Lock a free uid for this server's lifetime, so RLIMIT_NPROC and the kill sweep touch only our jobs."""
-    if os.geteuid() != 0:
-        return None, None
-    os.makedirs(LOCK_DIR, exist_ok=True)
-    start = (os.getpid() * 7) % UID_SLOTS
-    for i in range(UID_SLOTS):
-        uid = UID_BASE + (start + i) % UID_SLOTS
-        handle = open(os.path.join(LOCK_DIR, f"uid-{uid}.lock"), "w")  # noqa: SIM115 - held for the lifetime
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            continue
-        return uid, handle
-    return None, None
-
-
 class Server:
     def __init__(self, preload: list[str], off: frozenset[str] = frozenset(),
                  extra_paths: tuple[str, ...] = ()) -> None:
@@ -151,7 +130,7 @@ class Server:
             os.geteuid() != 0 and _libc.unshare(CLONE_NEWNET | 0x10000000) == 0))
         self._layer("netns", netns, "off by request" if "netns" in off else "unshare(CLONE_NEWNET) refused")
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        self.uid, self._uid_lock = _claim_uid()
+        self.uid, self._uid_lock = claim_uid()
         self._layer("setuid", self.uid is not None, "not root: jobs keep the caller's uid, RLIMIT_NPROC unused")
         self.root = os.path.join(tempfile.gettempdir(), "referee-sbx-" + secrets.token_hex(12))
         os.mkdir(self.root, 0o711)
@@ -184,8 +163,9 @@ class Server:
             mount_proc(self.view_root)
         self._layer("pidns", self.pidns is not None and self.pidns.on,
                     "needs root" if "pidns" not in off else "off by request")
-        self.cgroup = JobCgroup(f"referee-sbx-{self.uid if self.uid is not None else os.getpid()}") \
-            if os.geteuid() == 0 and "cgroup" not in off else None
+        if self.uid is not None and "cgroup" not in off:
+            remove_stale(CGROUP_PREFIX, slot_is_free)
+        self.cgroup = JobCgroup(f"{CGROUP_PREFIX}{self.uid}") if self.uid is not None and "cgroup" not in off else None
         self._layer("cgroup", self.cgroup is not None and self.cgroup.on, "off by request" if "cgroup" in off else (
             self.cgroup.why_off if self.cgroup is not None else "needs root"),
             version=self.cgroup.version if self.cgroup else 0)
@@ -210,6 +190,7 @@ class Server:
             "landlock_abi": abi, "landlock": self.ruleset_fd is not None, "mountns": mountns, "view": view_on,
             "pidns": pidns_on, "ipcns": self.ipc_ns, "seccomp": self.seccomp is not None,
             "cgroup": self.cgroup.version if self.cgroup is not None else 0, "gpu_device_nodes": len(gpu_nodes),
+            "cgroup_dirs": sorted(set(self.cgroup.dirs.values())) if self.cgroup is not None else [],
             "layers": self.layers}
         self.reseed = tuple(m for m in ("numpy.random",) if m in preload or "numpy" in preload)
         for name in preload:
@@ -302,6 +283,8 @@ class Server:
         # the cgroup and the IPC namespace (with their kernel work per job) serve jobs that may fork.
         single = limits.max_processes <= 1 and self.uid is not None
         cgroup = None if single or self.cgroup is None or not self.cgroup.on else self.cgroup
+        if cgroup is not None and not all(os.path.isdir(d) for d in cgroup.dirs.values()):
+            cgroup, self.retire = None, "the job cgroup was removed from outside"  # rlimits only, then a fresh server
         if cgroup is not None:
             cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes)
         plan = child_mod.Plan(directory.work, directory.tmp, limits, self.uid, self.ruleset_fd, self.view_root,
