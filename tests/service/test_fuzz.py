@@ -16,6 +16,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch():
     result = subprocess.run([sys.executable, str(SCRIPT), "-n", "25"], capture_output=True, text=True, timeout=600)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-6000:]
-    assert "server log: 0 unhandled error(s)" in out
-    generated = [line for line in out.splitlines() if "generated" in line and "passed" in line]
-    assert generated and int(generated[-1].split()[0]) >= 200, out[-3000:]  # it really exercised the API
+    assert "fuzz: no check failed" in out and "server log: 0 unhandled error(s)" in out
+    generated = [line.split() for line in out.splitlines() if "generated," in line and "passed" in line]
+    assert generated and int(generated[-1][0]) >= 200, out[-3000:]  # it really exercised the API
+    assert generated[-1][2] == generated[-1][0], generated[-1]  # every generated case passed
