@@ -9,6 +9,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 
@@ -238,3 +239,52 @@ def test_a_job_compiles_and_runs_c(sandbox):
                                                        wall_seconds=30)))
     assert result.status == "ok", result.stderr
     assert result.stdout == b"42\n"
+
+
+CHECKOUT_UNDER_TMP_JOB = """
+import json, os, tempfile
+import referee.bench.defaults  # not imported by the server: a lazy import from the package copy
+import extra_module_under_tmp
+with tempfile.NamedTemporaryFile(dir=None) as handle:
+    handle.write(b"x")
+try:
+    open(os.path.join(os.path.dirname(referee.__file__), "loopholes", "data", "problems.jsonl")).read(1)
+    data = "read"
+except OSError as exc:
+    data = type(exc).__name__
+print(json.dumps({"extra": extra_module_under_tmp.VALUE, "tmp": sorted(os.listdir("/tmp")), "data": data}))
+"""
+CHECKOUT_UNDER_TMP_DRIVER = """
+import json, sys
+from referee.sandbox import Sandbox
+with Sandbox(workers=1, pythonpath=[sys.argv[1]]) as sb:
+    result = sb.run_code(sys.argv[2])
+    print(json.dumps({"status": result.status, "stdout": result.stdout.decode(), "stderr": result.stderr.decode(),
+                      "view": sb.isolation.get("view")}))
+"""
+
+
+@ROOT_ONLY
+def test_a_checkout_under_tmp_stays_importable_in_its_jobs():
+    """CI runners clone under /tmp: the job's private /tmp covers that folder, so its import paths appear at an
+    alias, and lazy imports, extra import roots and tempfile still work (no data folder becomes readable)."""
+    top = tempfile.mkdtemp(prefix="referee-clone-", dir="/tmp")  # 0700, like a runner's checkout parent
+    try:
+        shutil.copytree(PACKAGE, os.path.join(top, "src", "referee"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        extra = os.path.join(top, "extra")
+        os.mkdir(extra)
+        pathlib.Path(extra, "extra_module_under_tmp.py").write_text("VALUE = 41 + 1\n")
+        env = {**os.environ, "PYTHONPATH": os.path.join(top, "src")}
+        done = subprocess.run([sys.executable, "-c", CHECKOUT_UNDER_TMP_DRIVER, extra, CHECKOUT_UNDER_TMP_JOB],
+                              env=env, capture_output=True, text=True, timeout=120, cwd="/")
+        assert done.returncode == 0, done.stderr
+        outcome = json.loads(done.stdout)
+        assert outcome["view"] is True
+        assert outcome["status"] == "ok", outcome["stderr"]
+        job = json.loads(outcome["stdout"])
+        assert job["extra"] == 42
+        assert job["tmp"] == []  # the job's own /tmp, not the host's
+        assert job["data"] in {"FileNotFoundError", "PermissionError"}
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

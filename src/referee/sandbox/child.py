@@ -92,6 +92,7 @@ class Plan:
     seccomp: Any = None
     cgroup_fds: tuple[int, ...] = ()
     reseed: tuple[str, ...] = ()
+    view_aliased: bool = False
 
 
 def _env(home: str, tmp: str) -> dict[str, str]:
@@ -128,6 +129,8 @@ def isolate(plan: Plan, stdin_fd: int, stdout_fd: int, stderr_fd: int, channel_f
     workdir, tmpdir = plan.workdir, plan.tmpdir
     if plan.view_root is not None:
         view.enter(plan.view_root, ipc=plan.ipc_ns)
+        if plan.view_aliased:
+            view.re_point_imports()
         workdir, tmpdir = view.JOB_DIR, "/tmp"
     # reads only in the view; writes only beneath the view (read-only but for this job's own directories) or,
     # without a view, beneath the server's job directories (which hold only this job's)

@@ -289,7 +289,8 @@ class Server:
             cgroup.prepare(limits.cgroup_memory_mb, limits.max_processes)
         plan = child_mod.Plan(directory.work, directory.tmp, limits, self.uid, self.ruleset_fd, self.view_root,
                               self.ipc_ns and not single, self.seccomp_single if single else self.seccomp,
-                              self.cgroup_fds if cgroup is not None else (), self.reseed)
+                              self.cgroup_fds if cgroup is not None else (), self.reseed,
+                              self.view is not None and self.view.aliased)
         start = time.monotonic()
         try:
             pid = self._fork(plan, (in_r, out_w, err_w, child_sock.fileno()), driver, payload)

@@ -34,6 +34,10 @@ DEV_NODES = ("null", "zero", "full", "random", "urandom")
 DATA_DIRS = frozenset({"data", "examples", "fixtures", "templates", "static", "migrations", "__pycache__"})
 MOUNT_POINTS = ("proc", "tmp", "job", "dev/shm")
 JOB_DIR = "/job"
+#: host folders the job's own mounts cover (its private /tmp and /dev/shm): a Python path beneath one of them (a
+#: checkout or virtual environment under /tmp, as CI runners make) is shown at HOST_ALIAS + its path instead
+COVERED = ("/tmp", "/dev/shm")
+HOST_ALIAS = "/.host"
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -47,6 +51,14 @@ def _bind_ro(source: str, target: str) -> bool:
     if not _mount(source, target, None, MS_BIND | MS_REC):
         return False
     return _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+
+
+def in_view(path: str) -> str:
+    """Where a host path appears inside the view: the same path, unless a job mount covers it."""
+    for covered in COVERED:
+        if path == covered or path.startswith(covered + "/"):
+            return HOST_ALIAS + path
+    return path
 
 
 def python_paths(extra: list[str]) -> list[str]:
@@ -89,6 +101,8 @@ class View:
         self.gpu_nodes = gpu_nodes
         self.root: str | None = None
         self.why_off: str | None = None
+        #: some import path lives under a covered folder: the job's import state must be re-pointed (`re_point`)
+        self.aliased = any(in_view(p) != p for p in [*self.python, self.package_dir])
         try:
             self._build(mount_at)
             self.root = mount_at
@@ -107,10 +121,11 @@ class View:
                 if not _bind_ro(path, root + path):
                     raise OSError(ctypes.get_errno(), f"bind {path}")
         for path in self.python:
-            if os.path.isdir(root + path) and os.listdir(root + path):
+            target = root + in_view(path)
+            if os.path.isdir(target) and os.listdir(target):
                 continue  # already visible through an enclosing bind
-            os.makedirs(root + path, exist_ok=True)
-            if not _bind_ro(path, root + path):
+            os.makedirs(target, exist_ok=True)
+            if not _bind_ro(path, target):
                 raise OSError(ctypes.get_errno(), f"bind {path}")
         self._package(root)
         self._dev(root)
@@ -122,7 +137,7 @@ class View:
 
     def _package(self, root: str) -> None:
         """A fresh tmpfs at the package's own path holds the copy, hiding any data folder a bind brought along."""
-        target = root + self.package_dir
+        target = root + in_view(self.package_dir)
         os.makedirs(target, exist_ok=True)
         if not _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m"):
             raise OSError(ctypes.get_errno(), "tmpfs for the package")
@@ -174,9 +189,9 @@ def package_read_paths(package_dir: str) -> tuple[list[str], list[str]]:
 def private_mounts(root: str) -> bool:
     """Own mount namespace: a tmpfs for this server's work, and the interpreter reachable by the job uid.
 
-    When Python lives under a folder the job uid cannot enter (pyenv under root's 0700 home), that folder is
-    replaced, in this namespace only, by an empty tmpfs holding read-only binds of just the paths the
-    interpreter needs, so the job can import the stdlib but sees nothing else of that home.
+    When Python lives under a folder the job uid cannot enter (pyenv under root's 0700 home, a checkout in a
+    0700 mktemp folder), that folder is replaced, in this namespace only, by an empty tmpfs holding read-only
+    binds of just the paths the interpreter imports from, so the job can import but sees nothing else there.
     """
     if _libc.unshare(CLONE_NEWNS) != 0:
         return False
@@ -184,7 +199,8 @@ def private_mounts(root: str) -> bool:
         return False
     _libc.mount(b"tmpfs", root.encode(), b"tmpfs", 0, b"mode=0711,size=1g")
     needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable),
-                                            os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
+                                            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                            *[p for p in sys.path if p and os.path.isdir(p)])}
     blocked: dict[str, list[str]] = {}
     for path in sorted(needed):
         parts = path.split("/")
@@ -227,6 +243,22 @@ def bind_job(view_root: str, job_dir: str, tmp_dir: str) -> None:
     for source, point in zip((job_dir, tmp_dir, tmp_dir), JOB_POINTS, strict=True):
         if not _mount(source, os.path.join(view_root, point), None, MS_BIND):
             raise OSError(ctypes.get_errno(), f"bind {point}")
+
+
+def re_point_imports() -> None:
+    """In the child, once inside the view: import paths under a covered folder are read at their alias.
+
+    The forked interpreter's `sys.path`, the packages' `__path__` (used for lazy submodule imports) and the
+    finder cache still name the host paths, which the job's /tmp now hides; without this a checkout under /tmp
+    could import nothing new inside a job.
+    """
+    sys.path[:] = [in_view(p) if p else p for p in sys.path]
+    sys.path_importer_cache.clear()
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if isinstance(search, list):
+            search[:] = [in_view(p) for p in search]
+    sys.executable = in_view(sys.executable)
 
 
 def enter(view_root: str, *, ipc: bool) -> None:
