@@ -123,6 +123,18 @@ def _db_floor(db_url: str, task: str, codes: list[str], n: int) -> float:
     finally:
         store.dispose()
 
+def stop_processes(procs: list[subprocess.Popen], timeout_s: float) -> None:
+    """SIGTERM to all (the newest first: workers before the server they report to), then SIGKILL what lingers."""
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -242,17 +254,11 @@ def main() -> int:
             print(f"\nlogs: {scratch}")
         return 0 if lost == 0 and refused == 0 else 1
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs, timeout_s=30)
         if os.environ.get("REFEREE_KEEP_LOAD_LOGS") != "1":
             shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -21,37 +21,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from service_load import REFEREE, TOKEN, _corpus, _env, _free_port, _hammer, _percentile
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from service_load import REFEREE, TOKEN, _corpus, _env, _free_port, _hammer, _percentile, stop_processes
+from sqlalchemy import func, select
 
 from referee.client import wait_until_healthy
+from referee.store.scratch import scratch_pg_database
 
 CUDA_TASK = "vectoradd_cuda"
-
-
-@contextmanager
-def scratch_database(server_url: str):
-    name = f"referee_scale_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _cuda_files() -> dict[str, str]:
@@ -110,14 +94,7 @@ def run_config(label: str, db_url: str, *, api: int, workers: int, gpu_worker: b
                 "audits_s": len(accepted) / drain_s, "lost": len(accepted) - done,
                 "refused": n - len(accepted), "routing": routing}
     finally:
-        for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_processes(procs, timeout_s=60)
 
 
 def _drain(db_url: str, accepted: set[int], workers: list[subprocess.Popen], started: float,
@@ -175,7 +152,7 @@ def main() -> int:
             if kind == "sqlite":
                 results.append(run_config(label, f"sqlite:///{scratch / f'r{rep}-{api}.sqlite3'}", **run))
             else:
-                with scratch_database(args.pg_url) as url:
+                with scratch_pg_database(args.pg_url, prefix="referee_scale") as url:
                     results.append(run_config(label, url, **run))
     print(f"\nreferee service at scale: {args.submissions} submissions, {args.clients} clients, static audits, "
           f"{os.cpu_count()} CPUs (shared machine: figures taken under load)\n")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from referee.integrations.core import RewardEngine
 from referee.loopholes.hacks import by_name
 from referee.loopholes.problems import load_problems
+
+# the real `referee serve` process helpers are the service tests' own (one copy for both folders)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
 
 
 @pytest.fixture(scope="session")

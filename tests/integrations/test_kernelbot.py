@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from service_proc import ADMIN, free_port, start, wait_for
+from service_helpers import ADMIN_TOKEN, free_port, start_server, wait_for
 from typer.testing import CliRunner
 
 from referee.cli import app
@@ -37,9 +37,9 @@ def problems_dir(tmp_path):
 
 def test_register_leaderboards_as_tasks(tmp_path, problems_dir, monkeypatch):
     root, competition = problems_dir
-    service = start(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "serve.log")
+    service = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "serve.log", REFEREE_REGISTER_BUNDLED="0")
     try:
-        monkeypatch.setenv("REFEREE_ADMIN_TOKEN", ADMIN)
+        monkeypatch.setenv("REFEREE_ADMIN_TOKEN", ADMIN_TOKEN)
         args = ["kernelbot-tasks", str(root), "--competition", str(competition), "--url", service.url, "--json"]
         first = CliRunner().invoke(app, args)
         assert first.exit_code == 0, first.output
@@ -47,7 +47,7 @@ def test_register_leaderboards_as_tasks(tmp_path, problems_dir, monkeypatch):
         again = CliRunner().invoke(app, args)  # re-running after a task.yml change updates; unchanged stays
         assert again.exit_code == 0 and {r["name"] for r in json.loads(again.stdout)} == {"vectoradd_v2",
                                                                                            "softmax_v2"}
-        with service.admin() as admin:
+        with service.client(admin=True) as admin:
             names = {t["name"] for t in admin.get("/admin/tasks").json()["tasks"]}
             files = admin.get("/admin/tasks/vectoradd_v2").json()["task"]["files"]
         assert {"vectoradd_v2", "softmax_v2"} <= names
@@ -68,7 +68,7 @@ def test_bad_competition_and_bad_token_are_clear(tmp_path, problems_dir, monkeyp
 
 
 def _audits(service):
-    with service.admin() as admin:
+    with service.client(admin=True) as admin:
         return admin.get("/admin/audits", params={"limit": 200}).json()["audits"]
 
 
@@ -93,15 +93,16 @@ def test_undelivered_submissions_survive_a_restart(tmp_path):
     """)
     subprocess.run([sys.executable, "-c", crash], check=True, timeout=60, env={**os.environ})
 
-    service = start(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "serve.log", port=port)
+    service = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "serve.log", port=port,
+                           REFEREE_REGISTER_BUNDLED="0")
     try:
-        with service.admin() as admin:
+        with service.client(admin=True) as admin:
             files = {n: (bundled_tasks_dir() / "vectoradd_py" / n).read_text() for n in
                      ("task.yml", "reference.py", "task.py")} | {"utils.py": (bundled_tasks_dir() / "utils.py")
                                                                  .read_text()}
             assert admin.post("/admin/tasks", json={"name": "vectoradd_py", "files": files}).status_code in (200, 201)
         restarted = AuditClient(url, spool=spool, max_retry_delay_s=0.2)
-        wait_for(lambda: restarted.pending == 0, 30, "the spooled submissions to be delivered")
+        wait_for(lambda: restarted.pending == 0, 30, what="the spooled submissions to be delivered")
         # and once more, as if the backend restarted again right after delivering: nothing left to send
         assert restarted.close(timeout_s=5) == 0
         again = AuditClient(url, spool=spool)
@@ -144,11 +145,11 @@ def test_the_kernelbot_patch_hook(tmp_path, monkeypatch):
     hook = types.ModuleType("libkernelbot.referee_hook")
     exec(compile(_new_file(patch, "src/libkernelbot/referee_hook.py"), "referee_hook.py", "exec"), hook.__dict__)
 
-    service = start(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "serve.log")
+    service = start_server(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "serve.log", REFEREE_REGISTER_BUNDLED="0")
     try:
         monkeypatch.setenv("REFEREE_URL", service.url)
         monkeypatch.setenv("REFEREE_SPOOL", str(tmp_path / "outbox.sqlite"))
-        with service.admin() as admin:
+        with service.client(admin=True) as admin:
             files = {n: (bundled_tasks_dir() / "vectoradd_py" / n).read_text()
                      for n in ("task.yml", "reference.py", "task.py")}
             files["utils.py"] = (bundled_tasks_dir() / "utils.py").read_text()
@@ -159,7 +160,7 @@ def test_the_kernelbot_patch_hook(tmp_path, monkeypatch):
         hook.audit_submission(7, req, Mode.LEADERBOARD)  # a retried call for the same kernelbot submission
         hook.audit_submission(8, req, Mode.TEST)
         client = hook._audit_client()
-        wait_for(lambda: client.pending == 0 and client.stats.sent == 2, 30, "delivery")
+        wait_for(lambda: client.pending == 0 and client.stats.sent == 2, 30, what="delivery")
         client.close()
         audits = _audits(service)
     finally:

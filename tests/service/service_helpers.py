@@ -52,6 +52,10 @@ class Server:
         self.workers.append(proc)
         return proc
 
+    def stop(self) -> None:
+        """Workers first, then the server (SIGTERM, then SIGKILL after 20 s)."""
+        stop_server(self)
+
     def stop_workers(self) -> None:
         for proc in self.workers:
             if proc.poll() is None:

@@ -8,16 +8,15 @@ scripts/pg.sh itself: the PostgreSQL tests must never be silently skipped there.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from referee.store.db import Store, database_url
+from referee.store.scratch import scratch_pg_database
+
+__all__ = ["scratch_pg_database"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("reviews", "audits", "submissions", "code_blobs", "tasks")
@@ -39,21 +38,6 @@ def pg_server_url() -> str | None:
     if started.returncode != 0:
         raise RuntimeError(f"CI=true but scripts/pg.sh start failed:\n{started.stdout}\n{started.stderr}")
     return database_url(started.stdout.strip().splitlines()[-1])
-
-
-@contextmanager
-def scratch_pg_database(server_url: str) -> Iterator[str]:
-    """A fresh, empty database on the server for this test session; dropped afterwards."""
-    name = f"referee_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def sqlite_url(folder: Path) -> str:
