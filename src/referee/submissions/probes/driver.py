@@ -308,6 +308,8 @@ class _Run:
             self.recorder.active = self.recorder.guarded = False
             return None
         out = result.value if result is not None else None
+        if result is not None:
+            result.value = None  # the driver's own reference must not count as the submission keeping the output
         try:
             if "error" not in frame:
                 self._describe_output(out, obj, step, frame, early)

@@ -22,7 +22,9 @@ What stays possible (documented in docs/submissions.md): code that writes the dr
 from __future__ import annotations
 
 import _thread
+import functools
 import itertools
+import operator
 import os
 import struct
 import sys
@@ -118,8 +120,16 @@ class CallResult:
         self.ident = 0
 
 
+# How the driver tells that a call's thread is gone (not merely that *a* thread ended), from C and without an
+# audited call: a joinable handle (3.13+) or the lock the thread's state releases when it is destroyed (3.11-3.12).
+_JOINABLE = getattr(_thread, "start_joinable_thread", None)
+_SENTINEL = getattr(_thread, "_set_sentinel", None)
+
+
 def make_isolated_call(_start: Any = _thread.start_new_thread, _chain: Any = itertools.chain,
-                       _starmap: Any = itertools.starmap, _count: Any = _thread._count,
+                       _starmap: Any = itertools.starmap, _joinable: Any = _JOINABLE, _sentinel: Any = _SENTINEL,
+                       _partial: Any = functools.partial, _tee: Any = itertools.tee,
+                       _acquire: Any = operator.methodcaller("acquire"),
                        _sys: Any = sys, _len: Any = len, _map: Any = map, _allocate: Any = _thread.allocate_lock,
                        _result: Any = CallResult) -> Callable[[Any, Any], CallResult]:
     """`isolated_call(fn, arg, after)` bound now (see module docstring): fn(arg) at the top of a new thread.
@@ -144,15 +154,27 @@ def make_isolated_call(_start: Any = _thread.start_new_thread, _chain: Any = ite
         try:
             # the thread runs: box.append(fn(arg)); box.append(after()); done.release() -- all from C
             work = _chain(_map(fn, (arg,)), _starmap(after, [()]), _starmap(done.release, [()]))
-            running = _count()
-            result.ident = _start(box.extend, (work,))
+            skip = 0
+            if _joinable is not None:
+                handle = _joinable(_partial(box.extend, work))
+                result.ident, ended = handle.ident, handle.is_done
+            else:  # box[0]: the thread's sentinel lock, which it acquires (box[1]) and its state's end releases
+                skip = 2
+                lock, acquire = _tee(_starmap(_sentinel, [()]))
+                result.ident = _start(box.extend, (_chain(lock, _map(_acquire, acquire), work),))
+
+                def ended() -> bool:
+                    return _len(box) > 1 and not box[0].locked()
             while not done.acquire(True, _POLL_S):
-                if _count() <= running:  # it ended without a result or a report: SystemExit (cleared silently)
+                # it ended without a result or a report: SystemExit (cleared silently). Asked of this very thread:
+                # a thread count also drops when an earlier call's thread finishes exiting, which under load
+                # happens during the next call and cut that call short as if it had raised
+                if ended():
                     break
         finally:
             _sys.unraisablehook = previous
-        if _len(box) > 1:
-            result.value, result.returned, result.after = box[0], True, box[1]
+        if _len(box) > 1 + skip:
+            result.value, result.returned, result.after = box[skip], True, box[skip + 1]
         elif caught:
             result.error = caught[0]
         return result

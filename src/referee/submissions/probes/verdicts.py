@@ -178,10 +178,12 @@ def _memoization(out: _Out, records: list[dict[str, Any]]) -> None:
             new.append(r["seconds"])
         seen.add(r["case"])
     retained = any(r.get("retained") for r in records)
-    if new and repeat and retained and median(new) >= 2e-4 and median(repeat) * 20 < median(new):
-        out.add("PRB107", f"New inputs took {median(new) * 1e3:.2f} ms per call, repeated inputs "
-                f"{median(repeat) * 1e3:.3f} ms, and returned outputs stay referenced by the submission.",
-                new_ms=median(new) * 1e3, repeat_ms=median(repeat) * 1e3)
+    # fastest against fastest: a loaded host preempts some calls (and delays each thread's start by milliseconds),
+    # which only ever adds time, so the minimum of each side is what the kernel itself took
+    if new and repeat and retained and min(new) >= 2e-4 and min(repeat) * 20 < min(new):
+        out.add("PRB107", f"New inputs took at least {min(new) * 1e3:.2f} ms per call, repeated inputs "
+                f"{min(repeat) * 1e3:.3f} ms, and returned outputs stay referenced by the submission.",
+                new_ms=min(new) * 1e3, repeat_ms=min(repeat) * 1e3)
 
 
 def _events(out: _Out, got: Collected) -> None:
