@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from referee.report import Finding
 from referee.sandbox import Job, Limits, Sandbox
 from referee.submissions.probes.plan import build_plan
 from referee.submissions.probes.rules import PROBE_RULES, ProbeRule, sarif_catalog
 from referee.submissions.task import Task
+
+if TYPE_CHECKING:
+    from referee.report import Finding
 
 __all__ = ["PROBE_PRELOAD", "PROBE_RULES", "ProbeOutcome", "ProbeRule", "gpu_present", "make_sandbox",
            "probe_blocker", "probe_limits", "probes_can_run", "run_probes", "sarif_catalog"]
@@ -118,6 +120,8 @@ def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "subm
         return ProbeOutcome("degraded", degraded=True,
                             notes=[f"dynamic probes failed inside the referee: {result.summary()}"],
                             metrics={"status": "degraded", "run": result.summary()})
+    from referee.report import Finding
+
     findings = [Finding.model_validate(item) for item in value["findings"]]
     return ProbeOutcome(value["status"], findings, list(value["notes"]), dict(value["metrics"]),
                         bool(value["degraded"]))

@@ -8,10 +8,14 @@ honest kernel could plausibly do the same thing (a leftover thread pool, a file 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from referee import rulebook
-from referee.report import Evidence, Finding, Verdict
+from referee.records import EvidenceRecord, FindingRecord
+from referee.report import Verdict
+
+if TYPE_CHECKING:
+    from referee.report import Finding
 
 
 @dataclass(frozen=True)
@@ -166,11 +170,19 @@ def probe_finding(rule_id: str, message: str, *, file: str | None = None, line: 
                   detail: str | None = None, snippet: str | None = None, data: dict[str, Any] | None = None,
                   verdict: Verdict | None = None) -> Finding:
     """A Finding for a dynamic rule, carrying the rule's title, action and verdict."""
+    return probe_record(rule_id, message, file=file, line=line, detail=detail, snippet=snippet, data=data,
+                        verdict=verdict).to_model()
+
+
+def probe_record(rule_id: str, message: str, *, file: str | None = None, line: int | None = None,
+                 detail: str | None = None, snippet: str | None = None, data: dict[str, Any] | None = None,
+                 verdict: Verdict | None = None) -> FindingRecord:
+    """`probe_finding` as a plain record (no pydantic), for the `--api-mode` path."""
     rule = PROBE_RULES[rule_id]
-    evidence = [Evidence(file=file, line=line, detail=detail, snippet=snippet)] if (file or detail) else []
-    return Finding(rule=rule.id, verdict=verdict or rule.verdict, message=message, action=rule.action,
-                   title=rule.title, evidence=evidence, data={"family": rule.family, "source": "dynamic",
-                                                              **(data or {})})
+    evidence = [EvidenceRecord(file=file, line=line, detail=detail, snippet=snippet)] if (file or detail) else []
+    return FindingRecord(rule=rule.id, verdict=verdict or rule.verdict, message=message, action=rule.action,
+                         title=rule.title, evidence=evidence, data={"family": rule.family, "source": "dynamic",
+                                                                    **(data or {})})
 
 
 def sarif_catalog() -> dict[str, dict[str, str]]:
