@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from referee.sandbox import Job, Limits, Sandbox
 from referee.submissions.probes.plan import build_plan
-from referee.submissions.probes.rules import PROBE_RULES, ProbeRule, sarif_catalog
+from referee.submissions.probes.rules import PROBE_RULES, ProbeRule, probe_finding, sarif_catalog
 from referee.submissions.task import Task
 
 if TYPE_CHECKING:
@@ -117,11 +117,61 @@ def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "subm
     result = sandbox.run(job)
     value = result.value
     if not isinstance(value, dict):
-        return ProbeOutcome("degraded", degraded=True,
-                            notes=[f"dynamic probes failed inside the referee: {result.summary()}"],
-                            metrics={"status": "degraded", "run": result.summary()})
+        return lost_run(result, sandbox)
     from referee.report import Finding
 
     findings = [Finding.model_validate(item) for item in value["findings"]]
-    return ProbeOutcome(value["status"], findings, list(value["notes"]), dict(value["metrics"]),
-                        bool(value["degraded"]))
+    outcome = ProbeOutcome(value["status"], findings, list(value["notes"]), dict(value["metrics"]),
+                           bool(value["degraded"]))
+    broke = sandbox_broken_by_job(result)
+    if broke is not None:  # judged, but the job also left the sandbox unable to clean up after it
+        outcome.findings.append(probe_finding("PRB407", broke))
+    return outcome
+
+
+#: how the sandbox reports a run whose result was lost while the job ran (pool.py, server.py)
+LOST_RUN_ERRORS = ("fork server died", "sandbox server error")
+#: retire reasons that are the outside world's doing, not the job's
+OUTSIDE_RETIRES = ("removed from outside",)
+
+
+def sandbox_broken_by_job(result: Any) -> str | None:
+    """Evidence that the job itself broke the sandbox's clean-up (the server retired after it), or None."""
+    retired = getattr(result, "retired", None)
+    if not retired or any(why in retired for why in OUTSIDE_RETIRES):
+        return None
+    return (f"After the submission's run the sandbox could not clean up and retired its fork server: {retired}. "
+            "Honest kernels leave nothing behind that the sandbox cannot remove.")
+
+
+def lost_run(result: Any, sandbox: Sandbox, canary: Any = None) -> ProbeOutcome:
+    """A run without an outcome: the submission's doing (PRB407 FLAG) when a fresh server is sound, else DEGRADED.
+
+    The sandbox answers "fork server died" or "sandbox server error" when the server that supervised the job did
+    not survive it. That is either the job attacking its supervisor or a sick machine; a trivial job on the
+    replacement server tells them apart (`canary` is that job's result, run here when not given). Anything else
+    without an outcome (the handler could not start) happened before submission code could matter: DEGRADED.
+    """
+    summary = result.summary()
+    error = result.error or ""
+    if not any(error.startswith(kind) for kind in LOST_RUN_ERRORS):
+        return ProbeOutcome("degraded", degraded=True, notes=[f"dynamic probes failed inside the referee: {summary}"],
+                            metrics={"status": "degraded", "run": summary})
+    if canary is None:
+        try:
+            canary = sandbox.run(Job(code="print('ok')"))
+        except Exception as exc:  # no sandbox any more: the machine's problem
+            canary = RuntimeError(f"{type(exc).__name__}: {exc}")
+    sound = getattr(canary, "ok", False) and getattr(canary, "stdout", b"") == b"ok\n"
+    if not sound:
+        why = canary.summary() if hasattr(canary, "summary") else str(canary)
+        note = (f"dynamic probes lost the run ({summary}) and a fresh sandbox fails a trivial job too ({why}): "
+                "the machine, not the submission")
+        return ProbeOutcome("degraded", degraded=True, notes=[note],
+                            metrics={"status": "degraded", "run": summary, "canary": why})
+    stderr = getattr(result, "stderr", b"")[-300:].decode("utf-8", "replace")
+    finding = probe_finding("PRB407", f"The probe run was lost while the submission ran ({summary}); a fresh "
+                            "fork server then ran a trivial job fine, so the submission's run broke its own "
+                            "supervision.", detail=("stderr: " + stderr) if stderr else summary)
+    return ProbeOutcome("lost", [finding], [f"dynamic probes lost the run: {summary}"],
+                        {"status": "lost", "run": summary, "canary": canary.summary()})

@@ -119,6 +119,12 @@ _RULES = [
               "Functions, methods or objects of the referee's probe driver (or the encoders it reports through) were "
               "replaced by submission code: an attempt to rewrite what the probes report.",
               "reject and mark as hacked: verdict forgery", Verdict.FAIL, "channel-forgery"),
+    ProbeRule("PRB407", "Sandbox broken during the run",
+              "The sandbox's own supervision failed while the submission ran: its fork server died, or the job left "
+              "files or processes the sandbox could not remove. A fresh sandbox runs a trivial job fine, so the "
+              "environment is sound and the run is the submission's; no result of it could be judged.",
+              "review: the submission attacked the process that runs it; rerun it alone before ranking",
+              Verdict.FLAG, "sandbox-escape"),
     ProbeRule("PRB501", "Calls the reference implementation or harness functions",
               "ref_kernel, generate_input or check_implementation were called from submission code.",
               "reject: the submission must compute the result itself", Verdict.FAIL, "reference-reuse"),
