@@ -136,7 +136,9 @@ def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: S
     from referee.submissions.probes import run_probes
 
     try:
-        outcome = run_probes(code, task, sandbox or shared_sandbox(), filename=options.filename, seed=options.seed,
+        if sandbox is None and not task.distributed:  # distributed tasks bring their own (probes.distributed_sandbox)
+            sandbox = shared_sandbox()
+        outcome = run_probes(code, task, sandbox, filename=options.filename, seed=options.seed,
                              timeout_s=options.timeout_s, memory_mb=options.memory_mb, soak_calls=options.soak_calls)
     except Exception as exc:  # the sandbox could not start, or a bug of ours: never the submission's fault
         report.degraded = True
@@ -269,7 +271,7 @@ def audit_once_records(code: str | bytes, task: Task | None, options: AuditOptio
         return audit_records(code, task, options=options)
     from referee.submissions.probes import make_sandbox, probes_can_run
 
-    if not probes_can_run(task):  # DEGRADED with the reason, without starting a sandbox
+    if not probes_can_run(task) or task.distributed:  # DEGRADED with the reason / runs in its own sandbox
         return audit_records(code, task, options=options)
     try:
         sandbox = make_sandbox(workers=1, timeout_s=options.timeout_s, memory_mb=options.memory_mb)

@@ -8,8 +8,10 @@ The sandbox must preload torch (`make_sandbox` does), so each run costs one fork
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,8 @@ CUDA_ADDRESS_SPACE_MB = 1 << 20
 #: largest file a job may write: inductor's precompiled torch header is ~100 MB (a smaller cap fails g++ with a
 #: "C++ compile error" that reads as the submission's)
 FILE_SIZE_MB = 512
+#: memory per rank of a distributed run (torch + gloo + the task's tensors)
+RANK_MEMORY_MB = 1536
 #: imported once per fork server so every probe run starts warm
 PROBE_PRELOAD = ["torch", "numpy", "referee.report", "referee.submissions.probes.driver",
                  "referee.submissions.probes.handler", "referee.submissions.probes.verdicts"]
@@ -87,10 +91,14 @@ def probe_blocker(task: Task) -> str | None:
     layout = task.probe_blocker
     if layout is not None:
         return f"dynamic probes cannot run: {layout}"
-    if task.distributed:
-        ranks = f"{task.world_size} ranks" if task.world_size > 1 else "one process per rank"
-        return (f"dynamic probes cannot run: the task is distributed (it declares {ranks}; generate_input takes a "
-                "rank) and the probe sandbox runs a single process")
+    if task.distributed:  # run as a CPU port (probes/ranks.py) unless the reference needs NCCL or CUDA itself
+        from referee.submissions.probes.ranks import port_blocker, ranks_of
+
+        why = port_blocker(task)
+        if why is None:
+            return None
+        return (f"dynamic probes cannot run: the task is distributed ({ranks_of(task)} ranks) and needs {why}; "
+                "CPU ranks (gloo) run only torch ops and torch.distributed collectives")
     if task.needs_cuda and not gpu_present():
         return "dynamic probes cannot run: the task needs CUDA and this machine has no GPU"
     return None
@@ -100,20 +108,48 @@ def probes_can_run(task: Task) -> bool:
     return probe_blocker(task) is None
 
 
-def run_probes(code: str, task: Task, sandbox: Sandbox, *, filename: str = "submission.py", seed: int | None = None,
-               timeout_s: float = 60.0, memory_mb: int = 4096, soak_calls: int = 100) -> ProbeOutcome:
-    """Probe one submission. Never raises for anything the submission does; infrastructure trouble is `degraded`."""
+_distributed: Sandbox | None = None
+_distributed_lock = threading.Lock()
+
+
+def distributed_sandbox() -> Sandbox:
+    """One process-wide sandbox for distributed runs: its servers bring up loopback and leave TCP to the network
+    namespace (`landlock_tcp` off), so the ranks' gloo sockets connect on 127.0.0.1 and nowhere else."""
+    global _distributed
+    with _distributed_lock:
+        if _distributed is None or _distributed._closed:
+            _distributed = Sandbox(workers=1, limits=probe_limits(), preload=PROBE_PRELOAD,
+                                   layers_off=("landlock_tcp",))
+            atexit.register(_distributed.close)
+        return _distributed
+
+
+def run_probes(code: str, task: Task, sandbox: Sandbox | None, *, filename: str = "submission.py",
+               seed: int | None = None, timeout_s: float = 60.0, memory_mb: int = 4096,
+               soak_calls: int = 100) -> ProbeOutcome:
+    """Probe one submission. Never raises for anything the submission does; infrastructure trouble is `degraded`.
+
+    A distributed task runs as a CPU port in `distributed_sandbox()` (whatever `sandbox` is given)."""
     blocker = probe_blocker(task)
     if blocker is not None:  # the environment's limit, not the submission's: DEGRADED with the reason
         return ProbeOutcome("degraded", notes=[blocker], metrics={"status": "degraded", "reason": blocker},
                             degraded=True)
+    ranks = 1
+    if task.distributed:
+        from referee.submissions.probes.ranks import PORT_SOAK_CALLS, cpu_port, ranks_of
+
+        ranks, task, sandbox = ranks_of(task), cpu_port(task), distributed_sandbox()
+        soak_calls, timeout_s = min(soak_calls, PORT_SOAK_CALLS), timeout_s * ranks  # ranks share the cores
+        memory_mb = max(memory_mb, RANK_MEMORY_MB * ranks)  # the job's memory limit covers all its processes
+    if sandbox is None:
+        raise TypeError("run_probes needs a sandbox for a task that is not distributed")
     plan = build_plan(task, seed if seed is not None else secrets.randbits(31), soak_calls=soak_calls)
     files = {name: text.encode() for name, text in task.files.items() if name.endswith(".py")}
     files["submission.py"] = code.encode("utf-8", "surrogatepass")
     if task.needs_cuda:  # CUDA reserves address space far beyond any sane RLIMIT_AS; GPU memory is its own limit
         memory_mb = max(memory_mb, CUDA_ADDRESS_SPACE_MB)
-    job = Job(driver=DRIVER, handler=HANDLER, payload=_payload(task, plan, filename), files=files,
-              limits=probe_limits(timeout_s, memory_mb))
+    job = Job(driver=DRIVER, handler=HANDLER, payload={**_payload(task, plan, filename), "ranks": ranks},
+              files=files, limits=probe_limits(timeout_s, memory_mb))
     result = sandbox.run(job)
     value = result.value
     if not isinstance(value, dict):

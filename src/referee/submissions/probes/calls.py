@@ -21,6 +21,9 @@ ENVIRONMENT_WRAPPERS = {"BackendCompilerFailed", "InductorError"}
 #: a torch.compile backend failure is the machine's when it is about files, compilers or missing tools
 ENVIRONMENT_MESSAGE = re.compile(r"Permission denied|Read-only file system|No space left|InvalidCxxCompiler|"
                                  r"CppCompileError|No module named|command not found|cannot find|not installed")
+#: what torch says when the code asks for CUDA on a machine (or a CPU port of a distributed task) without it
+CUDA_MISSING = re.compile(r"Torch not compiled with CUDA|no NVIDIA driver|No CUDA GPUs are available|"
+                          r"has no attribute '_cuda_\w+'|CUDA driver (?:initialization failed|version is insufficient)")
 
 
 def _safe(exc: BaseException) -> str:
@@ -75,6 +78,8 @@ def _environment_error(exc: BaseException | None) -> bool:
         return False
     name = type(exc).__name__
     if name in ENVIRONMENT_ERRORS or isinstance(exc, ModuleNotFoundError):
+        return True
+    if CUDA_MISSING.search(_safe(exc)):
         return True
     return name in ENVIRONMENT_WRAPPERS and bool(ENVIRONMENT_MESSAGE.search(_safe(exc)))
 

@@ -31,6 +31,7 @@ from referee.submissions.probes.harness import EmptyLog, harness_stand_in, poiso
 from referee.submissions.probes.hooks import Recorder
 from referee.submissions.probes.integrity import take_snapshot, thread_snapshot
 from referee.submissions.probes.isolation import make_isolated_call, seal, sealed_send
+from referee.submissions.probes.ranks_child import end_rank, fork_ranks, join_ranks
 from referee.submissions.probes.tensors import Toolkit
 
 REQUIRED = ("generate_input", "ref_kernel", "check_implementation")
@@ -38,7 +39,7 @@ REQUIRED = ("generate_input", "ref_kernel", "check_implementation")
 SEALED_MODULES = ("referee.submissions.probes.calls", "referee.submissions.probes.tensors",
                   "referee.submissions.probes.codec", "referee.submissions.probes.hooks",
                   "referee.submissions.probes.integrity", "referee.submissions.probes.isolation",
-                  "referee.sandbox.child")
+                  "referee.submissions.probes.ranks_child", "referee.sandbox.child")
 HARNESS_NAMES = ("_clone_data", "clear_l2_cache", "time_kernel", "calculate_stats", "run_single_benchmark",
                  "_run_single_benchmark", "_run_single_test", "run_testing", "run_benchmarking", "main")
 
@@ -67,6 +68,7 @@ class _Run(CallLoop):
         self.nonce = os.urandom(8).hex()
         self.r = int.from_bytes(os.urandom(4), "little")
         self.cuda = bool(payload.get("needs_cuda"))
+        self.ranks, self.rank = int(payload.get("ranks") or 1), int(payload.get("rank") or 0)
         self.sync = torch.cuda.synchronize if self.cuda else (lambda: None)
         self.perf = time.perf_counter_ns
         self.sleep = time.sleep
@@ -100,6 +102,8 @@ class _Run(CallLoop):
         # what the leaderboard's runner exports; a submission that behaves only when they are absent is caught
         os.environ.update({"POPCORN_FD": "1", "POPCORN_GPUS": "1"})
         private_dirs(os.getcwd())
+        if self.ranks > 1:  # before the reference is imported: it asks torch.distributed for the world size
+            join_ranks(self.payload, self.rank, self.ranks)
         sys.addaudithook(self.recorder.hook)
         self.recorder.watch_threads()
         try:
@@ -140,7 +144,7 @@ class _Run(CallLoop):
         kit = self.kit
         try:
             with EmptyLog(self.torch) as empties:
-                data = self.fns["generate_input"](**case["args"])
+                data = self.fns["generate_input"](**case["args"], **({"rank": self.rank} if self.ranks > 1 else {}))
             contract = self._contract(data, empties.ptrs)
             tweak = case.get("tweak")
             if tweak == "tail":
@@ -252,10 +256,14 @@ def child_main(payload: dict[str, Any], channel: Channel) -> int:
     import torch
 
     torch.set_num_threads(1)
+    payload, peers = fork_ranks(payload)  # one process per rank of a distributed task; only rank 0 reports
     run = _Run(payload, channel)
     try:
-        return run.run()
+        status = run.run()
+        return end_rank(peers, status)
     except BaseException as exc:  # a driver bug must read as such, never as the submission's fault
+        if peers is None:  # a peer rank: it reports nothing
+            os._exit(1)
         run.recorder.active = run.recorder.guarded = False  # the traceback below reads frames
         try:
             run.send({"k": "driver_error", "error": _safe(exc), "trace": traceback.format_exc()[-2000:]})
