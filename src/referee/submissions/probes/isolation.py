@@ -118,10 +118,15 @@ class CallResult:
         self.ident = 0
 
 
+#: a lock the new thread's state holds until the thread is gone (CPython 3.11/3.12; None later: thread count)
+_SENTINEL = getattr(_thread, "_set_sentinel", None)
+
+
 def make_isolated_call(_start: Any = _thread.start_new_thread, _chain: Any = itertools.chain,
                        _starmap: Any = itertools.starmap, _count: Any = _thread._count,
                        _sys: Any = sys, _len: Any = len, _map: Any = map, _allocate: Any = _thread.allocate_lock,
-                       _result: Any = CallResult) -> Callable[[Any, Any], CallResult]:
+                       _result: Any = CallResult, _sentinel: Any = _SENTINEL, _acquire: Any = _thread.LockType.acquire,
+                       _islice: Any = itertools.islice) -> Callable[[Any, Any], CallResult]:
     """`isolated_call(fn, arg, after)` bound now (see module docstring): fn(arg) at the top of a new thread.
 
     `after()` runs in the same thread once fn returned (thread-local state such as torch's mode stack is read
@@ -141,18 +146,25 @@ def make_isolated_call(_start: Any = _thread.start_new_thread, _chain: Any = ite
 
         previous = _sys.unraisablehook
         _sys.unraisablehook = unraisable
+        # the thread runs: box.append(sentinel()); box.append(box[0].acquire()); box.append(fn(arg));
+        # box.append(after()); done.release(), all from C. The sentinel lock is held while this very thread
+        # exists: "ended without a result" is read from it, not from the thread count, which a previous call's
+        # thread still exiting (or any other thread ending) would make lie.
+        first = _chain(_starmap(_sentinel, [()]), _map(_acquire, _islice(iter(box), 1))) \
+            if _sentinel is not None else ()
         try:
-            # the thread runs: box.append(fn(arg)); box.append(after()); done.release() -- all from C
-            work = _chain(_map(fn, (arg,)), _starmap(after, [()]), _starmap(done.release, [()]))
+            work = _chain(first, _map(fn, (arg,)), _starmap(after, [()]), _starmap(done.release, [()]))
             running = _count()
             result.ident = _start(box.extend, (work,))
             while not done.acquire(True, _POLL_S):
-                if _count() <= running:  # it ended without a result or a report: SystemExit (cleared silently)
-                    break
+                if (not box[0].locked()) if (_sentinel is not None and box) else (
+                        _sentinel is None and _count() <= running):
+                    break  # it ended without a result or a report: SystemExit (cleared silently)
         finally:
             _sys.unraisablehook = previous
-        if _len(box) > 1:
-            result.value, result.returned, result.after = box[0], True, box[1]
+        skip = 2 if _sentinel is not None else 0
+        if _len(box) > 1 + skip:
+            result.value, result.returned, result.after = box[skip], True, box[skip + 1]
         elif caught:
             result.error = caught[0]
         return result
