@@ -108,6 +108,7 @@ def test_a_reference_on_nccl_is_degraded_with_that_reason():
     ("import rocshmem", "rocSHMEM"),
     ("from torch.utils.cpp_extension import load_inline", "custom GPU kernels"),
     ("x = y.cuda()", ".cuda()"),
+    ("ok = out.get_device() == 3", "which GPU"),  # kernelbot examples/gather's checker
     ("torch.cuda.manual_seed(3)\ntorch.cuda.synchronize()", None),  # harmless on CPU ranks
 ])
 def test_what_a_cpu_port_cannot_provide(snippet, why):

@@ -34,6 +34,7 @@ CUDA_ONLY = (
                 r"\w+"),
      "torch.cuda features beyond the device (streams, events, memory)"),
     (re.compile(r"\.cuda\(\)"), "tensors moved with .cuda()"),
+    (re.compile(r"\.get_device\(\)|\.device\.index\b"), "a check of which GPU each tensor lives on"),
 )
 #: keys of a test spec that are not sizes: never perturbed, never part of a case's volume
 NOT_SIZES = {"seed", "world_size", "rank"}
