@@ -66,7 +66,8 @@ def main() -> None:
         kernelguard = None
         console.print("[yellow]kernelguard is not installed: its columns are skipped[/yellow]")
     kg_cmd = shutil.which("kernelguard") or str(Path(sys.executable).with_name("kernelguard"))
-    ref_cmd = [sys.executable, "-m", "referee.cli", "audit", "--api-mode"]
+    # what the installed `referee` command runs (pyproject: referee.entry:main), not the Typer app behind it
+    ref_cmd = [sys.executable, "-m", "referee.entry", "audit", "--api-mode"]
 
     start = time.perf_counter()
     sandbox = make_sandbox(workers=args.jobs)

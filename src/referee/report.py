@@ -8,16 +8,27 @@ carrying a FAIL finding.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from enum import Enum
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, computed_field, field_validator
+if TYPE_CHECKING:
+    from pathlib import Path
 
-from referee.ruleids import canonical_id
+    from referee.report_models import Evidence, Finding, Report  # noqa: F401  (re-exported lazily)
+
+#: the pydantic models, loaded on first use (`referee.report_models`): a `Verdict` alone costs no pydantic
+_MODELS = ("Evidence", "Finding", "Report")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from referee import report_models
+
+        value = getattr(report_models, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Verdict(str, Enum):
@@ -58,79 +69,6 @@ _EXIT_CODE = {Verdict.PASS: 0, Verdict.FLAG: 1, Verdict.FAIL: 2, Verdict.DEGRADE
 SARIF_LEVEL = {Verdict.PASS: "note", Verdict.FLAG: "warning", Verdict.FAIL: "error", Verdict.DEGRADED: "error"}
 
 
-class Evidence(BaseModel):
-    """Where a finding comes from: a file and line, and what was seen there."""
-
-    file: str | None = None
-    line: int | None = None
-    end_line: int | None = None
-    snippet: str | None = None
-    detail: str | None = None
-
-    def location(self) -> str:
-        if self.file is None:
-            return ""
-        return f"{self.file}:{self.line}" if self.line is not None else self.file
-
-
-class Finding(BaseModel):
-    """One reason for a verdict: which rule, how bad, what was seen, what to do about it."""
-
-    rule: str
-    verdict: Verdict
-    message: str
-    action: str = "review"
-    title: str | None = None
-    evidence: list[Evidence] = Field(default_factory=list)
-    data: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("rule")
-    @classmethod
-    def _rulebook_id(cls, value: str) -> str:
-        """Old rule spellings (`PA-01`, `LH-INPUT`) become rulebook ids, for fresh and stored reports alike."""
-        return canonical_id(value)
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def line(self) -> int | None:
-        """First cited line, so JSON consumers get `line` without walking the evidence list."""
-        for item in self.evidence:
-            if item.line is not None:
-                return item.line
-        return None
-
-
-class Report(BaseModel):
-    """Everything one audit concluded. `verdict` is derived from the findings (worst wins)."""
-
-    subject: str
-    kind: str
-    findings: list[Finding] = Field(default_factory=list)
-    metrics: dict[str, Any] = Field(default_factory=dict)
-    timings: dict[str, float] = Field(default_factory=dict)
-    notes: list[str] = Field(default_factory=list)
-    degraded: bool = False
-    action: str | None = None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def verdict(self) -> Verdict:
-        return Verdict.worst([*(f.verdict for f in self.findings), *([Verdict.DEGRADED] if self.degraded else [])])
-
-    @property
-    def exit_code(self) -> int:
-        return self.verdict.exit_code
-
-    def add(self, finding: Finding) -> None:
-        self.findings.append(finding)
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
-
-
 SARIF_ROOT_ID = "SRCROOT"
 
 
@@ -144,7 +82,10 @@ def reports_to_sarif(reports: Iterable[Report], rules: dict[str, dict[str, Any]]
     `originalUriBaseIds` as `SRCROOT`, so the log reads the same on any machine; a relative evidence path is
     taken relative to `base` (default: `root`), and a file outside the root keeps an absolute `file:` URI.
     """
+    from pathlib import Path
+
     from referee import rulebook
+    from referee.report_models import Evidence
 
     reports = list(reports)
     root_dir = Path(root if root is not None else Path.cwd()).resolve()
@@ -212,6 +153,9 @@ def _sarif_rule(rule_id: str, entry: dict[str, Any]) -> dict[str, Any]:
 
 def _artifact(file: str, root: Path, base: Path) -> dict[str, Any]:
     """A SARIF artifactLocation: relative to the root when the file lies under it, else an absolute file URI."""
+    from pathlib import Path
+    from urllib.parse import quote
+
     path = Path(file)
     absolute = path if path.is_absolute() else base / path
     try:

@@ -141,3 +141,21 @@ def test_forgery_attempts_never_pass_in_api_mode(source, audit_code):
     report = audit_code(source)
     result = kernelguard_result(report, source)
     assert result["should_filter"] is True and result["classification"] == "hacked"
+
+
+def test_another_thread_ending_during_a_call_does_not_lose_its_result():
+    """Regression: "ended without a result" was read from the thread count, so a thread of an earlier call (or of
+    torch.distributed) exiting mid-call made an honest call look like SystemExit."""
+    import threading
+    import time
+
+    from referee.submissions.probes.isolation import make_isolated_call
+
+    call = make_isolated_call()
+    ending = threading.Thread(target=time.sleep, args=(0.2,))
+    ending.start()
+    result = call(lambda x: (time.sleep(0.8), x + 1)[1], 41)
+    ending.join()
+    assert (result.returned, result.value) == (True, 42)
+    lost = call(lambda x: (_ for _ in ()).throw(SystemExit), 0)  # a real SystemExit is still seen as one
+    assert lost.returned is False and lost.error is None

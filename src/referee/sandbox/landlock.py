@@ -64,17 +64,19 @@ def _write_access(abi: int) -> int:
 
 
 def build_ruleset(writable_dirs: list[str], abi: int, writable_files: tuple[str, ...] = ("/dev/null",),
-                  readable: list[str] | None = None, listable: tuple[str, ...] | list[str] = ()) -> int | None:
+                  readable: list[str] | None = None, listable: tuple[str, ...] | list[str] = (),
+                  tcp: bool = True) -> int | None:
     """A ruleset fd allowing writes only beneath `writable_dirs` (plus /dev/null), reads only beneath `readable`
     (when given; `listable` folders may be listed, not read), denying TCP and outside signals where the ABI
-    supports it. Built once per fork server; each child only has to apply it."""
+    supports it (`tcp=False` leaves TCP to the network namespace: loopback only). Built once per fork server; each
+    child only has to apply it."""
     if abi <= 0:
         return None
     write = _write_access(abi)
     handled = write | (READ_ACCESS if readable is not None else 0)
     fields = [handled]
     if abi >= 4:
-        fields.append(_NET_BIND_TCP | _NET_CONNECT_TCP)
+        fields.append(_NET_BIND_TCP | _NET_CONNECT_TCP if tcp else 0)
     if abi >= 6:
         fields.append(_SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL)
     attr = struct.pack(f"={len(fields)}Q", *fields)

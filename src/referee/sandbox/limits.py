@@ -61,6 +61,9 @@ class RunResult:
     messages: list[Any] = field(default_factory=list)
     value: Any = None
     error: str | None = None
+    #: why the fork server that ran this job is not trusted with another (clean-up or supervision failed); set
+    #: by the pool, so a consumer can tell a job that broke the sandbox from one that merely failed
+    retired: str | None = None
 
     @property
     def ok(self) -> bool:

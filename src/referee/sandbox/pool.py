@@ -173,6 +173,7 @@ class Sandbox:
         server = self._idle.get()
         try:
             result = server.call(request)
+            result.retired = server.retired
             if server.retired:  # its job left it untrustworthy: the next job gets a fresh server
                 self._replace(server)
                 server = None  # type: ignore[assignment]

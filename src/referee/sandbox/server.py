@@ -120,6 +120,27 @@ def write_frame(fd: int, obj: Any) -> None:
         view = view[os.write(fd, view):]
 
 
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _loopback_up() -> bool:
+    """Bring `lo` up in the server's own network namespace (best effort).
+
+    The ranks of one distributed probe job (torch.distributed's gloo backend) talk over 127.0.0.1 when the server
+    leaves TCP to the namespace (`landlock_tcp` off). Nothing outside the namespace becomes reachable, and a job's
+    sockets end with its processes (swept after every job).
+    """
+    import fcntl
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            flags = struct.unpack("16sH22x", fcntl.ioctl(sock, SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0)))[1]
+            fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", flags | IFF_UP))
+        return True
+    except OSError:
+        return False
+
+
 class Server:
     def __init__(self, preload: list[str], off: frozenset[str] = frozenset(),
                  extra_paths: tuple[str, ...] = ()) -> None:
@@ -129,6 +150,8 @@ class Server:
         netns = "netns" not in off and (_libc.unshare(CLONE_NEWNET) == 0 or (
             os.geteuid() != 0 and _libc.unshare(CLONE_NEWNET | 0x10000000) == 0))
         self._layer("netns", netns, "off by request" if "netns" in off else "unshare(CLONE_NEWNET) refused")
+        if netns:
+            _loopback_up()
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.uid, self._uid_lock = claim_uid()
         self._layer("setuid", self.uid is not None, "not root: jobs keep the caller's uid, RLIMIT_NPROC unused")
@@ -181,8 +204,8 @@ class Server:
         # the view is mounted read-only but for the job's own directories, bound onto it per job
         self.writable_files = ("/dev/null", *gpu_nodes)
         writable = [self.jobs_dir, *([self.fixed_dir.work, self.fixed_dir.tmp] if self.fixed_dir else [])]
-        self.ruleset_fd = build_ruleset(writable, abi, self.writable_files, readable, self.listable) \
-            if "landlock" not in off else None
+        self.ruleset_fd = build_ruleset(writable, abi, self.writable_files, readable, self.listable,
+                                        tcp="landlock_tcp" not in off) if "landlock" not in off else None
         self._layer("landlock", self.ruleset_fd is not None, "kernel has no Landlock" if abi == 0 else "off",
                     abi=abi, reads=readable is not None and self.ruleset_fd is not None)
         self.isolation: dict[str, Any] = {

@@ -14,10 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from referee import __version__
-from referee.report import Report, Verdict
+from referee.report import Verdict
+
+if TYPE_CHECKING:
+    from referee.records import ReportRecord
+    from referee.report import Report
 
 CLASSIFICATION = {Verdict.FAIL: "hacked", Verdict.FLAG: "suspicious", Verdict.PASS: "valid",
                   Verdict.DEGRADED: "unknown"}
@@ -30,7 +34,7 @@ def _kernelguard_names(data: dict[str, Any]) -> list[str]:
     return [str(n) for n in names] if isinstance(names, list | tuple) else []
 
 
-def _reason(report: Report, broken: bool) -> str | None:
+def _reason(report: Report | ReportRecord, broken: bool) -> str | None:
     """One line saying why the submission was not simply accepted (DEGRADED: what the referee could not do)."""
     if report.verdict is Verdict.DEGRADED:
         return "; ".join(report.notes[-3:]) or "the referee could not finish the audit"
@@ -42,7 +46,7 @@ def _reason(report: Report, broken: bool) -> str | None:
     return "; ".join(f"{f.rule}: {f.title}" for f in report.findings if f.verdict is report.verdict)[:400]
 
 
-def kernelguard_result(report: Report, code: str) -> dict[str, Any]:
+def kernelguard_result(report: Report | ReportRecord, code: str) -> dict[str, Any]:
     """One JSON object in KernelGuard's api-mode shape, plus referee's verdict and findings."""
     verdict = report.verdict
     patterns = [{"pattern": _kernelguard_names(f.data)[0] if _kernelguard_names(f.data) else f.rule,
@@ -76,9 +80,9 @@ def kernelguard_result(report: Report, code: str) -> dict[str, Any]:
 
 def write_api_result(code: str, task: Any, options: Any) -> int:
     """Audit, print the one JSON line, and return the exit status of the contract (0 unless the audit failed)."""
-    from referee.submissions.audit import audit_once
+    from referee.submissions.audit import audit_once_records
 
-    report = audit_once(code, task, options)
+    report = audit_once_records(code, task, options)  # printed from the record: no pydantic model is built
     sys.stdout.write(json.dumps(kernelguard_result(report, code)) + "\n")
     sys.stdout.flush()
     return Verdict.DEGRADED.exit_code if report.verdict is Verdict.DEGRADED else 0

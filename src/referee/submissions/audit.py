@@ -19,9 +19,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from referee.report import Evidence, Finding, Report, Verdict
+from referee.records import EvidenceRecord, FindingRecord, ReportRecord
+from referee.report import Verdict
 
 if TYPE_CHECKING:  # imported where used: `referee audit --api-mode` without a task never needs them (speed)
+    from referee.report import Report
     from referee.sandbox import Sandbox
     from referee.submissions.judge import JudgeConfig
     from referee.submissions.task import Task
@@ -58,12 +60,12 @@ class AuditOptions:
 
 
 def _static_engine() -> tuple[Any, str | None]:
-    """(run_static, None), or (None, why) when a rule module is broken (the referee's bug, so the audit degrades)."""
+    """(scan_records, None), or (None, why) when a rule module is broken (the referee's bug: the audit degrades)."""
     try:
-        from referee.submissions.rules import run_static
+        from referee.submissions.rules import scan_records
     except Exception as exc:  # a broken rule module must not take the audit down
         return None, f"static rules failed to load: {type(exc).__name__}: {exc}"
-    return run_static, None
+    return scan_records, None
 
 
 def static_rule_catalog() -> dict[str, dict[str, str]]:
@@ -104,7 +106,7 @@ def task_contract_of(task: Task | None) -> Any:
         return None
 
 
-def _run_static(code: str, filename: str, report: Report, task: Task | None = None) -> bool:
+def _run_static(code: str, filename: str, report: ReportRecord, task: Task | None = None) -> bool:
     """Static findings into the report; returns whether the code parses (False also when it cannot be told)."""
     engine, problem = _static_engine()
     if engine is None:
@@ -126,7 +128,7 @@ def _run_static(code: str, filename: str, report: Report, task: Task | None = No
 
 
 def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: Sandbox | None,
-                 report: Report) -> None:
+                 report: ReportRecord) -> None:
     if task is None:
         report.notes.append("dynamic probes skipped: no task given")
         report.metrics["dynamic"] = {"status": "skipped"}
@@ -134,7 +136,9 @@ def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: S
     from referee.submissions.probes import run_probes
 
     try:
-        outcome = run_probes(code, task, sandbox or shared_sandbox(), filename=options.filename, seed=options.seed,
+        if sandbox is None and not task.distributed:  # distributed tasks bring their own (probes.distributed_sandbox)
+            sandbox = shared_sandbox()
+        outcome = run_probes(code, task, sandbox, filename=options.filename, seed=options.seed,
                              timeout_s=options.timeout_s, memory_mb=options.memory_mb, soak_calls=options.soak_calls)
     except Exception as exc:  # the sandbox could not start, or a bug of ours: never the submission's fault
         report.degraded = True
@@ -147,7 +151,7 @@ def _run_dynamic(code: str, task: Task | None, options: AuditOptions, sandbox: S
     report.degraded = report.degraded or outcome.degraded
 
 
-def _run_llm(code: str, task: Task | None, options: AuditOptions, report: Report) -> None:
+def _run_llm(code: str, task: Task | None, options: AuditOptions, report: ReportRecord) -> None:
     from referee.submissions.judge import JudgeConfig, judge_submission
 
     config = options.llm_config or JudgeConfig.from_env()
@@ -164,8 +168,8 @@ def _run_llm(code: str, task: Task | None, options: AuditOptions, report: Report
     report.metrics["llm"] = {"model": result.model, "verdict": result.verdict, "reasoning": result.reasoning,
                              "confidence": result.confidence, "attempts": result.attempts}
     if result.verdict in {"suspicious", "cheating"}:
-        evidence = [Evidence(file=options.filename, line=line) for line in result.lines[:5] if line > 0]
-        report.findings.append(Finding(
+        evidence = [EvidenceRecord(file=options.filename, line=line) for line in result.lines[:5] if line > 0]
+        report.findings.append(FindingRecord(
             rule="LLM001", verdict=Verdict.FLAG, title="LLM second opinion: possible cheating",
             message=f"{result.model} judged the submission {result.verdict}: {result.reasoning[:400]}",
             action="review: an LLM's opinion is a lead for a human, not evidence", evidence=evidence,
@@ -175,9 +179,17 @@ def _run_llm(code: str, task: Task | None, options: AuditOptions, report: Report
 def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOptions | None = None,
                      sandbox: Sandbox | None = None) -> Report:
     """Audit one submission against its task (see module docstring). Never raises for bad submissions."""
+    return audit_records(code, task, options=options, sandbox=sandbox).to_model()
+
+
+def audit_records(code: str | bytes, task: Task | None, *, options: AuditOptions | None = None,
+                  sandbox: Sandbox | None = None) -> ReportRecord:
+    """`audit_submission` before the report becomes a pydantic model: the same audit, the same fields.
+
+    `--api-mode` prints from this record directly, so a static-only audit never loads pydantic (speed)."""
     options = options or AuditOptions()
     started = time.perf_counter()
-    report = Report(subject=options.filename, kind="submission")
+    report = ReportRecord(subject=options.filename, kind="submission")
     report.timings = {"static": 0.0, "dynamic": 0.0, "llm": 0.0}
     if isinstance(code, bytes):
         text = code.decode("utf-8", errors="replace")
@@ -188,7 +200,7 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
     report.metrics["code_sha256"] = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
     report.metrics["lines"] = code.count("\n") + 1
     if len(code) > MAX_CODE_CHARS:
-        report.findings.append(Finding(
+        report.findings.append(FindingRecord(
             rule="AUD001", verdict=Verdict.FAIL, title="Submission too large to audit",
             message=f"The submission has {len(code)} characters (limit {MAX_CODE_CHARS}); it was not analysed, so "
                     "it is filtered unchecked (padding past the scanner's cap must never buy a pass).",
@@ -210,10 +222,10 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
     else:
         report.notes.append("dynamic probes skipped: disabled (--no-dynamic)")
     if not parses:  # it cannot be imported by any harness: broken (FAIL), whatever the static rule's own verdict
-        from referee.submissions.probes.rules import probe_finding
+        from referee.submissions.probes.rules import probe_record
 
         syntax = next((f.message for f in report.findings if f.rule == "SYN001"), "a syntax error")
-        report.findings.append(probe_finding("PRB601", f"The submission does not parse, so it cannot be imported: "
+        report.findings.append(probe_record("PRB601", f"The submission does not parse, so it cannot be imported: "
                                              f"{syntax}"))
     if options.llm:
         t0 = time.perf_counter()
@@ -224,13 +236,13 @@ def audit_submission(code: str | bytes, task: Task | None, *, options: AuditOpti
     return report
 
 
-def broken_only(report: Report) -> bool:
+def broken_only(report: Report | ReportRecord) -> bool:
     """A FAIL whose every FAIL finding says the file does not run (no import, no entry point): not a cheat."""
     fails = [f for f in report.findings if f.verdict is Verdict.FAIL]
     return bool(fails) and all(f.data.get("family") in BROKEN_FAMILIES for f in fails)
 
 
-def report_action(report: Report) -> str:
+def report_action(report: Report | ReportRecord) -> str:
     """What an operator should do, worded from the evidence: broken code is rejected, never called hacked."""
     verdict = report.verdict
     if verdict is Verdict.FAIL and broken_only(report):
@@ -250,21 +262,26 @@ def audit_once(code: str | bytes, task: Task | None, options: AuditOptions) -> R
 
     Used by `referee audit` and `--api-mode`, which audit one submission per process.
     """
+    return audit_once_records(code, task, options).to_model()
+
+
+def audit_once_records(code: str | bytes, task: Task | None, options: AuditOptions) -> ReportRecord:
+    """`audit_once` as a plain record (`--api-mode` prints it without building the pydantic model)."""
     if not (options.dynamic and task is not None):
-        return audit_submission(code, task, options=options)
+        return audit_records(code, task, options=options)
     from referee.submissions.probes import make_sandbox, probes_can_run
 
-    if not probes_can_run(task):  # DEGRADED with the reason, without starting a sandbox
-        return audit_submission(code, task, options=options)
+    if not probes_can_run(task) or task.distributed:  # DEGRADED with the reason / runs in its own sandbox
+        return audit_records(code, task, options=options)
     try:
         sandbox = make_sandbox(workers=1, timeout_s=options.timeout_s, memory_mb=options.memory_mb)
     except Exception as exc:  # no sandbox on this machine: the audit says so instead of crashing
-        report = audit_submission(code, task, options=without_probes(options))
+        report = audit_records(code, task, options=without_probes(options))
         report.degraded = True
         report.notes.append(f"dynamic probes could not start the sandbox: {type(exc).__name__}: {exc}")
         report.action = report_action(report)
         return report
     try:
-        return audit_submission(code, task, options=options, sandbox=sandbox)
+        return audit_records(code, task, options=options, sandbox=sandbox)
     finally:
         sandbox.close()

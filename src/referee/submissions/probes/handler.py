@@ -240,9 +240,14 @@ class ProbeSupervisor:
         return None
 
     def finish(self, result: Any) -> dict[str, Any]:
-        from referee.submissions.probes.verdicts import assess
+        from referee.submissions.probes.verdicts import assess, unjudged
 
-        return assess(self.got, self.plan, result)
+        try:
+            return assess(self.got, self.plan, result)
+        except Exception as exc:
+            if not self.got.import_begun:  # no submission code had run: the referee's own bug, DEGRADED upstream
+                raise
+            return unjudged(self.got, self.plan, result, exc)
 
 
 def _input_facts(ref: dict[str, Any], msg: dict[str, Any], writable: set[Any]) -> tuple[bool, list[Any]]:

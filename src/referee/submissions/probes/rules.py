@@ -8,10 +8,14 @@ honest kernel could plausibly do the same thing (a leftover thread pool, a file 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from referee import rulebook
-from referee.report import Evidence, Finding, Verdict
+from referee.records import EvidenceRecord, FindingRecord
+from referee.report import Verdict
+
+if TYPE_CHECKING:
+    from referee.report import Finding
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,12 @@ _RULES = [
               "Functions, methods or objects of the referee's probe driver (or the encoders it reports through) were "
               "replaced by submission code: an attempt to rewrite what the probes report.",
               "reject and mark as hacked: verdict forgery", Verdict.FAIL, "channel-forgery"),
+    ProbeRule("PRB407", "Sandbox broken during the run",
+              "The sandbox's own supervision failed while the submission ran: its fork server died, or the job left "
+              "files or processes the sandbox could not remove. A fresh sandbox runs a trivial job fine, so the "
+              "environment is sound and the run is the submission's; no result of it could be judged.",
+              "review: the submission attacked the process that runs it; rerun it alone before ranking",
+              Verdict.FLAG, "sandbox-escape"),
     ProbeRule("PRB501", "Calls the reference implementation or harness functions",
               "ref_kernel, generate_input or check_implementation were called from submission code.",
               "reject: the submission must compute the result itself", Verdict.FAIL, "reference-reuse"),
@@ -166,11 +176,19 @@ def probe_finding(rule_id: str, message: str, *, file: str | None = None, line: 
                   detail: str | None = None, snippet: str | None = None, data: dict[str, Any] | None = None,
                   verdict: Verdict | None = None) -> Finding:
     """A Finding for a dynamic rule, carrying the rule's title, action and verdict."""
+    return probe_record(rule_id, message, file=file, line=line, detail=detail, snippet=snippet, data=data,
+                        verdict=verdict).to_model()
+
+
+def probe_record(rule_id: str, message: str, *, file: str | None = None, line: int | None = None,
+                 detail: str | None = None, snippet: str | None = None, data: dict[str, Any] | None = None,
+                 verdict: Verdict | None = None) -> FindingRecord:
+    """`probe_finding` as a plain record (no pydantic), for the `--api-mode` path."""
     rule = PROBE_RULES[rule_id]
-    evidence = [Evidence(file=file, line=line, detail=detail, snippet=snippet)] if (file or detail) else []
-    return Finding(rule=rule.id, verdict=verdict or rule.verdict, message=message, action=rule.action,
-                   title=rule.title, evidence=evidence, data={"family": rule.family, "source": "dynamic",
-                                                              **(data or {})})
+    evidence = [EvidenceRecord(file=file, line=line, detail=detail, snippet=snippet)] if (file or detail) else []
+    return FindingRecord(rule=rule.id, verdict=verdict or rule.verdict, message=message, action=rule.action,
+                         title=rule.title, evidence=evidence, data={"family": rule.family, "source": "dynamic",
+                                                                    **(data or {})})
 
 
 def sarif_catalog() -> dict[str, dict[str, str]]:

@@ -354,3 +354,19 @@ def assess(got: Collected, plan: dict[str, Any], result: Any) -> dict[str, Any]:
                "contract": _contract_metrics(got, plan, out)}
     return {"status": status, "findings": [f.model_dump(mode="json") for f in out.findings], "notes": out.notes,
             "metrics": metrics, "degraded": out.degraded}
+
+
+def unjudged(got: Collected, plan: dict[str, Any], result: Any, exc: BaseException) -> dict[str, Any]:
+    """The outcome when `assess` itself failed on a run whose submission was loaded: PRB404, never DEGRADED.
+
+    Every frame after import comes from a process the submission controls; frames that make the judge fail are
+    that process's doing, so the run is flagged with the error as evidence instead of being called the machine's.
+    """
+    out = _Out(plan)
+    out.add("PRB404", f"The referee could not judge the run: what the submission's process sent made the judge fail "
+            f"({type(exc).__name__}: {str(exc)[:200]}).", detail=f"{len(got.records)} call record(s) received")
+    summary = result.summary() if hasattr(result, "summary") else str(result)
+    return {"status": "ran", "findings": [f.model_dump(mode="json") for f in out.findings],
+            "notes": [f"dynamic probe results could not be judged: {type(exc).__name__}"],
+            "metrics": {"status": "ran", "calls": len(got.records), "run": summary, "judge_error": repr(exc)[:300]},
+            "degraded": False}

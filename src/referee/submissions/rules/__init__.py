@@ -27,7 +27,8 @@ from referee.submissions.rules import (  # noqa: F401  (imported for their @rule
     torch_tampering,
     uninitialised,
 )
-from referee.submissions.rules.engine import analyse, run_static, verdict_of
+from referee.submissions.rules.engine import analyse, run_static, scan_records, verdict_of
 from referee.submissions.rules.registry import FAMILIES, Hit, Rule, all_rules, get_rule, rule
 
-__all__ = ["FAMILIES", "Hit", "Rule", "all_rules", "analyse", "get_rule", "rule", "run_static", "verdict_of"]
+__all__ = ["FAMILIES", "Hit", "Rule", "all_rules", "analyse", "get_rule", "rule", "run_static", "scan_records",
+           "verdict_of"]

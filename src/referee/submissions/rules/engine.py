@@ -12,13 +12,18 @@ Policy decisions that apply to every rule live here, not in the rules:
 from __future__ import annotations
 
 import ast
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from referee.report import Evidence, Finding, Verdict
+from referee.records import EvidenceRecord as Evidence
+from referee.records import FindingRecord
+from referee.report import Verdict
 from referee.submissions.analysis import Submission
 from referee.submissions.analysis.contract import Contract
 from referee.submissions.analysis.source import AnalysisTimeout, Budget, expired
 from referee.submissions.rules.registry import Hit, Rule, all_rules, get_rule
+
+if TYPE_CHECKING:
+    from referee.report import Finding
 
 MAX_SOURCE = 4 << 20  # characters; bigger files are reported, not parsed
 MAX_DEPTH = 3  # nesting of decoded payloads scanned
@@ -32,6 +37,11 @@ def run_static(code: str, filename: str = "submission.py", contract: Contract | 
     `contract` (from `analysis.contract.task_contract(reference_source)`) names the members of `data` the task
     itself treats as outputs or state; without it (`--api-mode`) writing into a member and returning it is the
     output-buffer shape, not a finding by itself."""
+    return [record.to_model() for record in scan_records(code, filename, contract)]
+
+
+def scan_records(code: str, filename: str = "submission.py", contract: Contract | None = None) -> list[FindingRecord]:
+    """`run_static` as plain records (`referee.records`, no pydantic): the `--api-mode` hot path."""
     try:
         return _scan(code, filename, 0, budget=[MAX_EMBEDDED], deadline=Budget(MAX_SECONDS),
                      contract=contract)
@@ -56,7 +66,7 @@ def _as_text(code: Any) -> str:
 
 
 def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, budget: list[int],
-          deadline: Budget, contract: Contract | None = None) -> list[Finding]:
+          deadline: Budget, contract: Contract | None = None) -> list[FindingRecord]:
     code = _as_text(code)
     if len(code) > MAX_SOURCE:
         message = f"Submission is {len(code):,} characters; static analysis stops at {MAX_SOURCE:,}, so the " \
@@ -74,7 +84,7 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
         return [_make(get_rule("SYN001"), hit, None, filename)]
     sub = Submission(code, filename, tree=tree, origin=origin, depth=depth, deadline=deadline)
     sub.contract = contract
-    findings: list[Finding] = []
+    findings: list[FindingRecord] = []
     skipped: list[str] = []
     for item in all_rules():
         if item.check is None:
@@ -104,7 +114,8 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
     return _tidy(findings)
 
 
-def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int], deadline: Budget) -> list[Finding]:
+def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int],
+                   deadline: Budget) -> list[FindingRecord]:
     try:
         embedded = sub.embedded
     except Exception as exc:
@@ -133,7 +144,7 @@ def _scan_embedded(sub: Submission, filename: str, depth: int, budget: list[int]
     return out
 
 
-def _make(item: Rule, hit: Hit, sub: Submission | None, filename: str) -> Finding:
+def _make(item: Rule, hit: Hit, sub: Submission | None, filename: str) -> FindingRecord:
     evidence = []
     if hit.node is not None and sub is not None:
         evidence.append(Evidence(file=filename, line=getattr(hit.node, "lineno", None),
@@ -147,20 +158,20 @@ def _make(item: Rule, hit: Hit, sub: Submission | None, filename: str) -> Findin
                                      end_line=getattr(node, "end_lineno", None), snippet=sub.snippet(node),
                                      detail=note))
     data: dict[str, Any] = {"family": item.family, "kernelguard": list(item.kernelguard)}
-    return Finding(rule=item.id, verdict=item.verdict, message=hit.message, action=item.action, title=item.title,
-                   evidence=evidence, data=data)
+    return FindingRecord(rule=item.id, verdict=item.verdict, message=hit.message, action=item.action,
+                         title=item.title, evidence=evidence, data=data)
 
 
-def _engine_error(where: str, exc: BaseException, filename: str) -> Finding:
+def _engine_error(where: str, exc: BaseException, filename: str) -> FindingRecord:
     item = get_rule("ENG001")
     message = f"Static rule `{where}` could not finish ({type(exc).__name__}: {str(exc)[:200]}); the audit is " \
               "incomplete for that rule."
-    return Finding(rule=item.id, verdict=item.verdict, message=message, action=item.action, title=item.title,
-                   evidence=[Evidence(file=filename)], data={"family": item.family, "kernelguard": [],
-                                                              "internal_error": True, "rule": where})
+    return FindingRecord(rule=item.id, verdict=item.verdict, message=message, action=item.action, title=item.title,
+                         evidence=[Evidence(file=filename)], data={"family": item.family, "kernelguard": [],
+                                                                    "internal_error": True, "rule": where})
 
 
-def _tidy(findings: list[Finding]) -> list[Finding]:
+def _tidy(findings: list[FindingRecord]) -> list[FindingRecord]:
     """One finding per (rule, line, message); ordered by line, then worst verdict first, then rule id."""
     seen: set[tuple[str, int | None, str]] = set()
     out = []
@@ -174,6 +185,6 @@ def _tidy(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def verdict_of(findings: list[Finding]) -> Verdict:
+def verdict_of(findings: list[Finding] | list[FindingRecord]) -> Verdict:
     """Worst verdict among static findings (PASS when there are none)."""
     return Verdict.worst(f.verdict for f in findings)

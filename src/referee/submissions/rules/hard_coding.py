@@ -61,10 +61,15 @@ def _constant_derived(sub: Submission, expr: ast.AST, depth: int) -> bool:
     return False
 
 
+def _origin_order(origin: object) -> tuple[int, int, str]:
+    node = getattr(origin, "node", None)
+    return getattr(node, "lineno", 0) or 0, getattr(node, "col_offset", 0) or 0, str(getattr(origin, "kind", ""))
+
+
 def _entry_returns(sub: Submission, kinds: tuple[str, ...]) -> Iterator[tuple[ast.AST, ast.AST, object]]:
     for entry in sub.flow.entries:
         for ret, origins in sub.flow.return_origins(entry.function):
-            for origin in origins:
+            for origin in sorted(origins, key=_origin_order):  # a set: ordered, so the message is reproducible
                 if origin.kind in kinds:
                     yield entry.function, ret, origin
 
