@@ -128,3 +128,17 @@ def in_condition(sub: Submission, node: ast.AST) -> bool:
             return False
         child = ancestor
     return False
+
+
+def loop_values(sub: Submission, node: ast.AST, name: str) -> list | None:
+    """The constants `name` takes inside `node` when it is the variable of an enclosing `for` or comprehension
+    over a constant sequence (`for k in ["AITER_USE_NT", ...]`); None when it is not, or the sequence is not
+    constant."""
+    for ancestor in sub.ancestors(node):
+        loops = [ancestor] if isinstance(ancestor, ast.For) else ancestor.generators if isinstance(
+            ancestor, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else []
+        for loop in loops:
+            if isinstance(loop.target, ast.Name) and loop.target.id == name:
+                values = sub.folder.fold(loop.iter)
+                return list(values) if isinstance(values, (list, tuple)) and values else None
+    return None

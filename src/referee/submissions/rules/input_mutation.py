@@ -194,7 +194,24 @@ def _returned(sub: Submission, function: ast.AST, aliases: dict[str, str]) -> se
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
                     node.func.attr in VIEW_METHODS or node.func.attr.endswith("_")):
                 stack.append(node.func.value)
+    names |= _filled_into(sub, function, names)
     return names | {aliases[n] for n in names if n in aliases}
+
+
+def _filled_into(sub: Submission, function: ast.AST, containers: set[str]) -> set[str]:
+    """Names put into a returned list (`outs.append(c)` then `return outs` or `return outs[-1]`): the group
+    GEMM entries collect each group's output buffer that way."""
+    found: set[str] = set()
+    for node in sub.own_nodes(function):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("append", "extend", "insert") and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id in containers and node.args:
+            item = node.args[-1]
+            if isinstance(item, ast.Name):
+                found.add(item.id)
+            elif isinstance(item, (ast.Tuple, ast.List)):
+                found.update(e.id for e in item.elts if isinstance(e, ast.Name))
+    return found
 
 
 def _unreturned(sub: Submission) -> Iterator[tuple[ast.AST, Mutation, bool]]:

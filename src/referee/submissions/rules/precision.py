@@ -96,19 +96,48 @@ def _contains_down(sub: Submission, expr: ast.AST, function: ast.AST, depth: int
               a, b = data
               return (a.float() @ b.float()).to(a.dtype)
       """,
-      known_problems="Flags fp16 tasks where `.half()` is a no-op; the FLAG is a prompt to check the task's dtype.",
+      known_problems="Flags fp16 tasks where `.half()` is a no-op; the FLAG is a prompt to check the task's dtype. "
+                     "With the task, a cast to a type whose rounding the checker's `rtol` covers (at least "
+                     "2.5 times its unit roundoff: bf16 needs rtol >= 1e-2) is not reported.",
       kernelguard=["PRECISION_DOWNGRADE"])
 def downcast_upcast(sub: Submission) -> Iterator[Hit]:
     for node in sub.nodes(ast.Call):
         if isinstance(node.func, ast.Attribute) and node.func.attr in CAST_METHODS and _is_up(sub, node):
             function = sub.function_of(node)
             down = _contains_down(sub, node.func.value, function) if function is not None else None
-            if down is not None:
+            if down is not None and not _task_accepts(sub, _low_dtype(sub, down)):
                 yield Hit(node, f"Casts down with `{code(down)}` and back up with `.{node.func.attr}(...)`.")
     for call, name in calls(sub, ("torch.autocast", "torch.cuda.amp.autocast", "torch.amp.autocast",
                                   "torch.cpu.amp.autocast")):
-        if _dtype_of(sub, call) & LOW_DTYPES or not any(k.arg == "dtype" for k in call.keywords):
+        low = _dtype_of(sub, call) & LOW_DTYPES
+        if (low or not any(k.arg == "dtype" for k in call.keywords)) and not _task_accepts(
+                sub, min(low) if low else "torch.float16"):
             yield Hit(call, f"Runs under `{name}`, which computes matmuls and convolutions in 16-bit types.")
+
+
+# Unit roundoff of each reduced type; a task whose checker's rtol is ACCEPT_MARGIN times that accepts the type
+# (trimul checks at rtol=2e-2 and its official solution runs its einsum in bf16).
+UNIT_ROUNDOFF = {"torch.float16": 2.0 ** -11, "torch.half": 2.0 ** -11, "torch.bfloat16": 2.0 ** -8,
+                 "torch.float8_e4m3fn": 2.0 ** -4, "torch.float8_e4m3fnuz": 2.0 ** -4, "torch.float8_e5m2": 2.0 ** -3,
+                 "torch.float8_e5m2fnuz": 2.0 ** -3}
+ACCEPT_MARGIN = 2.5
+
+
+def _low_dtype(sub: Submission, down: ast.AST) -> str | None:
+    method = down.func.attr if isinstance(down, ast.Call) and isinstance(down.func, ast.Attribute) else None
+    if method in ("half", "bfloat16"):
+        return "torch.float16" if method == "half" else "torch.bfloat16"
+    low = _dtype_of(sub, down) & LOW_DTYPES if isinstance(down, ast.Call) else set()
+    return min(low) if len(low) == 1 else None
+
+
+def _task_accepts(sub: Submission, dtype: str | None) -> bool:
+    """With the task, whether its checker's tolerance is loose enough for `dtype`'s rounding: the task then
+    allows computing in it, and a down-and-up cast is within its rules. Without the task, never."""
+    contract = sub.contract
+    if contract is None or contract.rtol is None or dtype not in UNIT_ROUNDOFF:
+        return False
+    return contract.rtol >= ACCEPT_MARGIN * UNIT_ROUNDOFF[dtype]
 
 
 @rule("PRC002", "Computes on a fraction of the input", "precision", Verdict.FLAG,
