@@ -147,6 +147,8 @@ def custom_kernel(data):
 
 def test_reading_named_library_settings_is_not_an_environment_scan():
     assert_silent("SNF003", LIBRARY_ENV_PRINT)
+    # After THINNGO2511/AMD-GPU-MODE@fec91308:mixed-mla/submission_probe_kernels.py: aiter's own `*_MODE` flag
+    assert_silent("SNF002", LIBRARY_ENV_PRINT.replace('"CU_NUM"', '"AITER_MLA_MODE"'))
 
 
 def test_environment_scans_and_harness_names_in_a_loop_still_caught():

@@ -19,8 +19,12 @@ from referee.submissions.rules.registry import Hit, rule
 
 SENSITIVE_TOKENS = frozenset({"SEED", "MODE", "LEADERBOARD", "BENCH", "BENCHMARK", "RANKED", "EVAL", "GRADER",
                               "SUBMISSION", "TIMING", "SECRET", "JUDGE", "HARNESS", "SCORE"})
+# Libraries' own settings (`AITER_MLA_MODE` is AMD aiter's, not the harness's mode): the harness's variables are
+# its own (`POPCORN_*`), so a name under a library's prefix cannot be one of them.
 LIBRARY_PREFIXES = frozenset({"TORCH", "TORCHINDUCTOR", "PYTORCH", "TRITON", "CUDA", "CUBLAS", "CUDNN", "NCCL", "OMP",
-                              "MKL", "KMP", "XLA", "HF", "TF", "NVIDIA", "NV", "HIP", "ROCM", "PYTHON", "JAX"})
+                              "MKL", "KMP", "XLA", "HF", "TF", "NVIDIA", "NV", "HIP", "ROCM", "PYTHON", "JAX",
+                              "AITER", "CK", "HIPBLASLT", "ROCBLAS", "MIOPEN", "RCCL", "HSA", "CUTLASS", "TILELANG",
+                              "FLASHINFER", "VLLM", "SGLANG", "TVM", "LLVM", "MLIR", "NUMBA"})
 
 
 def sensitive_env(key: str) -> bool:
