@@ -116,8 +116,8 @@ def member_positions(function: ast.AST) -> dict[str, int]:
         return {}
     param = args.args[0].arg
     out: dict[str, int] = {}
-    for node in ast.walk(function):
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+    for node in _assignments(function):
+        if len(node.targets) != 1:
             continue
         target, value = node.targets[0], node.value
         if isinstance(value, ast.Name) and value.id == param and isinstance(target, (ast.Tuple, ast.List)):
@@ -127,6 +127,27 @@ def member_positions(function: ast.AST) -> dict[str, int]:
         elif isinstance(target, ast.Name) and _index_of(value, param) is not None:
             out.setdefault(target.id, _index_of(value, param))
     function._referee_members = out  # memoised on the node: every input-mutation rule asks, per entry
+    return out
+
+
+STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _assignments(function: ast.AST) -> list[ast.Assign]:
+    """`=` statements anywhere in the function's statement tree (nested blocks and defs included), found without
+    walking into expressions: this runs for every entry of every file."""
+    out: list[ast.Assign] = []
+    body = getattr(function, "body", None)
+    stack = list(body) if isinstance(body, list) else []  # a lambda's body is one expression: no statements
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Assign):
+            out.append(node)
+        for name in STATEMENT_LISTS:
+            block = getattr(node, name, None)
+            if block:
+                stack.extend(block)
+    out.sort(key=lambda n: (n.lineno, n.col_offset))
     return out
 
 

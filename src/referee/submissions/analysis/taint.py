@@ -21,6 +21,7 @@ class Taint:
         self.sub = sub
         self.entry_points = entries
         self._taint_memo: dict[tuple[ast.AST, bool], set[str]] = {}
+        self._names_memo: dict[tuple[ast.AST, bool], frozenset[str]] = {}
 
     def inputs(self, function: ast.AST) -> tuple[str, ...]:
         return self.entry_points.inputs(function)
@@ -61,14 +62,13 @@ class Taint:
         input-derived values even though no assignment says so."""
         out: set[str] = set()
         for call in calls:
-            func = call.func
             args = [*call.args, *(k.value for k in call.keywords)]
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
-                    func.attr in FILL_METHODS or func.attr.endswith("_")) and any(
-                    self._mentions(a, names, values_only) for a in args):
-                out.add(func.value.id)
             if not any(self._mentions(a, names, values_only) for a in args):
                 continue
+            func = call.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
+                    func.attr in FILL_METHODS or func.attr.endswith("_")):
+                out.add(func.value.id)
             for arg in args:
                 holder = _buffer_name(arg)
                 if holder is not None and holder not in names:
@@ -81,17 +81,29 @@ class Taint:
         return self._mentions(expr, self.tainted(function, values_only), values_only)
 
     def _mentions(self, expr: ast.AST, names: set[str], values_only: bool) -> bool:
+        return not self._names_in(expr, values_only).isdisjoint(names)
+
+    def _names_in(self, expr: ast.AST, values_only: bool) -> frozenset[str]:
+        """Names `expr` reads (not inside a nested function; with `values_only`, not through shape-only reads),
+        memoised: the taint fixpoint asks the same bindings and call arguments again on every round."""
+        key = (expr, values_only)
+        found = self._names_memo.get(key)
+        if found is not None:
+            return found
+        out: set[str] = set()
         stack = [expr]
         while stack:
             node = stack.pop()
-            if isinstance(node, ast.Name) and node.id in names:
-                return True
+            if isinstance(node, ast.Name):
+                out.add(node.id)
+                continue
             if isinstance(node, (ast.Lambda, ast.FunctionDef)):
                 continue
             if values_only and _shape_only(node):
                 continue
             stack.extend(ast.iter_child_nodes(node))
-        return False
+        found = self._names_memo[key] = frozenset(out)
+        return found
 
 
 FILL_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})
