@@ -45,7 +45,15 @@ class Mutation:
 
 
 def _aliases(sub: Submission, function: ast.AST) -> dict[str, str]:
-    """Local names that share storage with an input, mapped to the name they view."""
+    """Local names that share storage with an input, mapped to the name they view (memoised; a copy)."""
+    memo = sub.__dict__.setdefault("_inp_aliases", {})
+    found = memo.get(function)
+    if found is None:
+        found = memo[function] = _find_aliases(sub, function)
+    return dict(found)
+
+
+def _find_aliases(sub: Submission, function: ast.AST) -> dict[str, str]:
     flow = sub.flow
     aliases = {name: name for name in flow.inputs(function)}
     scope = sub.scopes.by_node.get(function)
@@ -91,7 +99,15 @@ def _view_root(expr: ast.AST, aliases: dict[str, str]) -> str | None:
 
 
 def mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
-    """In-place writes into inputs (or views of them) made by `function`."""
+    """In-place writes into inputs (or views of them) made by `function` (memoised: four rules ask)."""
+    memo = sub.__dict__.setdefault("_inp_mutations", {})
+    found = memo.get(function)
+    if found is None:
+        found = memo[function] = _find_mutations(sub, function)
+    return list(found)
+
+
+def _find_mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
     flow = sub.flow
     aliases = _aliases(sub, function)
     out: list[Mutation] = []
