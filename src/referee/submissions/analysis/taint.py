@@ -35,45 +35,41 @@ class Taint:
         scope = self.sub.scopes.by_node.get(function)
         names = set(self.inputs(function)) if hasattr(function, "args") else set()
         if scope is not None:
-            calls = [n for n in self.sub.own_nodes(function) if isinstance(n, ast.Call)]
+            # each binding's and each call's names are read once; the fixpoint then only intersects sets
+            bound = [(name, [self._names_in(b.value, values_only) for b in bindings if b.value is not None])
+                     for name, bindings in scope.bindings.items()]
+            filled = [fact for fact in (self._fills(n, values_only) for n in self.sub.own_nodes(function)
+                                        if isinstance(n, ast.Call)) if fact[1]]
             for _ in range(8):
                 grew = False
-                for name, bindings in scope.bindings.items():
-                    if name in names:
-                        continue
-                    for binding in bindings:
-                        value = binding.value
-                        if value is not None and self._mentions(value, names, values_only):
-                            names.add(name)
-                            grew = True
-                            break
-                for name in self._written_by_calls(calls, names, values_only):
-                    if name not in names and scope.binds(name):
+                for name, reads in bound:
+                    if name not in names and any(not r.isdisjoint(names) for r in reads):
                         names.add(name)
                         grew = True
+                for reads, writes in filled:
+                    if reads.isdisjoint(names):
+                        continue
+                    for name in writes:
+                        if name not in names and scope.binds(name):
+                            names.add(name)
+                            grew = True
                 if not grew:
                     break
         self._taint_memo[key] = names
         return names
 
-    def _written_by_calls(self, calls: list[ast.Call], names: set[str], values_only: bool) -> set[str]:
-        """Names a call fills from tainted values: `res.append(c)`, `out.copy_(x)`, and out-parameters
-        (`gemm(a, b, y=out)`, `launch(a.data_ptr(), out.data_ptr())`): a buffer written by a kernel holds
-        input-derived values even though no assignment says so."""
-        out: set[str] = set()
-        for call in calls:
-            args = [*call.args, *(k.value for k in call.keywords)]
-            if not any(self._mentions(a, names, values_only) for a in args):
-                continue
-            func = call.func
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
-                    func.attr in FILL_METHODS or func.attr.endswith("_")):
-                out.add(func.value.id)
-            for arg in args:
-                holder = _buffer_name(arg)
-                if holder is not None and holder not in names:
-                    out.add(holder)
-        return out
+    def _fills(self, call: ast.Call, values_only: bool) -> tuple[frozenset[str], tuple[str, ...]]:
+        """What a call reads and the names it fills when what it reads is tainted: `res.append(c)`,
+        `out.copy_(x)`, and out-parameters (`gemm(a, b, y=out)`, `launch(a.data_ptr(), out.data_ptr())`): a
+        buffer written by a kernel holds input-derived values even though no assignment says so."""
+        args = [*call.args, *(k.value for k in call.keywords)]
+        reads = frozenset().union(*(self._names_in(a, values_only) for a in args)) if args else frozenset()
+        writes = [holder for holder in map(_buffer_name, args) if holder is not None]
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
+                func.attr in FILL_METHODS or func.attr.endswith("_")):
+            writes.append(func.value.id)
+        return reads, tuple(writes)
 
     def is_tainted(self, expr: ast.AST | None, function: ast.AST | None, values_only: bool = False) -> bool:
         if expr is None or function is None:

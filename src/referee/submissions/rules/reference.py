@@ -79,9 +79,13 @@ def reference_import(sub: Submission) -> Iterator[Hit]:
         for alias in node.names:
             if _module_root(alias.name) in REFERENCE_MODULES:
                 yield Hit(node, f"Imports the harness module `{alias.name}`.")
-    used = _used_names(sub)
+    used: set[str] | None = None
     for node in sub.nodes(ast.ImportFrom):
-        if _module_root(node.module) in REFERENCE_MODULES and any(
+        if _module_root(node.module) not in REFERENCE_MODULES:
+            continue
+        if used is None:
+            used = _used_names(sub)
+        if any(
                 not _type_name(a.name) and (a.name == "*" or a.name in HARNESS_FUNCS or (a.asname or a.name) in used)
                 for a in node.names):
             yield Hit(node, f"Imports from the harness module `{node.module}`.")

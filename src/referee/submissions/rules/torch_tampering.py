@@ -65,8 +65,12 @@ DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tenso
 def precision_switch(sub: Submission) -> Iterator[Hit]:
     if sub.contract is not None and not sub.contract.tf32_sensitive:
         return  # the task's own check cannot see TF32 (no fp32 matmuls, or a tolerance looser than its error)
-    if sub.contract is None and _block_scaled_gemms_only(sub):
-        return
+    hits = list(_precision_hits(sub))
+    if hits and not (sub.contract is None and _block_scaled_gemms_only(sub)):
+        yield from hits
+
+
+def _precision_hits(sub: Submission) -> Iterator[Hit]:
     for write in sub.writes:
         hit = write.targets & PRECISION_FLAGS
         value = sub.folder.fold(write.value) if write.value is not None else None
