@@ -35,41 +35,42 @@ class Taint:
         scope = self.sub.scopes.by_node.get(function)
         names = set(self.inputs(function)) if hasattr(function, "args") else set()
         if scope is not None:
-            # each binding's and each call's names are read once; the fixpoint then only intersects sets
-            bound = [(name, [self._names_in(b.value, values_only) for b in bindings if b.value is not None])
-                     for name, bindings in scope.bindings.items()]
-            filled = [fact for fact in (self._fills(n, values_only) for n in self.sub.own_nodes(function)
+            # names read by each binding and call argument are memoised (`_names_in`), so the rounds after the
+            # first only intersect sets; a call is looked at only while it can still taint something new
+            filled = [fact for fact in (self._fills(n) for n in self.sub.own_nodes(function)
                                         if isinstance(n, ast.Call)) if fact[1]]
             for _ in range(8):
                 grew = False
-                for name, reads in bound:
-                    if name not in names and any(not r.isdisjoint(names) for r in reads):
+                for name, bindings in scope.bindings.items():
+                    if name not in names and any(
+                            b.value is not None and not self._names_in(b.value, values_only).isdisjoint(names)
+                            for b in bindings):
                         names.add(name)
                         grew = True
-                for reads, writes in filled:
-                    if reads.isdisjoint(names):
-                        continue
-                    for name in writes:
-                        if name not in names and scope.binds(name):
-                            names.add(name)
-                            grew = True
+                for args, writes in filled:
+                    pending = [w for w in writes if w not in names]
+                    if pending and any(not self._names_in(a, values_only).isdisjoint(names) for a in args):
+                        for name in pending:
+                            if scope.binds(name):
+                                names.add(name)
+                                grew = True
                 if not grew:
                     break
         self._taint_memo[key] = names
         return names
 
-    def _fills(self, call: ast.Call, values_only: bool) -> tuple[frozenset[str], tuple[str, ...]]:
-        """What a call reads and the names it fills when what it reads is tainted: `res.append(c)`,
-        `out.copy_(x)`, and out-parameters (`gemm(a, b, y=out)`, `launch(a.data_ptr(), out.data_ptr())`): a
-        buffer written by a kernel holds input-derived values even though no assignment says so."""
+    @staticmethod
+    def _fills(call: ast.Call) -> tuple[list[ast.AST], tuple[str, ...]]:
+        """A call's arguments and the names it fills when they are tainted: `res.append(c)`, `out.copy_(x)`, and
+        out-parameters (`gemm(a, b, y=out)`, `launch(a.data_ptr(), out.data_ptr())`): a buffer written by a
+        kernel holds input-derived values even though no assignment says so."""
         args = [*call.args, *(k.value for k in call.keywords)]
-        reads = frozenset().union(*(self._names_in(a, values_only) for a in args)) if args else frozenset()
         writes = [holder for holder in map(_buffer_name, args) if holder is not None]
         func = call.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
+        if args and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
                 func.attr in FILL_METHODS or func.attr.endswith("_")):
             writes.append(func.value.id)
-        return reads, tuple(writes)
+        return args, tuple(writes)
 
     def is_tainted(self, expr: ast.AST | None, function: ast.AST | None, values_only: bool = False) -> bool:
         if expr is None or function is None:
