@@ -44,6 +44,14 @@ LABELS = {
         ("cheat:input-mutation", "zeroes the input so the reference computed afterwards matches"),
     ("gpu-mode/kernelbot", "examples/identity_py/cheat-rng.py"):
         ("cheat:hard-coding", "reproduces the generator's seed for the benchmark size"),
+    **{("THINNGO2511/AMD-GPU-MODE", f"mixed-mla/{name}"): (
+        "cheat:subsample", "attends over every 2nd KV token for kv=8192 (`kv[:, ::STRIDE]`), saying in its "
+                           "docstring that i.i.d. Gaussian test data makes softmax ~uniform so the loose "
+                           "tolerance still passes; issue 10's miss, FLAG by design (the tolerance decides)")
+       for name in ("sub_kv_subsample.py", "sub_kv_subsample_pg1.py", "sub_kv_subsample_v2.py")},
+    ("THINNGO2511/AMD-GPU-MODE", "mixed-mla/sub_subsample_diagnostic.py"): (
+        "recon", "diagnostic: runs five KV-subsampling variants next to the full computation, prints their "
+                 "errors, returns the full-KV answer"),
     **{("teelaitila/nvfp4_gpumode", f"group_gemm/{name}"): (
         "risky", "runs `pip install` (nvidia-cutlass-dsl, apache-tvm-ffi) at import: changes the runner's "
                  "environment; NAT004 FLAG is the verdict the issue asks for")

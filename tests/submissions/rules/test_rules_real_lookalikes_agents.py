@@ -309,3 +309,34 @@ def test_exits_that_can_pass_for_success_still_flag():
     assert_fires("CHN004", FAILED_BUILD_EXITS.replace("    return mod.launch(*data)\n",
                                                       "    out = mod.launch(*data)\n    sys.exit(1)\n"))
     assert_fires("CHN004", "import atexit\natexit.register(print)\ndef custom_kernel(data):\n    return data\n")
+
+
+# Issue 10's miss, after THINNGO2511/AMD-GPU-MODE@fec91308:mixed-mla/sub_kv_subsample.py: attention over every
+# 2nd KV token, read through a reshaped view of the cache (the docstring says i.i.d. test data makes it pass).
+KV_SUBSAMPLE = """
+import torch
+STRIDE = 2
+def custom_kernel(data):
+    q, kv_buffer, meta = data
+    batch, kv_len = meta["batch"], meta["kv_len"]
+    kv = kv_buffer.view(batch, kv_len, 1, 576)
+    kv_sub = kv[:, ::STRIDE, :, :].contiguous()
+    return attention(q, kv_sub)
+"""
+
+
+def test_a_kv_subsample_through_a_view_is_a_partial_read():
+    hits = assert_fires("PRC002", KV_SUBSAMPLE)
+    assert all(h.verdict is Verdict.FLAG for h in hits)  # the task's tolerance decides: FLAG with the evidence
+    rebound = ("def custom_kernel(data):\n    data, output = data\n    data = data.contiguous()\n"
+               "    output[0] = data[: len(data) // 8].sum() * 8\n    return output\n")
+    assert_fires("PRC002", rebound)
+
+
+def test_views_of_the_whole_input_are_not_partial_reads():
+    assert_silent("PRC002", KV_SUBSAMPLE.replace("kv[:, ::STRIDE, :, :]", "kv"))
+    chunks = ("def custom_kernel(data):\n    data, output = data\n    flat = data.view(-1)\n    n = flat.numel()\n"
+              "    output[0] = flat[: n // 2].sum() + flat[n // 2:].sum()\n    return output\n")
+    assert_silent("PRC002", chunks)
+    assert_silent("PRC002", "def custom_kernel(data):\n    data, output = data\n    data = data.contiguous()\n"
+                            "    output[0] = data.sum()\n    return output\n")

@@ -168,7 +168,7 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
         function = entry.function
         if isinstance(function, ast.Lambda):
             continue
-        names = input_objects(sub, function)
+        names = _with_views(sub, function, input_objects(sub, function))
         partial: dict[str, ast.Subscript] = {}
         whole: set[str] = set()
         complement: set[str] = set()
@@ -176,8 +176,8 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
             if not (isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)):
                 continue
             parent = sub.parent(node)
-            if _unpacked(parent, node):
-                continue  # `data, output = data` destructures the input; it reads no values
+            if _unpacked(parent, node) or _rebound_view(sub, node, parent, names):
+                continue  # `data, output = data`, `flat = data.view(-1)`: aliases of the input, no values read
             pieces = _slices(parent.slice) if isinstance(parent, ast.Subscript) and parent.value is node else []
             if pieces:
                 if any(p.lower is not None for p in pieces):
@@ -192,6 +192,48 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
             if name not in whole and name not in complement:
                 yield Hit(subscript, f"Reads input `{name}` only through `{code(subscript)}`; the rest of it never "
                                      "influences the result.")
+
+
+# Methods that hand back the same values (a view, a copy, a layout change): their result is the input again.
+SAME_VALUES = frozenset({"view", "reshape", "contiguous", "flatten", "ravel", "squeeze", "unsqueeze", "view_as",
+                         "reshape_as", "clone", "detach", "float", "double", "to", "cuda", "cpu"})
+
+
+def _view_of(value: ast.AST | None, names: set[str]) -> bool:
+    """`x.view(-1)`, `x.contiguous()`, `x.reshape(n, m).float()` of one of `names`."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in SAME_VALUES:
+        value = value.func.value
+        if isinstance(value, ast.Name):
+            return value.id in names
+    return False
+
+
+def _with_views(sub: Submission, function: ast.AST, names: set[str]) -> set[str]:
+    """The input objects plus local names bound only to views of them (`flat = data.view(-1)`), so a partial
+    read through the view is still a partial read of the input."""
+    scope = sub.scopes.by_node.get(function)
+    out = set(names)
+    if scope is None:
+        return out
+    for _ in range(3):
+        grew = False
+        for name, bindings in scope.bindings.items():
+            if name not in out and bindings and all(b.kind == "assign" and _view_of(b.value, out) for b in bindings):
+                out.add(name)
+                grew = True
+        if not grew:
+            break
+    return out
+
+
+def _rebound_view(sub: Submission, node: ast.Name, parent: ast.AST | None, names: set[str]) -> bool:
+    """`data = data.contiguous()` or `flat = data.view(-1)`: the read only names the input again."""
+    call = sub.parent(parent) if isinstance(parent, ast.Attribute) else None
+    statement = call
+    while isinstance(statement, (ast.Call, ast.Attribute)):
+        statement = sub.parent(statement)
+    return isinstance(statement, ast.Assign) and _view_of(statement.value, {node.id}) and all(
+        isinstance(t, ast.Name) and t.id in names for t in statement.targets)
 
 
 def _unpacked(parent: ast.AST | None, node: ast.AST) -> bool:
