@@ -40,12 +40,17 @@ class _NameIndex:
 
     def lookup(self, wanted: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[ast.AST, str]]:
         hits: dict[ast.AST, None] = {}
-        for name in wanted:
-            for node in self.exact.get(name, ()):
+        exact = self.exact
+        # walk the smaller side: rules ask for sets of up to ~40 names, small files resolve only a few
+        names = wanted if len(wanted) <= len(exact) else [n for n in exact if n in wanted]
+        for name in names:
+            for node in exact.get(name, ()):
                 hits[node] = None
         for prefix in prefixes:
             for node in self.prefix.get(prefix, ()):
                 hits[node] = None
+        if not hits:
+            return []
         out = []
         for node in hits:
             found = matches(self.names[node], wanted, prefixes)
