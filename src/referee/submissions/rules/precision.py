@@ -160,7 +160,9 @@ def _task_accepts(sub: Submission, dtype: str | None) -> bool:
               return lo.sum() + hi.sum()
       """,
       known_problems="Inputs handed whole to a helper count as fully read, so the partial work can hide in a "
-                     "helper; the dynamic probe with tail-perturbed inputs covers that.")
+                     "helper; the dynamic probe with tail-perturbed inputs covers that. Views and rebindings of "
+                     "an input (`kv = buf.view(b, n, d)`, `data = data.contiguous()`, `data, out = data`) are "
+                     "followed.")
 def partial_input(sub: Submission) -> Iterator[Hit]:
     from referee.submissions.rules.replay import input_objects
 
