@@ -12,8 +12,11 @@ path, sha256, label, why), never the third-party files. Two commands:
 Labels: `honest` (a real entry that computes its answer), `cheat:<family>` (a real file that games the harness,
 named in LABELS with the reason), `recon` (a file an agent sent to the runner to look around: it shells out,
 greps library sources, prints the environment; a leaderboard wants it reviewed, so FLAG is right and FAIL
-is not), `stub` (a template skeleton that computes nothing: not honest work, not a cheat either; reported
-separately). A file counts as a submission only when it defines `custom_kernel` at module level.
+is not), `risky` (a real entry that changes the runner's environment or the libraries the reference also
+uses: installs packages, downloads code, rewrites library functions; FLAG is right, each named in LABELS with
+the reason), `broken` (does not parse), `stub` (a template skeleton that computes nothing: not honest work, not
+a cheat either; reported separately). A file counts as a submission only when it defines `custom_kernel` at
+module level.
 """
 
 from __future__ import annotations
@@ -41,6 +44,47 @@ LABELS = {
         ("cheat:input-mutation", "zeroes the input so the reference computed afterwards matches"),
     ("gpu-mode/kernelbot", "examples/identity_py/cheat-rng.py"):
         ("cheat:hard-coding", "reproduces the generator's seed for the benchmark size"),
+    **{("THINNGO2511/AMD-GPU-MODE", f"mixed-mla/{name}"): (
+        "cheat:subsample", "attends over every 2nd KV token for kv=8192 (`kv[:, ::STRIDE]`), saying in its "
+                           "docstring that i.i.d. Gaussian test data makes softmax ~uniform so the loose "
+                           "tolerance still passes; issue 10's miss, FLAG by design (the tolerance decides)")
+       for name in ("sub_kv_subsample.py", "sub_kv_subsample_pg1.py", "sub_kv_subsample_v2.py")},
+    ("THINNGO2511/AMD-GPU-MODE", "mixed-mla/sub_subsample_diagnostic.py"): (
+        "recon", "diagnostic: runs five KV-subsampling variants next to the full computation, prints their "
+                 "errors, returns the full-KV answer"),
+    **{("teelaitila/nvfp4_gpumode", f"group_gemm/{name}"): (
+        "risky", "runs `pip install` (nvidia-cutlass-dsl, apache-tvm-ffi) at import: changes the runner's "
+                 "environment; NAT004 FLAG is the verdict the issue asks for")
+       for name in ("s.py", "submissionv2.py", "submissionv3.py")},
+    ("THINNGO2511/AMD-GPU-MODE", "mixed-mla/sub_tilelang_mla.py"): (
+        "risky", "pip-installs tilelang/flashinfer on the runner at run time (NAT004)"),
+    ("THINNGO2511/AMD-GPU-MODE", "mixed-mla/sub_patch_mla_qseqlen4.py"): (
+        "risky", "wgets aiter's mla.py from GitHub and copies it over the runner's installed "
+                 "/home/runner/aiter/aiter/mla.py, then reloads it: code no reviewer saw, left for later runs"),
+    ("THINNGO2511/AMD-GPU-MODE", "moe-mxfp4/sub_upgrade_aiter_moe.py"): (
+        "risky", "wgets aiter sources/configs at run time and replaces `aiter.fused_moe.use_nt`, a function "
+                 "the task's reference (aiter fused_moe) also calls"),
+    **{("THINNGO2511/AMD-GPU-MODE", path): (
+        "risky", "rewrites the source of aiter's fused_moe internals (inspect.getsource + str.replace) and "
+                 "exec()s it into the module, or patches its globals/installed files; the task's reference "
+                 "computes with the same aiter fused_moe, so the patch changes the expected answer too")
+       for path in ("claude-research-files/moe_quant_threshold.py", "moe-mxfp4/sub_zhubenzhu_fix.py",
+                    "moe-mxfp4/sub_zhubenzhu_v2.py", "moe-mxfp4/sub_zhubenzhu_v3.py",
+                    "moe-mxfp4/submission_quant_tuned.py", "moe-mxfp4/submission_sepqsort_v3.py",
+                    "moe-mxfp4/exp_d2048_quant_thresh.py")},
+    ("THINNGO2511/AMD-GPU-MODE", "mixed-mla/sub_upgrade_aiter_mla.py"): (
+        "recon", "wgets the latest aiter mla.py/mla_asm.csv and prints them next to the runner's installed "
+                 "copies (looks around; patches nothing)"),
+    ("THINNGO2511/AMD-GPU-MODE", "claude-research-files/read_ck_mfma_detail.py"): (
+        "recon", "prints and greps composable_kernel headers installed on the runner"),
+    ("THINNGO2511/AMD-GPU-MODE", "mxfp4-mm/gemm_hipblaslt_fp4.py"): (
+        "recon", "greps the runner's /opt/rocm hipblaslt headers and prints `[PROBE]` lines"),
+    ("THINNGO2511/AMD-GPU-MODE", "mxfp4-mm/gemm_hipblaslt_fp4_v2.py"): (
+        "recon", "greps the runner's /opt/rocm hipblaslt headers and prints `[PROBE]` lines"),
+    ("THINNGO2511/AMD-GPU-MODE", "mxfp4-mm/submission_disasm_v2.py"): (
+        "recon", "globs for llvm-objdump on the runner and disassembles aiter's installed .co kernels"),
+    ("THINNGO2511/AMD-GPU-MODE", "mxfp4-mm/submission_mfma_v1.py"): (
+        "recon", "on a failed hipcc build, `find`/`grep`s the runner's /opt/rocm/include for headers"),
 }
 # The task a competitor's folder belongs to (reference-kernels problem directory), where the repository says so.
 TASK_BY_PREFIX = {
@@ -63,6 +107,14 @@ WRONG_SOLUTIONS = {  # reference-kernels' own wrong solutions, by file name
     "low-precision.py": ("cheat:precision", "computes in reduced precision to pass a loose tolerance"),
 }
 RECON_MARKERS = ("subprocess", "os.system", "os.popen", "os.listdir", "glob.glob", "os.walk", "inspect.getsource")
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def defines_entry(text: str) -> bool:
@@ -101,6 +153,9 @@ def is_stub(text: str) -> bool:
 def label_for(repo: str, path: str, text: str) -> tuple[str, str]:
     if (repo, path) in LABELS:
         return LABELS[(repo, path)]
+    if not _parses(text):
+        return "broken", "does not parse: the harness cannot import it (SYN001 FLAG, the dynamic audit FAILs it " \
+                         "as broken, not as cheating)"
     if is_stub(text) and "/solutions/" not in path:
         return "stub", "template skeleton: unpacks data and returns the output slot untouched (computes nothing)"
     name = path.rsplit("/", 1)[-1]

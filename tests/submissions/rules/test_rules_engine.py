@@ -303,3 +303,25 @@ def test_analyse_returns_the_model_or_none():
     sub = engine.analyse(CHEAT)
     assert sub is not None and sub.flow.entries[0].via == "custom_kernel"
     assert engine.analyse("def (") is None
+
+
+def test_budget_reads_no_cpu_clock_while_young_and_expires_on_cpu_time(monkeypatch):
+    # a CPU clock read costs milliseconds on some VMs: the fast path must read only the wall clock
+    from referee.submissions.analysis import source
+
+    cpu = {"now": 100.0, "reads": 0}
+
+    def fake_clock() -> float:
+        cpu["reads"] += 1
+        return cpu["now"]
+
+    monkeypatch.setattr(source, "CLOCK", fake_clock)
+    budget = source.Budget(10.0)
+    assert not budget.expired() and cpu["reads"] == 0
+    monkeypatch.setattr(source, "GRACE_S", 0.0)
+    budget = source.Budget(10.0)
+    assert not budget.expired() and cpu["reads"] == 1  # first read: the CPU allowance starts here
+    budget.wall = 0.0  # pretend the wall allowance passed
+    cpu["now"] += 10.5
+    assert budget.expired()
+    assert source.Budget(-1.0).expired()  # a spent budget is spent at once

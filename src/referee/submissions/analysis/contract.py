@@ -25,6 +25,7 @@ class Contract:
     returned: frozenset[int] = field(default_factory=frozenset)  # members the reference hands back as objects
     unused: frozenset[int] = field(default_factory=frozenset)  # members it unpacks but never reads: output slots
     tf32_sensitive: bool = False  # fp32 matmuls/convolutions checked at a tolerance TF32 would break
+    rtol: float | None = None  # the checker's explicit relative tolerance (smallest one given), None: the default
     notes: tuple[str, ...] = ()
 
     @property
@@ -39,7 +40,7 @@ class Contract:
     def as_dict(self) -> dict:
         return {"entry": self.entry, "names": list(self.names), "written": sorted(self.written),
                 "returned": sorted(self.returned), "unused": sorted(self.unused), "outputs": sorted(self.outputs),
-                "tf32_sensitive": self.tf32_sensitive,
+                "tf32_sensitive": self.tf32_sensitive, "rtol": self.rtol,
                 "notes": list(self.notes)}
 
 
@@ -69,7 +70,7 @@ def task_contract(reference_source: str) -> Contract:
     read = {n.id for n in ast.walk(entry) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     unused = frozenset(i for name, i in positions.items() if name not in read and name != "_")
     return Contract(entry=entry.name, names=names, written=written, returned=returned, unused=unused,
-                    tf32_sensitive=tf32_sensitive(tree))
+                    tf32_sensitive=tf32_sensitive(tree), rtol=checker_rtol(tree))
 
 
 MATMUL_NAMES = frozenset({"matmul", "mm", "bmm", "einsum", "linear", "conv1d", "conv2d", "conv3d", "addmm",
@@ -79,15 +80,30 @@ TF32_SAFE_RTOL = 1e-2  # TF32 keeps ~10 mantissa bits (relative error ~1e-3): lo
 
 def tf32_sensitive(tree: ast.Module) -> bool:
     """Whether switching TF32 on could change the check: the reference does float32 matmuls or convolutions
-    and its checker's relative tolerance is tighter than TF32's error (`make_match_reference(..., rtol=...)`)."""
+    and its checker's relative tolerance is tighter than TF32's error (`make_match_reference(..., rtol=...)`).
+    Block-scaled fp8/fp4 GEMMs (`torch._scaled_mm`) never run in TF32, whatever their `out_dtype`."""
     matmul = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in ast.walk(tree)) or any(
-        (isinstance(n, ast.Attribute) and n.attr in MATMUL_NAMES) or (isinstance(n, ast.Name) and n.id in MATMUL_NAMES)
-        for n in ast.walk(tree))
+        isinstance(n, ast.Call) and _callee(n.func) in MATMUL_NAMES for n in ast.walk(tree))
     float32 = any(isinstance(n, ast.Attribute) and n.attr in ("float32", "float") for n in ast.walk(tree))
+    rtol = checker_rtol(tree)
+    return matmul and float32 and not (rtol is not None and rtol >= TF32_SAFE_RTOL)
+
+
+def checker_rtol(tree: ast.Module) -> float | None:
+    """The smallest `rtol=` the reference passes (`make_match_reference(ref_kernel, rtol=2e-2)`); None when it
+    gives none, so the checker's own default (1e-5 in reference-kernels' utils) applies."""
     rtols = [k.value.value for n in ast.walk(tree) if isinstance(n, ast.Call) for k in n.keywords
-             if k.arg == "rtol" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, (int, float))]
-    loose = bool(rtols) and min(rtols) >= TF32_SAFE_RTOL
-    return matmul and float32 and not loose
+             if k.arg == "rtol" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, (int, float))
+             and not isinstance(k.value.value, bool)]
+    return float(min(rtols)) if rtols else None
+
+
+def _callee(func: ast.AST) -> str | None:
+    """The called name (`torch.mm(...)` -> `mm`): a matmul is a call, not a variable that happens to be called
+    `mm` (nvfp4's reference indexes its scale layout with `mm = i_grid // 128`)."""
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
 
 
 def member_positions(function: ast.AST) -> dict[str, int]:
@@ -100,8 +116,8 @@ def member_positions(function: ast.AST) -> dict[str, int]:
         return {}
     param = args.args[0].arg
     out: dict[str, int] = {}
-    for node in ast.walk(function):
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+    for node in _assignments(function):
+        if len(node.targets) != 1:
             continue
         target, value = node.targets[0], node.value
         if isinstance(value, ast.Name) and value.id == param and isinstance(target, (ast.Tuple, ast.List)):
@@ -111,6 +127,27 @@ def member_positions(function: ast.AST) -> dict[str, int]:
         elif isinstance(target, ast.Name) and _index_of(value, param) is not None:
             out.setdefault(target.id, _index_of(value, param))
     function._referee_members = out  # memoised on the node: every input-mutation rule asks, per entry
+    return out
+
+
+STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _assignments(function: ast.AST) -> list[ast.Assign]:
+    """`=` statements anywhere in the function's statement tree (nested blocks and defs included), found without
+    walking into expressions: this runs for every entry of every file."""
+    out: list[ast.Assign] = []
+    body = getattr(function, "body", None)
+    stack = list(body) if isinstance(body, list) else []  # a lambda's body is one expression: no statements
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Assign):
+            out.append(node)
+        for name in STATEMENT_LISTS:
+            block = getattr(node, name, None)
+            if block:
+                stack.extend(block)
+    out.sort(key=lambda n: (n.lineno, n.col_offset))
     return out
 
 

@@ -21,6 +21,7 @@ class Taint:
         self.sub = sub
         self.entry_points = entries
         self._taint_memo: dict[tuple[ast.AST, bool], set[str]] = {}
+        self._names_memo: dict[tuple[ast.AST, bool], frozenset[str]] = {}
 
     def inputs(self, function: ast.AST) -> tuple[str, ...]:
         return self.entry_points.inputs(function)
@@ -34,46 +35,42 @@ class Taint:
         scope = self.sub.scopes.by_node.get(function)
         names = set(self.inputs(function)) if hasattr(function, "args") else set()
         if scope is not None:
-            calls = [n for n in self.sub.own_nodes(function) if isinstance(n, ast.Call)]
+            # names read by each binding and call argument are memoised (`_names_in`), so the rounds after the
+            # first only intersect sets; a call is looked at only while it can still taint something new
+            filled = [fact for fact in (self._fills(n) for n in self.sub.own_nodes(function)
+                                        if isinstance(n, ast.Call)) if fact[1]]
             for _ in range(8):
                 grew = False
                 for name, bindings in scope.bindings.items():
-                    if name in names:
-                        continue
-                    for binding in bindings:
-                        value = binding.value
-                        if value is not None and self._mentions(value, names, values_only):
-                            names.add(name)
-                            grew = True
-                            break
-                for name in self._written_by_calls(calls, names, values_only):
-                    if name not in names and scope.binds(name):
+                    if name not in names and any(
+                            b.value is not None and not self._names_in(b.value, values_only).isdisjoint(names)
+                            for b in bindings):
                         names.add(name)
                         grew = True
+                for args, writes in filled:
+                    pending = [w for w in writes if w not in names]
+                    if pending and any(not self._names_in(a, values_only).isdisjoint(names) for a in args):
+                        for name in pending:
+                            if scope.binds(name):
+                                names.add(name)
+                                grew = True
                 if not grew:
                     break
         self._taint_memo[key] = names
         return names
 
-    def _written_by_calls(self, calls: list[ast.Call], names: set[str], values_only: bool) -> set[str]:
-        """Names a call fills from tainted values: `res.append(c)`, `out.copy_(x)`, and out-parameters
-        (`gemm(a, b, y=out)`, `launch(a.data_ptr(), out.data_ptr())`): a buffer written by a kernel holds
-        input-derived values even though no assignment says so."""
-        out: set[str] = set()
-        for call in calls:
-            func = call.func
-            args = [*call.args, *(k.value for k in call.keywords)]
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
-                    func.attr in FILL_METHODS or func.attr.endswith("_")) and any(
-                    self._mentions(a, names, values_only) for a in args):
-                out.add(func.value.id)
-            if not any(self._mentions(a, names, values_only) for a in args):
-                continue
-            for arg in args:
-                holder = _buffer_name(arg)
-                if holder is not None and holder not in names:
-                    out.add(holder)
-        return out
+    @staticmethod
+    def _fills(call: ast.Call) -> tuple[list[ast.AST], tuple[str, ...]]:
+        """A call's arguments and the names it fills when they are tainted: `res.append(c)`, `out.copy_(x)`, and
+        out-parameters (`gemm(a, b, y=out)`, `launch(a.data_ptr(), out.data_ptr())`): a buffer written by a
+        kernel holds input-derived values even though no assignment says so."""
+        args = [*call.args, *(k.value for k in call.keywords)]
+        writes = [holder for holder in map(_buffer_name, args) if holder is not None]
+        func = call.func
+        if args and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
+                func.attr in FILL_METHODS or func.attr.endswith("_")):
+            writes.append(func.value.id)
+        return args, tuple(writes)
 
     def is_tainted(self, expr: ast.AST | None, function: ast.AST | None, values_only: bool = False) -> bool:
         if expr is None or function is None:
@@ -81,17 +78,29 @@ class Taint:
         return self._mentions(expr, self.tainted(function, values_only), values_only)
 
     def _mentions(self, expr: ast.AST, names: set[str], values_only: bool) -> bool:
+        return not self._names_in(expr, values_only).isdisjoint(names)
+
+    def _names_in(self, expr: ast.AST, values_only: bool) -> frozenset[str]:
+        """Names `expr` reads (not inside a nested function; with `values_only`, not through shape-only reads),
+        memoised: the taint fixpoint asks the same bindings and call arguments again on every round."""
+        key = (expr, values_only)
+        found = self._names_memo.get(key)
+        if found is not None:
+            return found
+        out: set[str] = set()
         stack = [expr]
         while stack:
             node = stack.pop()
-            if isinstance(node, ast.Name) and node.id in names:
-                return True
+            if isinstance(node, ast.Name):
+                out.add(node.id)
+                continue
             if isinstance(node, (ast.Lambda, ast.FunctionDef)):
                 continue
             if values_only and _shape_only(node):
                 continue
             stack.extend(ast.iter_child_nodes(node))
-        return False
+        found = self._names_memo[key] = frozenset(out)
+        return found
 
 
 FILL_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault"})

@@ -40,12 +40,17 @@ class _NameIndex:
 
     def lookup(self, wanted: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[ast.AST, str]]:
         hits: dict[ast.AST, None] = {}
-        for name in wanted:
-            for node in self.exact.get(name, ()):
+        exact = self.exact
+        # walk the smaller side: rules ask for sets of up to ~40 names, small files resolve only a few
+        names = wanted if len(wanted) <= len(exact) else [n for n in exact if n in wanted]
+        for name in names:
+            for node in exact.get(name, ()):
                 hits[node] = None
         for prefix in prefixes:
             for node in self.prefix.get(prefix, ()):
                 hits[node] = None
+        if not hits:
+            return []
         out = []
         for node in hits:
             found = matches(self.names[node], wanted, prefixes)
@@ -128,3 +133,17 @@ def in_condition(sub: Submission, node: ast.AST) -> bool:
             return False
         child = ancestor
     return False
+
+
+def loop_values(sub: Submission, node: ast.AST, name: str) -> list | None:
+    """The constants `name` takes inside `node` when it is the variable of an enclosing `for` or comprehension
+    over a constant sequence (`for k in ["AITER_USE_NT", ...]`); None when it is not, or the sequence is not
+    constant."""
+    for ancestor in sub.ancestors(node):
+        loops = [ancestor] if isinstance(ancestor, ast.For) else ancestor.generators if isinstance(
+            ancestor, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)) else []
+        for loop in loops:
+            if isinstance(loop.target, ast.Name) and loop.target.id == name:
+                values = sub.folder.fold(loop.iter)
+                return list(values) if isinstance(values, (list, tuple)) and values else None
+    return None

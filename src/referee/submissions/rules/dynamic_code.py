@@ -14,7 +14,7 @@ from referee.report import Verdict
 from referee.submissions.analysis import Submission
 from referee.submissions.analysis.blobs import EXEC_FUNCS
 from referee.submissions.analysis.consts import DECODER_NAMES
-from referee.submissions.rules._util import calls, code
+from referee.submissions.rules._util import calls, code, loop_values
 from referee.submissions.rules.registry import Hit, rule
 
 CODE_BUILDERS = frozenset({"types.FunctionType", "types.CodeType", "types.LambdaType", "marshal.loads",
@@ -150,11 +150,34 @@ def dynamic_import(sub: Submission) -> Iterator[Hit]:
         arg = call.args[0]
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             continue
+        if _probes_library_modules(sub, call, arg):
+            continue
         target = sub.folder.fold_str(arg)
         shown = f"`{target}`" if target else f"a computed name (`{code(arg, 40)}`)"
         yield Hit(call, f"Imports {shown} with `{name}`.")
     for call, name in calls(sub, ("importlib.reload", "imp.reload")):
         yield Hit(call, f"Reloads a module with `{name}`.")
+
+
+# Modules whose import under a spelled-out name hides a harness, timer or introspection use.
+HIDDEN_IMPORT_ROOTS = frozenset({"reference", "utils", "eval", "task", "submission", "__main__", "time", "gc", "sys",
+                                 "builtins", "ctypes", "inspect", "importlib", "os", "subprocess", "threading",
+                                 "signal", "torch", "numpy", "marshal", "types", "runpy", "pickle"})
+
+
+def _probes_library_modules(sub: Submission, call: ast.Call, arg: ast.AST) -> bool:
+    """`for m in ["fused_moe", "moe_mxfp4"]: __import__(f"aiter.ops.triton.{m}")`: a loop over constant
+    candidate names of a third-party library's submodules (finding which exist); every name is known and none
+    is a harness, timer or introspection module."""
+    names = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
+    if len(names) != 1:
+        return False
+    variable = names.pop()
+    values = loop_values(sub, call, variable)
+    if not values:
+        return False
+    targets = [sub.folder.fold(arg, env={variable: v}) for v in values]
+    return all(isinstance(t, str) and t and t.split(".")[0] not in HIDDEN_IMPORT_ROOTS for t in targets)
 
 
 @rule("DYN004", "Encoded Python payload", "dynamic-code", Verdict.FLAG,

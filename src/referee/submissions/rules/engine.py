@@ -86,10 +86,10 @@ def _scan(code: Any, filename: str, depth: int, origin: str | None = None, *, bu
     sub.contract = contract
     findings: list[FindingRecord] = []
     skipped: list[str] = []
-    for item in all_rules():
+    for index, item in enumerate(all_rules()):
         if item.check is None:
             continue
-        if skipped or expired(deadline):
+        if skipped or (index & 7 == 0 and expired(deadline)):  # rules tick() too; this catches the quick ones
             skipped.append(item.id)
             continue
         try:

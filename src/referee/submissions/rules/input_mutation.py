@@ -45,7 +45,15 @@ class Mutation:
 
 
 def _aliases(sub: Submission, function: ast.AST) -> dict[str, str]:
-    """Local names that share storage with an input, mapped to the name they view."""
+    """Local names that share storage with an input, mapped to the name they view (memoised; a copy)."""
+    memo = sub.__dict__.setdefault("_inp_aliases", {})
+    found = memo.get(function)
+    if found is None:
+        found = memo[function] = _find_aliases(sub, function)
+    return dict(found)
+
+
+def _find_aliases(sub: Submission, function: ast.AST) -> dict[str, str]:
     flow = sub.flow
     aliases = {name: name for name in flow.inputs(function)}
     scope = sub.scopes.by_node.get(function)
@@ -91,7 +99,15 @@ def _view_root(expr: ast.AST, aliases: dict[str, str]) -> str | None:
 
 
 def mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
-    """In-place writes into inputs (or views of them) made by `function`."""
+    """In-place writes into inputs (or views of them) made by `function` (memoised: four rules ask)."""
+    memo = sub.__dict__.setdefault("_inp_mutations", {})
+    found = memo.get(function)
+    if found is None:
+        found = memo[function] = _find_mutations(sub, function)
+    return list(found)
+
+
+def _find_mutations(sub: Submission, function: ast.AST) -> list[Mutation]:
     flow = sub.flow
     aliases = _aliases(sub, function)
     out: list[Mutation] = []
@@ -194,7 +210,24 @@ def _returned(sub: Submission, function: ast.AST, aliases: dict[str, str]) -> se
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
                     node.func.attr in VIEW_METHODS or node.func.attr.endswith("_")):
                 stack.append(node.func.value)
+    names |= _filled_into(sub, function, names)
     return names | {aliases[n] for n in names if n in aliases}
+
+
+def _filled_into(sub: Submission, function: ast.AST, containers: set[str]) -> set[str]:
+    """Names put into a returned list (`outs.append(c)` then `return outs` or `return outs[-1]`): the group
+    GEMM entries collect each group's output buffer that way."""
+    found: set[str] = set()
+    for node in sub.own_nodes(function):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("append", "extend", "insert") and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id in containers and node.args:
+            item = node.args[-1]
+            if isinstance(item, ast.Name):
+                found.add(item.id)
+            elif isinstance(item, (ast.Tuple, ast.List)):
+                found.update(e.id for e in item.elts if isinstance(e, ast.Name))
+    return found
 
 
 def _unreturned(sub: Submission) -> Iterator[tuple[ast.AST, Mutation, bool]]:

@@ -77,17 +77,18 @@ L2_PATTERN = re.compile(r"PersistingL2|accessPolicyWindow|cudaAccessPropertyPers
       known_problems="Loading a library the submission compiled and declaring C argument types "
                      "(`ctypes.CDLL(so)`, `argtypes = [ctypes.c_void_p]`) is not reported.")
 def ffi_use(sub: Submission) -> Iterator[Hit]:
-    if _loads_own_library_only(sub):
-        return
+    hits = []
     for node in sub.nodes(ast.Import, ast.ImportFrom):
         modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
         for module in modules:
             if module.split(".")[0] in ("ctypes", "_ctypes", "cffi"):
-                yield Hit(node, f"Imports `{module}`.")
+                hits.append(Hit(node, f"Imports `{module}`."))
     for call, _ in calls(sub, ("builtins.__import__", "importlib.import_module")):
         module = sub.folder.fold_str(call.args[0]) if call.args else None
         if module and module.split(".")[0] in ("ctypes", "_ctypes", "cffi"):
-            yield Hit(call, f"Imports `{module}` dynamically.")
+            hits.append(Hit(call, f"Imports `{module}` dynamically."))
+    if hits and not _loads_own_library_only(sub):  # the (costly) use check only for files that load an FFI
+        yield from hits
 
 
 @rule("NAT002", "Native access to interpreter, memory or timers", "native", Verdict.FAIL,

@@ -96,19 +96,48 @@ def _contains_down(sub: Submission, expr: ast.AST, function: ast.AST, depth: int
               a, b = data
               return (a.float() @ b.float()).to(a.dtype)
       """,
-      known_problems="Flags fp16 tasks where `.half()` is a no-op; the FLAG is a prompt to check the task's dtype.",
+      known_problems="Flags fp16 tasks where `.half()` is a no-op; the FLAG is a prompt to check the task's dtype. "
+                     "With the task, a cast to a type whose rounding the checker's `rtol` covers (at least "
+                     "2.5 times its unit roundoff: bf16 needs rtol >= 1e-2) is not reported.",
       kernelguard=["PRECISION_DOWNGRADE"])
 def downcast_upcast(sub: Submission) -> Iterator[Hit]:
     for node in sub.nodes(ast.Call):
         if isinstance(node.func, ast.Attribute) and node.func.attr in CAST_METHODS and _is_up(sub, node):
             function = sub.function_of(node)
             down = _contains_down(sub, node.func.value, function) if function is not None else None
-            if down is not None:
+            if down is not None and not _task_accepts(sub, _low_dtype(sub, down)):
                 yield Hit(node, f"Casts down with `{code(down)}` and back up with `.{node.func.attr}(...)`.")
     for call, name in calls(sub, ("torch.autocast", "torch.cuda.amp.autocast", "torch.amp.autocast",
                                   "torch.cpu.amp.autocast")):
-        if _dtype_of(sub, call) & LOW_DTYPES or not any(k.arg == "dtype" for k in call.keywords):
+        low = _dtype_of(sub, call) & LOW_DTYPES
+        if (low or not any(k.arg == "dtype" for k in call.keywords)) and not _task_accepts(
+                sub, min(low) if low else "torch.float16"):
             yield Hit(call, f"Runs under `{name}`, which computes matmuls and convolutions in 16-bit types.")
+
+
+# Unit roundoff of each reduced type; a task whose checker's rtol is ACCEPT_MARGIN times that accepts the type
+# (trimul checks at rtol=2e-2 and its official solution runs its einsum in bf16).
+UNIT_ROUNDOFF = {"torch.float16": 2.0 ** -11, "torch.half": 2.0 ** -11, "torch.bfloat16": 2.0 ** -8,
+                 "torch.float8_e4m3fn": 2.0 ** -4, "torch.float8_e4m3fnuz": 2.0 ** -4, "torch.float8_e5m2": 2.0 ** -3,
+                 "torch.float8_e5m2fnuz": 2.0 ** -3}
+ACCEPT_MARGIN = 2.5
+
+
+def _low_dtype(sub: Submission, down: ast.AST) -> str | None:
+    method = down.func.attr if isinstance(down, ast.Call) and isinstance(down.func, ast.Attribute) else None
+    if method in ("half", "bfloat16"):
+        return "torch.float16" if method == "half" else "torch.bfloat16"
+    low = _dtype_of(sub, down) & LOW_DTYPES if isinstance(down, ast.Call) else set()
+    return min(low) if len(low) == 1 else None
+
+
+def _task_accepts(sub: Submission, dtype: str | None) -> bool:
+    """With the task, whether its checker's tolerance is loose enough for `dtype`'s rounding: the task then
+    allows computing in it, and a down-and-up cast is within its rules. Without the task, never."""
+    contract = sub.contract
+    if contract is None or contract.rtol is None or dtype not in UNIT_ROUNDOFF:
+        return False
+    return contract.rtol >= ACCEPT_MARGIN * UNIT_ROUNDOFF[dtype]
 
 
 @rule("PRC002", "Computes on a fraction of the input", "precision", Verdict.FLAG,
@@ -131,7 +160,9 @@ def downcast_upcast(sub: Submission) -> Iterator[Hit]:
               return lo.sum() + hi.sum()
       """,
       known_problems="Inputs handed whole to a helper count as fully read, so the partial work can hide in a "
-                     "helper; the dynamic probe with tail-perturbed inputs covers that.")
+                     "helper; the dynamic probe with tail-perturbed inputs covers that. Views and rebindings of "
+                     "an input (`kv = buf.view(b, n, d)`, `data = data.contiguous()`, `data, out = data`) are "
+                     "followed.")
 def partial_input(sub: Submission) -> Iterator[Hit]:
     from referee.submissions.rules.replay import input_objects
 
@@ -139,7 +170,7 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
         function = entry.function
         if isinstance(function, ast.Lambda):
             continue
-        names = input_objects(sub, function)
+        names = _with_views(sub, function, input_objects(sub, function))
         partial: dict[str, ast.Subscript] = {}
         whole: set[str] = set()
         complement: set[str] = set()
@@ -147,8 +178,8 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
             if not (isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load)):
                 continue
             parent = sub.parent(node)
-            if _unpacked(parent, node):
-                continue  # `data, output = data` destructures the input; it reads no values
+            if _unpacked(parent, node) or _rebound_view(sub, node, parent, names):
+                continue  # `data, output = data`, `flat = data.view(-1)`: aliases of the input, no values read
             pieces = _slices(parent.slice) if isinstance(parent, ast.Subscript) and parent.value is node else []
             if pieces:
                 if any(p.lower is not None for p in pieces):
@@ -163,6 +194,48 @@ def partial_input(sub: Submission) -> Iterator[Hit]:
             if name not in whole and name not in complement:
                 yield Hit(subscript, f"Reads input `{name}` only through `{code(subscript)}`; the rest of it never "
                                      "influences the result.")
+
+
+# Methods that hand back the same values (a view, a copy, a layout change): their result is the input again.
+SAME_VALUES = frozenset({"view", "reshape", "contiguous", "flatten", "ravel", "squeeze", "unsqueeze", "view_as",
+                         "reshape_as", "clone", "detach", "float", "double", "to", "cuda", "cpu"})
+
+
+def _view_of(value: ast.AST | None, names: set[str]) -> bool:
+    """`x.view(-1)`, `x.contiguous()`, `x.reshape(n, m).float()` of one of `names`."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in SAME_VALUES:
+        value = value.func.value
+        if isinstance(value, ast.Name):
+            return value.id in names
+    return False
+
+
+def _with_views(sub: Submission, function: ast.AST, names: set[str]) -> set[str]:
+    """The input objects plus local names bound only to views of them (`flat = data.view(-1)`), so a partial
+    read through the view is still a partial read of the input."""
+    scope = sub.scopes.by_node.get(function)
+    out = set(names)
+    if scope is None:
+        return out
+    for _ in range(3):
+        grew = False
+        for name, bindings in scope.bindings.items():
+            if name not in out and bindings and all(b.kind == "assign" and _view_of(b.value, out) for b in bindings):
+                out.add(name)
+                grew = True
+        if not grew:
+            break
+    return out
+
+
+def _rebound_view(sub: Submission, node: ast.Name, parent: ast.AST | None, names: set[str]) -> bool:
+    """`data = data.contiguous()` or `flat = data.view(-1)`: the read only names the input again."""
+    call = sub.parent(parent) if isinstance(parent, ast.Attribute) else None
+    statement = call
+    while isinstance(statement, (ast.Call, ast.Attribute)):
+        statement = sub.parent(statement)
+    return isinstance(statement, ast.Assign) and _view_of(statement.value, {node.id}) and all(
+        isinstance(t, ast.Name) and t.id in names for t in statement.targets)
 
 
 def _unpacked(parent: ast.AST | None, node: ast.AST) -> bool:

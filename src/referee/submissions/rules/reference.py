@@ -30,6 +30,27 @@ def _module_root(name: str | None) -> str:
     return (name or "").lstrip(".").split(".")[0]
 
 
+CHECKER_FACTORIES = frozenset({"make_match_reference"})
+
+
+def _used_names(sub: Submission) -> set[str]:
+    """Names read anywhere, except a checker factory that only wraps the file's own function
+    (`check_implementation = make_match_reference(custom_kernel, rtol=1e-3)`): entries that carry a local copy
+    of the task's test scaffolding build a checker around their own kernel, which reads no reference answer."""
+    own = {n.name for n in sub.tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    used: set[str] = set()
+    for node in sub.nodes(ast.Name):
+        if not isinstance(node.ctx, ast.Load):
+            continue
+        if node.id in CHECKER_FACTORIES:
+            call = sub.parent(node)
+            if isinstance(call, ast.Call) and call.func is node and call.args and isinstance(
+                    call.args[0], ast.Name) and call.args[0].id in own:
+                continue
+        used.add(node.id)
+    return used
+
+
 @rule("REF001", "Imports the task's reference module", "reference", Verdict.FLAG,
       what="Checks for imports of the task's `reference` or harness `utils` module (`import reference`, "
            "`from reference import ...`, relative imports, `__import__`/`importlib` with a constant name).",
@@ -49,17 +70,22 @@ def _module_root(name: str | None) -> str:
       known_problems="`task` (type aliases only) is allowed, and so are `from reference/utils import` lines "
                      "that bring in only task types and context managers (`MoEConfig`, `KVCache`, "
                      "`DisableCuDNNTF32`) or names never used (the official templates' `from utils import "
-                     "make_match_reference`). Self-tests under `if __name__ == \"__main__\":` are ignored because "
-                     "they never run under the harness.",
+                     "make_match_reference`) or used only to wrap the file's own kernel in a checker. "
+                     "Self-tests under `if __name__ == \"__main__\":` are ignored because they never run under "
+                     "the harness.",
       kernelguard=["TRUSTED_MODULE_IMPORT"])
 def reference_import(sub: Submission) -> Iterator[Hit]:
     for node in sub.nodes(ast.Import):
         for alias in node.names:
             if _module_root(alias.name) in REFERENCE_MODULES:
                 yield Hit(node, f"Imports the harness module `{alias.name}`.")
-    used = {n.id for n in sub.nodes(ast.Name) if isinstance(n.ctx, ast.Load)}
+    used: set[str] | None = None
     for node in sub.nodes(ast.ImportFrom):
-        if _module_root(node.module) in REFERENCE_MODULES and any(
+        if _module_root(node.module) not in REFERENCE_MODULES:
+            continue
+        if used is None:
+            used = _used_names(sub)
+        if any(
                 not _type_name(a.name) and (a.name == "*" or a.name in HARNESS_FUNCS or (a.asname or a.name) in used)
                 for a in node.names):
             yield Hit(node, f"Imports from the harness module `{node.module}`.")

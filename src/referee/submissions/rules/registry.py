@@ -128,11 +128,16 @@ def rule(id: str, title: str, family: str, verdict: Verdict, *, what: str, why: 
     return wrap
 
 
+_ORDERED: list[Rule] = []  # all_rules() memo, rebuilt when a rule is registered (run_static asks once per file)
+
+
 def all_rules() -> list[Rule]:
-    """Every registered rule, ordered by family then id."""
+    """Every registered rule, ordered by family then id (a fresh list: callers may extend it)."""
     _load()
-    order = list(FAMILIES)
-    return sorted(_REGISTRY.values(), key=lambda r: (order.index(r.family), r.id))
+    if len(_ORDERED) != len(_REGISTRY):
+        order = list(FAMILIES)
+        _ORDERED[:] = sorted(_REGISTRY.values(), key=lambda r: (order.index(r.family), r.id))
+    return list(_ORDERED)
 
 
 def get_rule(rule_id: str) -> Rule:

@@ -155,14 +155,27 @@ def hard_exit(sub: Submission) -> Iterator[Hit]:
               return data.clone()
           if __name__ == "__main__":
               sys.exit(0)
-      """)
+      """,
+      known_problems="A module-level `sys.exit(1)` (a non-zero status or a message) is not reported: it ends "
+                     "the import, so the run fails before anything is checked or timed.")
 def soft_exit(sub: Submission) -> Iterator[Hit]:
     for call, name in calls(sub, SOFT_EXITS):
-        yield Hit(call, f"Calls `{name}`.")
+        if not _fails_import(sub, call, name):
+            yield Hit(call, f"Calls `{name}`.")
     for node in sub.nodes(ast.Raise):
         if node.exc is not None and sub.resolver.qualnames(
                 node.exc.func if isinstance(node.exc, ast.Call) else node.exc) & {"builtins.SystemExit"}:
             yield Hit(node, "Raises `SystemExit`.")
+
+
+def _fails_import(sub: Submission, call: ast.Call, name: str) -> bool:
+    """`except Exception: print(...); sys.exit(1)` at module level: a failed kernel build ends the import with a
+    non-zero status, so the run fails before the harness checks or times anything; nothing can act after it."""
+    if name not in ("sys.exit", "builtins.exit", "builtins.quit") or sub.function_of(call) is not None or \
+            len(call.args) != 1:
+        return False
+    status = sub.folder.fold(call.args[0])
+    return (isinstance(status, int) and not isinstance(status, bool) and status != 0) or isinstance(status, str)
 
 
 @rule("CHN005", "Redirects standard output or error", "result-channel", Verdict.FLAG,

@@ -13,13 +13,18 @@ from collections.abc import Iterator
 
 from referee.report import Verdict
 from referee.submissions.analysis import Submission
-from referee.submissions.rules._util import calls, in_condition, references
+from referee.submissions.analysis.contract import member_positions
+from referee.submissions.rules._util import calls, in_condition, loop_values, references
 from referee.submissions.rules.registry import Hit, rule
 
 SENSITIVE_TOKENS = frozenset({"SEED", "MODE", "LEADERBOARD", "BENCH", "BENCHMARK", "RANKED", "EVAL", "GRADER",
                               "SUBMISSION", "TIMING", "SECRET", "JUDGE", "HARNESS", "SCORE"})
+# Libraries' own settings (`AITER_MLA_MODE` is AMD aiter's, not the harness's mode): the harness's variables are
+# its own (`POPCORN_*`), so a name under a library's prefix cannot be one of them.
 LIBRARY_PREFIXES = frozenset({"TORCH", "TORCHINDUCTOR", "PYTORCH", "TRITON", "CUDA", "CUBLAS", "CUDNN", "NCCL", "OMP",
-                              "MKL", "KMP", "XLA", "HF", "TF", "NVIDIA", "NV", "HIP", "ROCM", "PYTHON", "JAX"})
+                              "MKL", "KMP", "XLA", "HF", "TF", "NVIDIA", "NV", "HIP", "ROCM", "PYTHON", "JAX",
+                              "AITER", "CK", "HIPBLASLT", "ROCBLAS", "MIOPEN", "RCCL", "HSA", "CUTLASS", "TILELANG",
+                              "FLASHINFER", "VLLM", "SGLANG", "TVM", "LLVM", "MLIR", "NUMBA"})
 
 
 def sensitive_env(key: str) -> bool:
@@ -80,26 +85,32 @@ def _flows_into_condition(sub: Submission, node: ast.AST) -> bool:
                for n in sub.nodes(ast.Name))
 
 
-def _env_key(sub: Submission, node: ast.AST) -> str | None:
+def _env_keys(sub: Submission, node: ast.AST) -> list[str | None]:
+    """The names an environment read can ask for: one constant, each member of the constant list a loop
+    variable runs over (`for k in ["AITER_USE_NT", ...]: os.environ.get(k)`), or None when computed."""
+    key_expr = None
     if isinstance(node, ast.Call) and node.args:
-        return sub.folder.fold_str(node.args[0])
-    if isinstance(node, ast.Subscript):
-        return sub.folder.fold_str(node.slice)
-    if isinstance(node, ast.Compare) and isinstance(node.left, ast.AST):
-        return sub.folder.fold_str(node.left)
-    return None
+        key_expr = node.args[0]
+    elif isinstance(node, ast.Subscript):
+        key_expr = node.slice
+    elif isinstance(node, ast.Compare):
+        key_expr = node.left
+    key = sub.folder.fold_str(key_expr)
+    if key is not None or not isinstance(key_expr, ast.Name):
+        return [key]
+    values = loop_values(sub, node, key_expr.id) or [None]
+    return values if all(isinstance(v, str) for v in values) else [None]
 
 
 def _env_reads(sub: Submission) -> Iterator[tuple[ast.AST, str | None]]:
-    for call, _ in calls(sub, ENV_READERS):
-        yield call, _env_key(sub, call)
-    for node in sub.nodes(ast.Subscript):
-        if isinstance(node.ctx, ast.Load) and sub.resolver.matches(node.value, "os.environ", "os.environb"):
-            yield node, _env_key(sub, node)
-    for node in sub.nodes(ast.Compare):
-        if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops) and any(
-                sub.resolver.matches(c, "os.environ") for c in node.comparators):
-            yield node, _env_key(sub, node)
+    found: list[ast.AST] = [call for call, _ in calls(sub, ENV_READERS)]
+    found += [n for n in sub.nodes(ast.Subscript)
+              if isinstance(n.ctx, ast.Load) and sub.resolver.matches(n.value, "os.environ", "os.environb")]
+    found += [n for n in sub.nodes(ast.Compare) if any(isinstance(op, (ast.In, ast.NotIn)) for op in n.ops)
+              and any(sub.resolver.matches(c, "os.environ") for c in n.comparators)]
+    for node in found:
+        for key in _env_keys(sub, node):
+            yield node, key
 
 
 @rule("SNF002", "Reads harness environment variables", "sniffing", Verdict.FAIL,
@@ -158,7 +169,36 @@ def env_scan(sub: Submission) -> Iterator[Hit]:
         elif isinstance(parent, ast.Call) and node in parent.args and sub.resolver.qualnames(parent.func) & ENV_SCANS:
             yield Hit(parent, "Copies the whole environment.")
     for call, name in calls(sub, ("os.environ.items", "os.environ.keys", "os.environ.values", "os.environ.copy")):
-        yield Hit(call, f"Calls `{name}`, reading the whole environment.")
+        if not _library_filtered(sub, call):
+            yield Hit(call, f"Calls `{name}`, reading the whole environment.")
+
+
+def _library_filtered(sub: Submission, node: ast.AST) -> bool:
+    """`{k: v for k, v in os.environ.items() if "TRITON" in k}`: a comprehension that keeps only one library's
+    own settings (a known prefix such as TRITON, TORCH, HIP) reads no harness variable."""
+    parent = sub.parent(node)
+    if not (isinstance(parent, ast.comprehension) and parent.iter is node and parent.ifs):
+        return False
+    target = parent.target.elts[0] if isinstance(parent.target, ast.Tuple) and parent.target.elts else parent.target
+    if not isinstance(target, ast.Name):
+        return False
+    return any(_library_test(test, target.id) for test in parent.ifs)
+
+
+def _library_test(test: ast.AST, key: str) -> bool:
+    """`"TRITON" in k`, `k.upper().startswith("HIP_")`, or an `or`/`and` made only of such tests."""
+    if isinstance(test, ast.BoolOp):
+        return all(_library_test(v, key) for v in test.values)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In):
+        word, subject = test.left, test.comparators[0]
+    elif isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and \
+            test.func.attr == "startswith" and len(test.args) == 1:
+        word, subject = test.args[0], test.func.value
+    else:
+        return False
+    mentions = any(isinstance(n, ast.Name) and n.id == key for n in ast.walk(subject))
+    return mentions and isinstance(word, ast.Constant) and isinstance(word.value, str) and \
+        word.value.strip("_").upper().split("_")[0] in LIBRARY_PREFIXES and not sensitive_env(word.value)
 
 
 @rule("SNF004", "Call counter drives behaviour", "sniffing", Verdict.FLAG,
@@ -186,7 +226,9 @@ def env_scan(sub: Submission) -> Iterator[Hit]:
               return data.clone()
       """,
       known_problems="A counter that sets a flag which a later `return` reads is not followed; the dynamic "
-                     "call-order probes cover it.")
+                     "call-order probes cover it. A counter that only picks between implementations, each "
+                     "computing its answer from the call's inputs (library path during warm-up, own kernel "
+                     "after), is not reported: the answer of every call is still checked.")
 def call_counter(sub: Submission) -> Iterator[Hit]:
     state = sub.flow.state
     counters = state.counters
@@ -199,8 +241,47 @@ def call_counter(sub: Submission) -> Iterator[Hit]:
         function = sub.function_of(node)
         container = state.container_of(node, function)
         if container is not None and container in counters and in_condition(sub, node) and \
-                _steers_result(sub, node):
+                _steers_result(sub, node) and not _every_answer_computed(sub, function):
             yield Hit(node, f"Tests the call counter {container.label()} to choose what is returned.")
+
+
+def _every_answer_computed(sub: Submission, function: ast.AST | None) -> bool:
+    """Every value `function` returns is computed on this call from the input values (`fused_moe(hidden, ...)`,
+    a buffer a kernel fills): the counter then only picks which implementation runs (the library path while
+    the own kernel compiles, a first-call self-test), and each answer is still checked (reference-kernels'
+    eval.py rechecks every timed output in leaderboard mode). A bare input, a stored object or shape-only
+    data returned is what a counter-keyed shortcut hands back, and stays reported."""
+    if function is None or not hasattr(function, "args"):
+        return False
+    from referee.submissions.rules.input_mutation import mutations
+
+    flow = sub.flow
+    bare = set(flow.inputs(function)) | set(member_positions(function))
+    written: set[str] | None = None
+    for value in _answers(flow.returns(function)):
+        if isinstance(value, ast.Constant) and value.value is None:
+            continue  # an error path: the harness rejects a None answer by itself
+        if not flow.is_tainted(value, function, values_only=True):
+            return False
+        if isinstance(value, ast.Name) and value.id in bare:
+            if written is None:
+                written = {m.root for m in mutations(sub, function)}
+            if value.id not in written:
+                return False  # `return data`: the input itself, untouched
+    return True
+
+
+def _answers(returns: list[ast.AST]) -> Iterator[ast.AST]:
+    """The values the returns can hand back, each branch of `a if c else b` and `a or b` on its own."""
+    stack = [r.value if isinstance(r, ast.Return) else r for r in returns]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, ast.IfExp):
+            stack += [value.body, value.orelse]
+        elif isinstance(value, ast.BoolOp):
+            stack += value.values
+        else:
+            yield value
 
 
 def _steers_result(sub: Submission, node: ast.AST) -> bool:

@@ -8,10 +8,12 @@ sloppy kernel can then match it. Configuration that only tunes the submission's 
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from referee.report import Verdict
 from referee.submissions.analysis import Submission
+from referee.submissions.analysis.contract import MATMUL_NAMES
 from referee.submissions.rules._util import calls, code
 from referee.submissions.rules.harness_patching import classify
 from referee.submissions.rules.registry import Hit, rule
@@ -42,7 +44,9 @@ DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tenso
       action="Review whether the task allows reduced precision; re-check the output against an FP64 reference.",
       known_problems="With the task, decided from it (`task_contract(...).tf32_sensitive`: the reference runs "
                      "float32 matmuls or convolutions and its checker's rtol is below 1e-2); fp16/fp8/fp4 tasks "
-                     "and loose tolerances are not reported. Without a task the switch is a FLAG.",
+                     "and loose tolerances are not reported. Without a task the switch is a FLAG, unless every "
+                     "matrix product in the file is a block-scaled `torch._scaled_mm` on inputs it does not "
+                     "quantise itself (fp8/fp4 data, exact in TF32).",
       example="""
           import torch
           torch.backends.cuda.matmul.allow_tf32 = True
@@ -61,6 +65,12 @@ DEFAULT_SETTERS = frozenset({"torch.set_default_dtype", "torch.set_default_tenso
 def precision_switch(sub: Submission) -> Iterator[Hit]:
     if sub.contract is not None and not sub.contract.tf32_sensitive:
         return  # the task's own check cannot see TF32 (no fp32 matmuls, or a tolerance looser than its error)
+    hits = list(_precision_hits(sub))
+    if hits and not (sub.contract is None and _block_scaled_gemms_only(sub)):
+        yield from hits
+
+
+def _precision_hits(sub: Submission) -> Iterator[Hit]:
     for write in sub.writes:
         hit = write.targets & PRECISION_FLAGS
         value = sub.folder.fold(write.value) if write.value is not None else None
@@ -75,6 +85,33 @@ def precision_switch(sub: Submission) -> Iterator[Hit]:
         if mode != "highest":
             yield Hit(call, f"Calls `torch.set_float32_matmul_precision({mode!r})`: every float32 matmul in the "
                             "process, the reference's included, may run in TF32/bf16.")
+
+
+SCALED_GEMMS = frozenset({"_scaled_mm", "_scaled_grouped_mm", "scaled_mm"})
+NARROW_FLOAT = ("float8_", "float4_")
+
+
+def _block_scaled_gemms_only(sub: Submission) -> bool:
+    """Without the task: every matrix product in the file is a block-scaled `torch._scaled_mm` on data it does
+    not convert to fp8/fp4 itself, so the task's inputs are fp8/fp4 already. Those values (at most 3 mantissa
+    bits, times fp8 or power-of-two scales) are exact in TF32's 10 bits: TF32 cannot change a reference
+    computed from them (the nvfp4 GEMM entries switch it on out of habit)."""
+    scaled = False
+    for node in sub.nodes(ast.BinOp, ast.Call):
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.MatMult):
+                return False
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if name in SCALED_GEMMS:
+            scaled = True
+        elif name in MATMUL_NAMES:
+            return False
+        elif name in ("to", "type") and any(q.startswith(tuple(f"torch.{n}" for n in NARROW_FLOAT))
+                                            for a in [*node.args, *(k.value for k in node.keywords)]
+                                            for q in sub.resolver.qualnames(a)):
+            return False  # the file quantises its inputs itself: they may be float32
+    return scaled
 
 
 @rule("TAM002", "Global default dtype or device change", "torch-tampering", Verdict.FLAG,
