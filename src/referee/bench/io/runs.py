@@ -241,7 +241,8 @@ def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
             windows.append(part["windows"])
         offset += part["total"]
     table.lines = np.concatenate(line_chunks) if line_chunks else np.zeros(0, np.int64)
-    table.values = np.concatenate(value_chunks) if value_chunks else np.zeros((0, len(METRICS)))
+    # column-major: the audit reads whole metric columns, never rows
+    table.values = np.asfortranarray(np.concatenate(value_chunks)) if value_chunks else np.zeros((0, len(METRICS)))
     table.workloads, table.bases, table.servers = merged["workloads"], merged["bases"], merged["servers"]
     if windows:
         table.windows = np.concatenate(windows)
