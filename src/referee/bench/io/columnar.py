@@ -262,22 +262,18 @@ def failed_from_errors(raw: Raw, fallback: float) -> float:
 
 def scan_block(parser: LineParser, block: bytes) -> bool:
     """Read a block of whole lines into `parser`. False (nothing read) when the block is not for this path."""
-    if not block.isascii():
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
     work = bytearray(block)  # rewritten in place; `block` keeps the original bytes for the careful path
     view = np.frombuffer(work, dtype=np.uint8)
     ends = np.flatnonzero(view == NEWLINE)
     starts = np.concatenate((ZERO, ends + 1))
     ends = np.concatenate((ends, [len(work)]))
+    not_utf8 = set() if block.isascii() else invalid_utf8(block, starts, ends)
     rewritten = rewrite_infinity(block, view, starts, ends)
-    structs = decode_all(work, view, starts, ends)
+    structs = decode_all(work, view, starts, ends) if not not_utf8 else None
     if structs is None:
         structs = []
-        for line in map(memoryview(work).__getitem__, map(slice, starts.tolist(), ends.tolist())):
-            struct, again = decode_line(line)
+        for i, line in enumerate(map(memoryview(work).__getitem__, map(slice, starts.tolist(), ends.tolist()))):
+            struct, again = decode_line(line) if i not in not_utf8 else (None, False)
             structs.append(struct)
             rewritten = rewritten or again
     first = structs[0]
@@ -287,6 +283,23 @@ def scan_block(parser: LineParser, block: bytes) -> bool:
             return False
     _Reader(parser, block, structs, rewritten).run()
     return True
+
+
+def invalid_utf8(block: bytes, starts: np.ndarray, ends: np.ndarray) -> set[int]:
+    """Lines that are not UTF-8 (msgspec skips unknown text without checking it): the careful path reads them."""
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return set()
+    bad = set()
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        try:
+            block[a:b].decode("utf-8")
+        except UnicodeDecodeError:
+            bad.add(i)
+    return bad
 
 
 def rewrite_infinity(block: bytes, view: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
