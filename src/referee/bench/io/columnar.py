@@ -124,6 +124,7 @@ DECODE = msgspec.json.Decoder(SGLangLine).decode
 DECODE_LINES = msgspec.json.Decoder(SGLangLine).decode_lines
 DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 RUNTIME_KEYS = tuple(sorted(RUNTIME))
+RUNTIME_LITERALS = {name: f'"{name}"'.encode() for name in RUNTIME_KEYS}
 ABSENT = object()
 
 
@@ -215,13 +216,14 @@ def runtime_cut(data: bytes) -> bytes:
         value = getattr(probe, name)
         if not len(value):
             continue
-        key = f'"{name}"'.encode()
-        if data.count(key) != 1:
+        key = RUNTIME_LITERALS[name]
+        at = data.find(key)
+        if at < 0 or data.find(key, at + len(key)) >= 0:  # exactly one literal occurrence
             return data
-        at = data.find(key) + len(key)
+        at += len(key)
         while data[at:at + 1] in (b" ", b"\t", b"\n", b"\r", b":"):
             at += 1
-        if not data.startswith(bytes(value), at):
+        if memoryview(data)[at:at + len(value)] != memoryview(value):
             return data
         spans.append((at, at + len(value)))
     if not spans:
