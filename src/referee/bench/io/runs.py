@@ -67,6 +67,14 @@ def _parse_range_args(args: tuple[str, int, int]) -> dict[str, Any]:
     return _parse_range(*args)
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (taskset, cgroup cpusets), not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _keep_freed_memory() -> None:
     """Worker start: glibc hands every freed block above its mmap threshold back to the kernel, so each 1 MiB
     block (and its temporaries) is faulted in afresh, a page at a time; measured, that was a third of a worker's
@@ -109,7 +117,7 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
                    while_waiting: Callable[[], None] | None = None) -> list[RunTable | OSError]:
     """Parse several runs files, sharing one pool of processes when they are big enough to be worth it.
     `while_waiting` runs in this process once the workers are started (e.g. to import what comes next)."""
-    count = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    count = workers if workers is not None else min(usable_cores(), 8)
     sizes: list[int | OSError] = []
     for path in paths:
         try:
