@@ -143,7 +143,7 @@ class AuditContext:
         if not values.size:
             return [self.run_ev(leg, None, f"{leg.role}: no repeats")]
         name = metric or self.metric
-        med = float(np.median(values))
+        med = stats.median(values)
         picks = {"min": int(np.argmin(values)), "median": int(np.argmin(np.abs(values - med))),
                  "max": int(np.argmax(values))}
         seen: dict[int, list[str]] = {}

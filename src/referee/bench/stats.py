@@ -10,6 +10,7 @@ noise band is the gate and the tests are supporting evidence once each leg has a
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -57,19 +58,43 @@ def _clean(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
 
 
+#: read-only arrays (the audit's shared metric columns) above this size keep their median and MAD: the rules ask
+#: for them dozens of times, and on a million-repeat leg each costs milliseconds.
+MEMO_MIN_SIZE = 10_000
+_MEMO: dict[tuple[int, str], tuple[weakref.ref, float]] = {}
+
+
+def _memo(values: np.ndarray, what: str, compute) -> float:
+    if values.size < MEMO_MIN_SIZE or values.flags.writeable:
+        return compute()
+    key = (id(values), what)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0]() is values:
+        return hit[1]
+    result = compute()
+    if len(_MEMO) > 256:
+        _MEMO.clear()
+    _MEMO[key] = (weakref.ref(values), result)
+    return result
+
+
+def median(values: np.ndarray) -> float:
+    return _memo(values, "median", lambda: float(np.median(values)))
+
+
 def spread_pct(values: np.ndarray) -> float:
     """GEAK's noise statistic: range over median, in percent. One repeat gives 0.0, which is no evidence."""
     if values.size == 0:
         raise ValueError("spread of an empty sample")
-    median = float(np.median(values))
-    return 100.0 * float(values.max() - values.min()) / abs(median) if median else math.inf
+    mid = median(values)
+    return 100.0 * float(values.max() - values.min()) / abs(mid) if mid else math.inf
 
 
 def mad(values: np.ndarray) -> float:
     """Raw median absolute deviation (not scaled by 1.4826; hyperfine's threshold already includes it)."""
     if values.size == 0:
         raise ValueError("MAD of an empty sample")
-    return float(np.median(np.abs(values - np.median(values))))
+    return _memo(values, "mad", lambda: float(np.median(np.abs(values - median(values)))))
 
 
 def robust_z(values: np.ndarray, min_scale: float = 0.0) -> np.ndarray:
@@ -79,7 +104,7 @@ def robust_z(values: np.ndarray, min_scale: float = 0.0) -> np.ndarray:
     if values.size == 0:
         return values.astype(float)
     spread = max(mad(values), min_scale) or np.finfo(float).eps
-    return (values - np.median(values)) / spread
+    return (values - median(values)) / spread
 
 
 def noise_floor_scale(values: np.ndarray, band_pct: float, threshold: float) -> float:
@@ -87,7 +112,7 @@ def noise_floor_scale(values: np.ndarray, band_pct: float, threshold: float) -> 
     a deviation inside the noise band can never count as an outlier."""
     if values.size == 0:
         return 0.0
-    return abs(float(np.median(values))) * band_pct / 100.0 / threshold
+    return abs(median(values)) * band_pct / 100.0 / threshold
 
 
 def summarize(values: np.ndarray) -> Summary:
@@ -195,9 +220,13 @@ def mann_whitney_p(x: np.ndarray, y: np.ndarray, alternative: str) -> float:
         from scipy.stats import mannwhitneyu
 
         return float(mannwhitneyu(x, y, alternative=alternative).pvalue)
-    _, inverse, counts = np.unique(np.concatenate([x, y]), return_inverse=True, return_counts=True)
-    average_rank = np.cumsum(counts) - (counts - 1) / 2.0
-    u1 = float(average_rank[inverse[:n1]].sum()) - n1 * (n1 + 1) / 2
+    pooled = np.sort(np.concatenate([x, y]))
+    # average rank of each x: (first position + last position of its value) / 2, 1-based
+    low = np.searchsorted(pooled, x, side="left")
+    high = np.searchsorted(pooled, x, side="right")
+    u1 = float(np.sum(low + high + 1)) / 2.0 - n1 * (n1 + 1) / 2
+    starts = np.flatnonzero(np.concatenate(([True], pooled[1:] != pooled[:-1])))
+    counts = np.diff(np.append(starts, pooled.size))
     u = u1 if alternative == "greater" else n1 * n2 - u1
     n = n1 + n2
     t = counts.astype(np.float64)
@@ -215,7 +244,7 @@ def compare(ref: np.ndarray, cand: np.ndarray, metric: str = "output_throughput"
     cand = np.asarray(cand, dtype=float)
     if ref.size == 0 or cand.size == 0:
         raise ValueError("comparison needs at least one repeat per leg")
-    ref_med, cand_med = float(np.median(ref)), float(np.median(cand))
+    ref_med, cand_med = median(ref), median(cand)
     delta = 100.0 * (cand_med - ref_med) / abs(ref_med) if ref_med else math.inf
     gain = delta if higher_is_better else -delta
     non_overlap = bool(cand.min() > ref.max()) if higher_is_better else bool(cand.max() < ref.min())

@@ -262,15 +262,15 @@ def failed_from_errors(raw: Raw, fallback: float) -> float:
     return float(sum(1 for e in errors if e)) if isinstance(errors, list) else fallback
 
 
-def scan_block(parser: LineParser, block: bytes) -> bool:
+def scan_block(parser: LineParser, block: bytes | memoryview) -> bool:
     """Read a block of whole lines into `parser`. False (nothing read) when the block is not for this path."""
     work = bytearray(block)  # rewritten in place; `block` keeps the original bytes for the careful path
     view = np.frombuffer(work, dtype=np.uint8)
     ends = np.flatnonzero(view == NEWLINE)
     starts = np.concatenate((ZERO, ends + 1))
     ends = np.concatenate((ends, [len(work)]))
-    not_utf8 = set() if block.isascii() else invalid_utf8(block, starts, ends)
-    rewritten = rewrite_infinity(block, view, starts, ends)
+    not_utf8 = set() if work.isascii() else invalid_utf8(work, starts, ends)
+    rewritten = rewrite_infinity(work, view, starts, ends)  # reads `work` before it writes
     structs = decode_all(work, view, starts, ends) if not not_utf8 else None
     if structs is None:
         structs = []
@@ -287,7 +287,7 @@ def scan_block(parser: LineParser, block: bytes) -> bool:
     return True
 
 
-def invalid_utf8(block: bytes, starts: np.ndarray, ends: np.ndarray) -> set[int]:
+def invalid_utf8(block: bytearray, starts: np.ndarray, ends: np.ndarray) -> set[int]:
     """Lines that are not UTF-8 (msgspec skips unknown text without checking it): the careful path reads them."""
     try:
         block.decode("utf-8")
@@ -304,7 +304,7 @@ def invalid_utf8(block: bytes, starts: np.ndarray, ends: np.ndarray) -> set[int]
     return bad
 
 
-def rewrite_infinity(block: bytes, view: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+def rewrite_infinity(block: bytearray, view: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
     """Rewrite `": Infinity` to `": 1e999999` in every line that has it at the offset the first lines show it,
     checked line by line (vectorised). A line with it elsewhere is not rewritten here (it fails to decode and
     `decode_line` takes it alone). True when something was rewritten."""
@@ -370,7 +370,7 @@ def decode_line(line: memoryview) -> tuple[SGLangLine | None, bool]:
 class _Reader:
     """One block: runs of good lines in bulk, any other line through the careful path, all in line order."""
 
-    def __init__(self, parser: LineParser, block: bytes, structs: list[Any], rewritten: bool) -> None:
+    def __init__(self, parser: LineParser, block: bytes | memoryview, structs: list[Any], rewritten: bool) -> None:
         self.parser, self.block, self.structs, self.rewritten = parser, block, structs, rewritten
         self.base = parser.lineno
         self.originals: list[bytes] | None = None
@@ -393,7 +393,7 @@ class _Reader:
 
     def careful(self, i: int) -> None:
         if self.originals is None:
-            self.originals = self.block.split(b"\n")
+            self.originals = bytes(self.block).split(b"\n")
         parser = self.parser
         parser.lineno = self.base + i
         parser.last_sig = object()

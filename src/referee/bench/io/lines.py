@@ -106,12 +106,12 @@ class LineParser:
         if len(self.malformed) < MAX_KEPT:
             self.malformed.append((line, reason, text[:160]))
 
-    def feed_block(self, block: bytes) -> None:
+    def feed_block(self, block: bytes | memoryview) -> None:
         """Parse a block of whole lines: the columnar path (`columnar.py`) where the block is SGLang's, else
         line by line here."""
         if columnar is not None and columnar.scan_block(self, block):
             return
-        self.feed_lines_block(block)
+        self.feed_lines_block(bytes(block))
 
     def feed_lines_block(self, block: bytes) -> None:
         """Parse a block of whole lines, one dict per line. Python's json.dumps writes `Infinity`/`NaN`, which
@@ -336,8 +336,11 @@ class LineParser:
         if not lines:
             return np.zeros(0, np.int64), np.zeros((0, width))
         all_lines = np.concatenate(lines)
-        order = np.argsort(all_lines, kind="stable")
-        return all_lines[order], np.concatenate(blocks)[order]
+        values = np.concatenate(blocks)
+        if len(all_lines) > 1 and not (all_lines[1:] > all_lines[:-1]).all():
+            order = np.argsort(all_lines, kind="stable")
+            all_lines, values = all_lines[order], values[order]
+        return all_lines, np.asfortranarray(values)  # column-major here, in the worker: the audit reads columns
 
     def result(self) -> dict[str, Any]:
         lines, values = self.columns()

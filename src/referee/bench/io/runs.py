@@ -57,7 +57,7 @@ def _parse_range(path: str, start: int, end: int) -> dict[str, Any]:
                     carry, skipping = b"", True
                 continue
             carry = buf[cut + 1:]
-            part.feed_block(buf[:cut])
+            part.feed_block(memoryview(buf)[:cut])  # no copy: the columnar path copies it once, to rewrite
         if carry and not skipping:
             part.feed_block(carry)
     return part.result()
@@ -248,9 +248,16 @@ def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
         if part["windows"] is not None:
             windows.append(part["windows"])
         offset += part["total"]
-    table.lines = np.concatenate(line_chunks) if line_chunks else np.zeros(0, np.int64)
-    # column-major: the audit reads whole metric columns, never rows
-    table.values = np.asfortranarray(np.concatenate(value_chunks)) if value_chunks else np.zeros((0, len(METRICS)))
+    table.lines = (line_chunks[0] if len(line_chunks) == 1 else np.concatenate(line_chunks)) if line_chunks \
+        else np.zeros(0, np.int64)
+    # column-major (the audit reads whole metric columns); one part per leg is used as the worker sent it
+    if len(value_chunks) == 1:
+        table.values = np.asfortranarray(value_chunks[0])
+    elif value_chunks:
+        table.values = np.concatenate(value_chunks, axis=0)
+        table.values = np.asfortranarray(table.values)
+    else:
+        table.values = np.zeros((0, len(METRICS)))
     table.workloads, table.bases, table.servers = merged["workloads"], merged["bases"], merged["servers"]
     if windows:
         table.windows = np.concatenate(windows)
