@@ -23,7 +23,7 @@ referee runs `--repeat` times. Timings on a shared machine are noisy: repeat, an
 differs on every line, the case where every line's launch identity must be recomputed (use fewer `--lines`).
 
     python benchmarks/bench_audit_scale.py [--lines 1000000] [--cores 2] [--repeat 3] [--format sglang|vllm]
-        [--real-server-info] [--workers N] [--skip-peers] [--skip-pandas]
+        [--real-server-info] [--with-careful] [--workers N] [--skip-peers] [--skip-pandas]
 """
 
 from __future__ import annotations
@@ -136,9 +136,14 @@ def _finish(out: mp.Queue, started: float, cpu0: float, **row) -> None:
              "worker_rss_mb": _worker_rss_mb(), **row})
 
 
-def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None:
+def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue, careful_only: bool = False) -> None:
     from referee.bench.audit import audit
     from referee.bench.context import AuditOptions
+
+    if careful_only:  # the per-line reader alone (what every line went through before the columnar path)
+        from referee.bench.io import lines
+
+        lines.columnar = None
 
     started, cpu0 = time.perf_counter(), _cpu_s()
     result = audit("patch", ref, cand, options=AuditOptions(workers=workers), discover=False)
@@ -147,6 +152,10 @@ def run_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None
             medians=[legs[r]["summary"]["output_throughput"]["median"] for r in ("ref", "cand")],
             repeats=[legs[r]["repeats"] for r in ("ref", "cand")],
             malformed=[legs[r].get("malformed_lines", 0) for r in ("ref", "cand")])
+
+
+def _careful_referee(ref: str, cand: str, workers: int | None, out: mp.Queue) -> None:
+    run_referee(ref, cand, workers, out, careful_only=True)
 
 
 def run_polars(ref: str, cand: str, name: str, out: mp.Queue) -> None:
@@ -272,6 +281,8 @@ def main() -> int:
     parser.add_argument("--cores", type=int, default=2, help="pin every contender to this many CPUs (0: all)")
     parser.add_argument("--repeat", type=int, default=1, help="referee runs (fresh process each)")
     parser.add_argument("--workers", type=int, default=None, help="parser processes (default: one per pinned core)")
+    parser.add_argument("--with-careful", action="store_true",
+                        help="also time referee with the columnar path switched off (the per-line reader alone)")
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--skip-peers", action="store_true", help="skip polars and DuckDB (extra bench-peers)")
     args = parser.parse_args()
@@ -292,6 +303,9 @@ def main() -> int:
             rows.append((f"referee bench patch (full audit) #{i + 1}",
                          _in_child(run_referee, cores, str(ref), str(cand), args.workers)))
         ours = min((row for name, row in rows), key=lambda r: r["seconds"])
+        if args.with_careful:
+            rows.append(("referee, per-line (careful) path only", _in_child(
+                _careful_referee, cores, str(ref), str(cand), args.workers)))
         rows.append(("read the bytes (physical floor)", _in_child(run_read_floor, cores, str(ref), str(cand))))
         if not args.skip_peers:
             rows.append(("duckdb read_ndjson + summary", _try_child(run_duckdb, cores, str(ref), str(cand))))

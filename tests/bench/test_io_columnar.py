@@ -176,6 +176,20 @@ def test_internal_states_that_differ_on_every_line_are_one_launch(monkeypatch: p
     assert len(out["servers"]) == 1 and out["servers"][0][1:] == [1, 40]
 
 
+def _with_server_info(row: str, **changes: Any) -> str:
+    obj = json.loads(row)
+    obj["server_info"].update(changes)
+    return json.dumps(obj)
+
+
+def test_a_launch_knob_that_moves_with_the_runtime_state_is_a_new_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _clean(30)
+    rows[10] = _with_server_info(rows[10], tp_size=2)  # internal_states differs too, as on every line
+    rows[20] = rows[20].replace('"internal_states": [', '"internal_states": [], "extra_knob": [', 1)
+    out = _check("\n".join(rows), monkeypatch, min_fast=28)
+    assert [s[1:] for s in out["servers"]] == [[1, 28], [11, 1], [21, 1]]
+
+
 def test_runtime_cut_only_cuts_the_top_level_key() -> None:
     base = b'{"a": 1, "internal_states": [{"x": 1}], "v": 2}'
     assert columnar.runtime_cut(base) == b'{"a": 1, "internal_states": , "v": 2}'
