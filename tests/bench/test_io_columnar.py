@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from referee.bench.io import columnar, lines, runs
+from referee.bench.io import identity, lines, runs
 from referee.bench.io.lines import LineParser
 from referee.bench.realformat.producers import Launch, Repeat, Workload, sglang_line, vllm_result
 
@@ -192,11 +192,11 @@ def test_a_launch_knob_that_moves_with_the_runtime_state_is_a_new_launch(monkeyp
 
 def test_runtime_cut_only_cuts_the_top_level_key() -> None:
     base = b'{"a": 1, "internal_states": [{"x": 1}], "v": 2}'
-    assert columnar.runtime_cut(base) == b'{"a": 1, "internal_states": , "v": 2}'
+    assert identity.runtime_cut(base) == b'{"a": 1, "internal_states": , "v": 2}'
     nested = b'{"a": {"internal_states": [1]}, "internal_states": [2]}'
-    assert columnar.runtime_cut(nested) == nested  # two literal keys: not told apart, nothing cut
+    assert identity.runtime_cut(nested) == nested  # two literal keys: not told apart, nothing cut
     escaped = b'{"internal\\u005fstates": [3], "b": 1}'
-    assert columnar.runtime_cut(escaped) == escaped
+    assert identity.runtime_cut(escaped) == escaped
 
 
 def test_float_values_match_the_standard_library(monkeypatch: pytest.MonkeyPatch) -> None:

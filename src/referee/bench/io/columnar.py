@@ -17,6 +17,7 @@ Exactness, where it needs an argument:
 - msgspec skips unknown values without checking UTF-8, so a block that is not valid UTF-8 is not read here.
 - A block is decoded in one call only where each line provably holds one object (`decode_all`), else line by
   line, so a line counts only when it is one JSON object on its own.
+- Launch identities (`identity.py`) are computed once per distinct config, cheaply line to line.
 - A NaN in a float column can only mean null or absent (JSON has no NaN; msgspec rejects it), so "first key
   that is not None" is "first column that is not NaN".
 """
@@ -32,8 +33,8 @@ import msgspec
 import numpy as np
 from msgspec import Raw, Struct
 
-from referee.bench.config import RUNTIME, canonicalize
 from referee.bench.io import sglang
+from referee.bench.io.identity import CAREFUL, REWRITTEN_B
 from referee.bench.model import METRICS, NAN, num
 
 if TYPE_CHECKING:
@@ -41,9 +42,6 @@ if TYPE_CHECKING:
 
 EMPTY = Raw(b"")
 INF_TEXT, INF_SAFE = b": Infinity", b": 1e999999"  # same length: one in-place pass
-REWRITTEN = "1e999999"
-REWRITTEN_B = REWRITTEN.encode()
-CAREFUL = object()  # an identity that sends its line to the careful path
 NEWLINE, CR, OPEN, CLOSE = 10, 13, ord("{"), ord("}")
 ZERO = np.zeros(1, dtype=np.int64)
 SPAN = np.arange(len(INF_TEXT))
@@ -123,25 +121,7 @@ GET_ERRORS = attrgetter("errors")
 DECODE = msgspec.json.Decoder(SGLangLine).decode
 DECODE_LINES = msgspec.json.Decoder(SGLangLine).decode_lines
 DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
-RUNTIME_KEYS = tuple(sorted(RUNTIME))
-RUNTIME_LITERALS = {name: f'"{name}"'.encode() for name in RUNTIME_KEYS}
 ABSENT = object()
-
-
-class RuntimeProbe(Struct, gc=False):
-    """The runtime keys of a `server_info` (`internal_states` differs on every call), as raw bytes."""
-
-    internal_states: Raw = EMPTY
-    status: Raw = EMPTY
-    last_gen_throughput: Raw = EMPTY
-    memory_usage: Raw = EMPTY
-    load: Raw = EMPTY
-    uptime: Raw = EMPTY
-
-
-DECODE_PROBE = msgspec.json.Decoder(RuntimeProbe).decode
-DECODE_ANY = msgspec.json.Decoder().decode
-assert set(RuntimeProbe.__struct_fields__) == RUNTIME
 
 
 def read_sig(sig: tuple[Raw, ...], rewritten: bool) -> dict[str, Any] | None:
@@ -174,95 +154,6 @@ def workload_of(values: dict[str, Any]) -> tuple[Any, ...]:
     return (g["dataset_name"], g["random_input_len"], g["random_output_len"], g["random_range_ratio"],
             g["max_concurrency"], g["request_rate"], g["num_prompts"], sglang.CLIENT, g["temperature"],
             g["ignore_eos"])
-
-
-class Identities:
-    """Launch identity (canonical config) per `server_info`, computed once per distinct config. The cache key is
-    the raw bytes with the values of top-level runtime keys cut out, so a payload whose `internal_states`
-    differs on every line still costs one canonicalisation. Cheaper still, line to line: a payload that is the
-    last one with only its largest runtime value replaced (same bytes before and after it, and what sits between
-    is one whole JSON value) is the same launch, with no copy, scan or hash of the rest."""
-
-    def __init__(self) -> None:
-        self.cache: dict[bytes, Any] = {}
-        self.last: tuple[bytes, bytes, Any] | None = None  # prefix, suffix around the last runtime value, identity
-
-    def get(self, raw: Raw, rewritten: bool) -> Any:
-        data = bytes(raw)
-        if data[:1] != b"{":
-            return None  # null, or not an object: `extract` gives no server config
-        if rewritten and REWRITTEN_B in data:
-            return CAREFUL
-        if self.last is not None:
-            prefix, suffix, identity = self.last
-            if (len(data) > len(prefix) + len(suffix) and data.startswith(prefix) and data.endswith(suffix)
-                    and _one_value(data[len(prefix):len(data) - len(suffix)])):
-                return identity
-        spans = runtime_spans(data)
-        key = _cut(data, spans) if spans else data
-        found = self.cache.get(key, CAREFUL)
-        if found is CAREFUL:
-            try:
-                found = canonicalize(json.loads(data))
-            except (ValueError, RecursionError):
-                return CAREFUL
-            if len(self.cache) < 256:
-                self.cache[key] = found
-        if spans:
-            start, end = max(spans, key=lambda span: span[1] - span[0])
-            self.last = (data[:start], data[end:], found)
-        return found
-
-
-def _one_value(text: bytes) -> bool:
-    try:
-        DECODE_ANY(text)
-    except DECODE_ERRORS:
-        return False
-    return True
-
-
-def runtime_cut(data: bytes) -> bytes:
-    """`data` without the values of its top-level runtime keys (all of `data` where they cannot be told)."""
-    spans = runtime_spans(data)
-    return _cut(data, spans) if spans else data
-
-
-def _cut(data: bytes, spans: list[tuple[int, int]]) -> bytes:
-    pieces, pos = [], 0
-    for start, end in spans:
-        pieces.append(data[pos:start])
-        pos = end
-    pieces.append(data[pos:])
-    return b"".join(pieces)
-
-
-def runtime_spans(data: bytes) -> list[tuple[int, int]] | None:
-    """Byte spans of the values of `data`'s top-level runtime keys, in order; None when that cannot be told
-    exactly. With no `\\u` escape in the text a key is spelled literally, and a single literal occurrence of
-    `"internal_states"` is then the top-level key itself."""
-    if b"\\u" in data:
-        return None
-    try:
-        probe = DECODE_PROBE(data)
-    except DECODE_ERRORS:
-        return None
-    spans = []
-    for name in RUNTIME_KEYS:
-        value = getattr(probe, name)
-        if not len(value):
-            continue
-        key = RUNTIME_LITERALS[name]
-        at = data.find(key)
-        if at < 0 or data.find(key, at + len(key)) >= 0:  # exactly one literal occurrence
-            return None
-        at += len(key)
-        while data[at:at + 1] in (b" ", b"\t", b"\n", b"\r", b":"):
-            at += 1
-        if memoryview(data)[at:at + len(value)] != memoryview(value):
-            return None
-        spans.append((at, at + len(value)))
-    return sorted(spans) or None
 
 
 def columns(structs: list[SGLangLine]) -> np.ndarray:

@@ -23,6 +23,7 @@ from referee.bench.model import METRICS, NAN, num
 
 try:  # the columnar path needs msgspec; without it every line takes the per-line path below
     from referee.bench.io import columnar
+    from referee.bench.io.identity import Identities
 except ImportError:  # pragma: no cover - msgspec is a dependency
     columnar = None  # type: ignore[assignment]
 
@@ -99,7 +100,7 @@ class LineParser:
         self._identity: Any = None
         self.fast_lines: list[np.ndarray] = []  # rows read by the columnar path (`columnar.py`)
         self.fast_values: list[np.ndarray] = []
-        self.identities = columnar.Identities() if columnar is not None else None
+        self.identities = Identities() if columnar is not None else None
 
     def bad(self, line: int, reason: str, text: str) -> None:
         self.malformed_count += 1
