@@ -11,10 +11,11 @@ Exactness, where it needs an argument:
 - Python's json.dumps writes `": Infinity`; those bytes become `": 1e999999`, which the standard library also
   reads as inf, so at a value position nothing changes (values other than metrics stay raw bytes and are read by
   the standard library; a metric holding it is out of float range for msgspec, and its line goes careful). A
-  digit right after the rewritten text would make a new number, so such a block goes line by line through the
-  careful path. Inside a string the text does change: a declared value or a `server_info` that holds the text
-  `1e999999` sends its line to the careful path; text in skipped fields cannot change what the audit reads.
-- msgspec skips unknown values without checking UTF-8, so a block that is not valid UTF-8 is not read here.
+  digit right after the text would make a new number, so there it is not rewritten (the line then fails to
+  decode and goes careful). Inside a string the text does change: a declared value or a `server_info` that holds
+  the text `1e999999` sends its line to the careful path; text in skipped fields cannot change what the audit
+  reads.
+- msgspec skips unknown values without checking UTF-8, so a line that is not valid UTF-8 goes careful.
 - A block is decoded in one call only where each line provably holds one object (`decode_all`), else line by
   line, so a line counts only when it is one JSON object on its own.
 - Launch identities (`identity.py`) are computed once per distinct config, cheaply line to line.
