@@ -77,3 +77,37 @@ def test_empty_inputs_raise() -> None:
         stats.summarize(np.array([]))
     with pytest.raises(ValueError):
         stats.compare(np.array([]), np.array([1.0]))
+
+
+def test_mann_whitney_normal_approximation_is_scipys() -> None:
+    """Above 8 repeats per leg scipy's `mannwhitneyu` (method auto) is its normal approximation with tie and
+    continuity corrections; `mann_whitney_p` computes the same without importing scipy.stats."""
+    from scipy.stats import mannwhitneyu
+
+    from referee.bench.stats import mann_whitney_p
+
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n1, n2 = (int(v) for v in rng.integers(9, 400, 2))
+        x = np.round(rng.normal(1000, 5, n1), int(rng.integers(0, 3)))  # rounding makes ties
+        y = np.round(rng.normal(1002, 5, n2), int(rng.integers(0, 3)))
+        for alternative in ("greater", "less"):
+            want = float(mannwhitneyu(x, y, alternative=alternative).pvalue)
+            assert mann_whitney_p(x, y, alternative) == pytest.approx(want, rel=1e-9, abs=1e-300)
+    same = np.full(20, 5.0)
+    assert mann_whitney_p(same, same, "greater") == float(mannwhitneyu(same, same, alternative="greater").pvalue)
+    small = np.array([1.0, 2.0, 3.0])
+    assert mann_whitney_p(small + 10, small, "greater") == float(
+        mannwhitneyu(small + 10, small, alternative="greater").pvalue)  # exact branch: scipy itself
+
+
+def test_memoised_median_only_for_read_only_arrays() -> None:
+    from referee.bench.stats import mad, median
+
+    values = np.arange(20_000, dtype=float)
+    assert median(values) == 9999.5
+    values[:] = 0.0  # writable: never memoised
+    assert median(values) == 0.0
+    frozen = np.arange(20_000, dtype=float)
+    frozen.flags.writeable = False
+    assert median(frozen) == 9999.5 and median(frozen) == 9999.5 and mad(frozen) == 5000.0

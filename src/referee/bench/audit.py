@@ -63,8 +63,7 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
     ctx = AuditContext(scope, None, None, Claims(), options, Thresholds(noise_band_pct=options.noise_band_pct))
     try:
         specs = [(p, role) for p, role in ((ref, "ref"), (cand, "cand")) if p is not None]
-        warm = _warm_scipy if scope in ("patch", "bundle") else None
-        loaded = dict(zip([role for _, role in specs], load_legs(specs, options.workers, warm), strict=True))
+        loaded = dict(zip([role for _, role in specs], load_legs(specs, options.workers), strict=True))
         ctx.ref, ctx.cand = loaded.get("ref"), loaded.get("cand")
         report.timings["load_s"] = time.perf_counter() - started
         _load_claims(ctx, claims, discover)
@@ -95,14 +94,6 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
     report.action = overall_action(report)
     report.timings["total_s"] = time.perf_counter() - started
     return AuditResult(report, ctx)
-
-
-def _warm_scipy() -> None:
-    """Import scipy.stats (over a second) while worker processes parse the legs."""
-    try:
-        import scipy.stats  # noqa: F401
-    except ImportError:
-        pass
 
 
 def overall_action(report: Report) -> str:

@@ -67,6 +67,7 @@ class AuditContext:
     notes: list[str] = field(default_factory=list)
     claimed_metric: str | None = None
     _summaries: dict[tuple[int, str], stats.Summary | None] = field(default_factory=dict)
+    _finite: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     _comparisons: dict[str, stats.Comparison | None] = field(default_factory=dict)
 
     @property
@@ -98,7 +99,14 @@ class AuditContext:
     def values(self, leg: Leg, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         if leg.runs is None:
             return np.zeros(0), np.zeros(0, dtype=np.int64)
-        return leg.runs.finite(metric or self.metric)
+        key = (id(leg), metric or self.metric)
+        found = self._finite.get(key)
+        if found is None:  # rules ask for the same column many times; a million-row column costs milliseconds
+            found = leg.runs.finite(metric or self.metric)
+            for array in found:
+                array.flags.writeable = False  # shared between rules
+            self._finite[key] = found
+        return found
 
     def summary(self, leg: Leg, metric: str | None = None) -> stats.Summary | None:
         key = (id(leg), metric or self.metric)
@@ -135,7 +143,7 @@ class AuditContext:
         if not values.size:
             return [self.run_ev(leg, None, f"{leg.role}: no repeats")]
         name = metric or self.metric
-        med = float(np.median(values))
+        med = stats.median(values)
         picks = {"min": int(np.argmin(values)), "median": int(np.argmin(np.abs(values - med))),
                  "max": int(np.argmax(values))}
         seen: dict[int, list[str]] = {}

@@ -10,6 +10,7 @@ noise band is the gate and the tests are supporting evidence once each leg has a
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -57,19 +58,43 @@ def _clean(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
 
 
+#: read-only arrays (the audit's shared metric columns) above this size keep their median and MAD: the rules ask
+#: for them dozens of times, and on a million-repeat leg each costs milliseconds.
+MEMO_MIN_SIZE = 10_000
+_MEMO: dict[tuple[int, str], tuple[weakref.ref, float]] = {}
+
+
+def _memo(values: np.ndarray, what: str, compute) -> float:
+    if values.size < MEMO_MIN_SIZE or values.flags.writeable:
+        return compute()
+    key = (id(values), what)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0]() is values:
+        return hit[1]
+    result = compute()
+    if len(_MEMO) > 256:
+        _MEMO.clear()
+    _MEMO[key] = (weakref.ref(values), result)
+    return result
+
+
+def median(values: np.ndarray) -> float:
+    return _memo(values, "median", lambda: float(np.median(values)))
+
+
 def spread_pct(values: np.ndarray) -> float:
     """GEAK's noise statistic: range over median, in percent. One repeat gives 0.0, which is no evidence."""
     if values.size == 0:
         raise ValueError("spread of an empty sample")
-    median = float(np.median(values))
-    return 100.0 * float(values.max() - values.min()) / abs(median) if median else math.inf
+    mid = median(values)
+    return 100.0 * float(values.max() - values.min()) / abs(mid) if mid else math.inf
 
 
 def mad(values: np.ndarray) -> float:
     """Raw median absolute deviation (not scaled by 1.4826; hyperfine's threshold already includes it)."""
     if values.size == 0:
         raise ValueError("MAD of an empty sample")
-    return float(np.median(np.abs(values - np.median(values))))
+    return _memo(values, "mad", lambda: float(np.median(np.abs(values - median(values)))))
 
 
 def robust_z(values: np.ndarray, min_scale: float = 0.0) -> np.ndarray:
@@ -79,7 +104,7 @@ def robust_z(values: np.ndarray, min_scale: float = 0.0) -> np.ndarray:
     if values.size == 0:
         return values.astype(float)
     spread = max(mad(values), min_scale) or np.finfo(float).eps
-    return (values - np.median(values)) / spread
+    return (values - median(values)) / spread
 
 
 def noise_floor_scale(values: np.ndarray, band_pct: float, threshold: float) -> float:
@@ -87,7 +112,7 @@ def noise_floor_scale(values: np.ndarray, band_pct: float, threshold: float) -> 
     a deviation inside the noise band can never count as an outlier."""
     if values.size == 0:
         return 0.0
-    return abs(float(np.median(values))) * band_pct / 100.0 / threshold
+    return abs(median(values)) * band_pct / 100.0 / threshold
 
 
 def summarize(values: np.ndarray) -> Summary:
@@ -182,17 +207,45 @@ def bootstrap_ratio_ci(ref: np.ndarray, cand: np.ndarray, higher_is_better: bool
     return (float(low), float(high)), note
 
 
+#: above this many repeats in both samples scipy's `mannwhitneyu` (method "auto") uses its normal approximation.
+MWU_EXACT_MAX = 8
+
+
+def mann_whitney_p(x: np.ndarray, y: np.ndarray, alternative: str) -> float:
+    """One-sided Mann-Whitney U p-value as scipy's `mannwhitneyu(x, y, alternative=...)` gives it. For large
+    samples this is scipy's own normal approximation (tie and continuity corrections) in numpy, so an audit of
+    big legs does not import scipy.stats (over a second of CPU, taken from the parser workers on two cores)."""
+    n1, n2 = x.size, y.size
+    if n1 <= MWU_EXACT_MAX or n2 <= MWU_EXACT_MAX:
+        from scipy.stats import mannwhitneyu
+
+        return float(mannwhitneyu(x, y, alternative=alternative).pvalue)
+    pooled = np.sort(np.concatenate([x, y]))
+    # average rank of each x: (first position + last position of its value) / 2, 1-based
+    queries = np.sort(x)  # sorted queries: the rank sum is the same, the lookups walk memory in order
+    low = np.searchsorted(pooled, queries, side="left")
+    high = np.searchsorted(pooled, queries, side="right")
+    u1 = float(np.sum(low + high + 1)) / 2.0 - n1 * (n1 + 1) / 2
+    starts = np.flatnonzero(np.concatenate(([True], pooled[1:] != pooled[:-1])))
+    counts = np.diff(np.append(starts, pooled.size))
+    u = u1 if alternative == "greater" else n1 * n2 - u1
+    n = n1 + n2
+    t = counts.astype(np.float64)
+    tie_term = float(np.sum(t ** 3 - t))
+    scale = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+    z = (u - n1 * n2 / 2 - 0.5) / scale if scale else math.copysign(math.inf, u - n1 * n2 / 2 - 0.5)
+    return min(1.0, max(0.0, 0.5 * math.erfc(z / math.sqrt(2))))
+
+
 def compare(ref: np.ndarray, cand: np.ndarray, metric: str = "output_throughput", higher_is_better: bool = True,
             seed: int = BOOTSTRAP_SEED, tests: bool = True) -> Comparison:
     """Delta, GEAK non-overlap, and (with `tests`) a bootstrap CI of the ratio and a one-sided Mann-Whitney U once
     n >= 5 per leg."""
-    from scipy.stats import mannwhitneyu
-
     ref = np.asarray(ref, dtype=float)
     cand = np.asarray(cand, dtype=float)
     if ref.size == 0 or cand.size == 0:
         raise ValueError("comparison needs at least one repeat per leg")
-    ref_med, cand_med = float(np.median(ref)), float(np.median(cand))
+    ref_med, cand_med = median(ref), median(cand)
     delta = 100.0 * (cand_med - ref_med) / abs(ref_med) if ref_med else math.inf
     gain = delta if higher_is_better else -delta
     non_overlap = bool(cand.min() > ref.max()) if higher_is_better else bool(cand.max() < ref.min())
@@ -208,7 +261,7 @@ def compare(ref: np.ndarray, cand: np.ndarray, metric: str = "output_throughput"
     p, p_note = None, None
     if tests and min(ref.size, cand.size) >= MWU_MIN_REPS:
         alternative = "greater" if higher_is_better else "less"
-        p = float(mannwhitneyu(cand, ref, alternative=alternative).pvalue)
+        p = mann_whitney_p(cand, ref, alternative)
     else:
         p_note = (f"Mann-Whitney U not run: {ref.size} vs {cand.size} repeats; it needs >= {MWU_MIN_REPS} per leg "
                   f"(the smallest p it could reach here is {min_p:.3g})")

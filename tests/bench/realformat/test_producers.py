@@ -66,3 +66,31 @@ def test_logs_as_the_engines_print_them() -> None:
     assert logs.overlay_injected().startswith("[overlay] injected module ")
     assert all(SOURCES[k] for k in ("sglang-v0.5.23", "vllm-serve", "vllm-legacy", "overlay"))
     assert math.isinf(_sg("sglang-v0.5.2")["request_rate"])
+
+
+def test_vllm_mid_era_bench_serve_object() -> None:
+    """0.9.0-era `vllm bench serve --save-result` (HabanaAI/vllm-fork@428c45d0 serve.py): result_json keys in the
+    order main() writes them, detail arrays always kept, the `request_goodput:` key, no `failed`, no `backend`."""
+    rep = Repeat(1000.0, completed=318, failed=2)
+    obj = vllm_result("vllm-bench-0.9", rep, Workload(), Launch("vllm", "vllm-serve"), random.Random(0),
+                      metadata={"tp": 1})
+    assert list(obj)[:11] == ["date", "endpoint_type", "label", "model_id", "tokenizer_id", "best_of", "num_prompts",
+                              "tp", "request_rate", "burstiness", "max_concurrency"]
+    assert obj["endpoint_type"] == "openai-comp" and obj["request_rate"] == "inf" and obj["tp"] == "1"
+    assert "failed" not in obj and "backend" not in obj and "request_goodput:" in obj
+    assert obj["errors"].count("") == 318 and len(obj["errors"]) == 320 and "latencies" not in obj
+    assert {"mean_ttft_ms", "median_ttft_ms", "std_ttft_ms", "p99_ttft_ms", "p99_itl_ms"} <= set(obj)
+    assert "median_e2el_ms" not in obj  # e2el is not among the default --percentile-metrics
+    assert "HabanaAI/vllm-fork@428c45d0" in SOURCES["vllm-bench-0.9"]
+
+
+def test_mid_era_vllm_log_is_read(tmp_path) -> None:
+    from referee.bench.io.serverlog import read_log
+
+    text = logs.vllm_log(Launch("vllm", "vllm-serve", flags={"gpu_memory_utilization": 0.85}), "namespace-v1")
+    path = tmp_path / "server.log"
+    path.write_text(text)
+    facts = read_log(path)
+    assert facts.version is not None and facts.version[0] == "0.9.0"
+    merged = {k: v for _, args, _ in facts.configs for k, v in args.items()}
+    assert merged.get("gpu_memory_utilization") == 0.85

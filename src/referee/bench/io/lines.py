@@ -21,6 +21,12 @@ from referee.bench.io import native, sglang, vllm
 from referee.bench.io.nonfinite import MARK_TAG, MARKED, UNMARKED, fast_load, original_bytes, orjson_dict
 from referee.bench.model import METRICS, NAN, num
 
+try:  # the columnar path needs msgspec; without it every line takes the per-line path below
+    from referee.bench.io import columnar
+    from referee.bench.io.identity import Identities
+except ImportError:  # pragma: no cover - msgspec is a dependency
+    columnar = None  # type: ignore[assignment]
+
 MAX_KEPT = 200
 MAX_TEMPLATES = 4
 MAX_DISTINCT = 64
@@ -92,17 +98,27 @@ class LineParser:
         self._raw_server: Any = None
         self.mark_keys: list[str] = []
         self._identity: Any = None
+        self.fast_lines: list[np.ndarray] = []  # rows read by the columnar path (`columnar.py`)
+        self.fast_values: list[np.ndarray] = []
+        self.identities = Identities() if columnar is not None else None
 
     def bad(self, line: int, reason: str, text: str) -> None:
         self.malformed_count += 1
         if len(self.malformed) < MAX_KEPT:
             self.malformed.append((line, reason, text[:160]))
 
-    def feed_block(self, block: bytes) -> None:
-        """Parse a block of whole lines. Python's json.dumps writes `Infinity`/`NaN`, which orjson rejects
-        (SGLang's default `request_rate` is inf): in one pass over the block, `": Infinity` becomes a marker
-        string that each line's parse turns back into the float; a line whose marker cannot be put back
-        exactly goes to the careful path with its original bytes."""
+    def feed_block(self, block: bytes | memoryview) -> None:
+        """Parse a block of whole lines: the columnar path (`columnar.py`) where the block is SGLang's, else
+        line by line here."""
+        if columnar is not None and columnar.scan_block(self, block):
+            return
+        self.feed_lines_block(bytes(block))
+
+    def feed_lines_block(self, block: bytes) -> None:
+        """Parse a block of whole lines, one dict per line. Python's json.dumps writes `Infinity`/`NaN`, which
+        orjson rejects (SGLang's default `request_rate` is inf): in one pass over the block, `": Infinity`
+        becomes a marker string that each line's parse turns back into the float; a line whose marker cannot be
+        put back exactly goes to the careful path with its original bytes."""
         if (b"Infinity" in block or b"NaN" in block) and MARK_TAG not in block:
             for literal, marker in MARKED:
                 if literal in block:
@@ -265,6 +281,16 @@ class LineParser:
         s_entry = _distinct(self.servers, server, ln) if server is not None else None
         self.entries = (w_entry, b_entry, s_entry)
 
+    def track_canonical(self, workload: Any, basis: Any, identity: Any, ln: int, count: int) -> None:
+        """`_track` for `count` lines from `ln` on that share workload, basis and an already canonical identity."""
+        w_entry = _distinct(self.workloads, workload, ln)
+        b_entry = _distinct(self.bases, basis, ln)
+        s_entry = _distinct(self.servers, identity, ln) if identity is not None else None
+        for entry in (w_entry, b_entry, s_entry):
+            if entry is not None:
+                entry[2] += count - 1
+        self.entries = (w_entry, b_entry, s_entry)
+
     def _learn_server_info(self, raw: bytes, obj: dict[str, Any]) -> None:
         """Remember the exact bytes of this line's `server_info` value, so later lines that repeat it byte for
         byte skip re-parsing it. ASCII lines without escapes only, so character and byte offsets agree."""
@@ -299,6 +325,8 @@ class LineParser:
         width = len(METRICS)
         lines = [np.frombuffer(self.lines, dtype=np.int64)] if len(self.lines) else []
         blocks = [np.frombuffer(self.values, dtype=np.float64).reshape(-1, width)] if len(self.lines) else []
+        lines += self.fast_lines
+        blocks += self.fast_values
         for t in self.templates:
             if not len(t.lines):
                 continue
@@ -309,14 +337,17 @@ class LineParser:
         if not lines:
             return np.zeros(0, np.int64), np.zeros((0, width))
         all_lines = np.concatenate(lines)
-        order = np.argsort(all_lines, kind="stable")
-        return all_lines[order], np.concatenate(blocks)[order]
+        values = np.concatenate(blocks)
+        if len(all_lines) > 1 and not (all_lines[1:] > all_lines[:-1]).all():
+            order = np.argsort(all_lines, kind="stable")
+            all_lines, values = all_lines[order], values[order]
+        return all_lines, np.asfortranarray(values)  # column-major here, in the worker: the audit reads columns
 
     def result(self) -> dict[str, Any]:
         lines, values = self.columns()
         windows = np.column_stack([np.frombuffer(self.win_start, dtype=np.float64),
                                    np.frombuffer(self.win_end, dtype=np.float64)]) if len(self.win_end) else None
-        formats = dict(self.formats)
+        formats = dict(self.formats)  # the columnar path counts its rows into `formats` itself
         for t in self.templates:
             if len(t.lines):
                 formats[t.adapter.NAME] = formats.get(t.adapter.NAME, 0) + len(t.lines)

@@ -55,7 +55,8 @@ def sglang_log(launch: Launch, peak_running: int = 64, peak_tokens: int = 81_234
 
 
 def vllm_log(launch: Launch, style: str, peak_running: int = 64, usage_pct: float = 14.2) -> str:
-    """style: `non-default` (0.9+ V1), `namespace` (0.6-era, `# CUDA blocks`), `namespace-gpu` (`# GPU blocks`)."""
+    """style: `non-default` (0.9.2+ V1), `namespace-v1` (0.9.0: Namespace argv dump, V1 KV lines), `namespace`
+    (0.6-era, `# CUDA blocks`), `namespace-gpu` (`# GPU blocks`)."""
     flags = dict(launch.flags)
     lines = [f"{k}={v}" for k, v in launch.env.items()]
     if launch.overlay:
@@ -69,6 +70,16 @@ def vllm_log(launch: Launch, style: str, peak_running: int = 64, usage_pct: floa
         lines.append("INFO 06-18 13:41:00 [kv_cache_utils.py:853] Maximum concurrency for 40,960 tokens per request: "
                      "11.15x")
         lines.append(f"INFO 06-18 13:42:10 [loggers.py:123] Engine 000: Avg prompt throughput: 6553.5 tokens/s, Avg "
+                     f"generation throughput: 2872.1 tokens/s, Running: {peak_running} reqs, Waiting: 0 reqs, GPU KV "
+                     f"cache usage: {usage_pct}%, Prefix cache hit rate: 0.0%")
+    elif style == "namespace-v1":  # 0.9.0: argv still dumped as a Namespace, V1 engine KV lines
+        ns = {"model_tag": launch.model, **VLLM_NAMESPACE_DEFAULTS, "model": launch.model, **flags}
+        body = ", ".join(f"{k}={v!r}" for k, v in ns.items())
+        lines.append("INFO 05-28 13:40:00 [api_server.py:1289] vLLM API server version 0.9.0")
+        lines.append(f"INFO 05-28 13:40:00 [api_server.py:1290] args: Namespace({body}, "
+                     f"dispatch_function=<function ServeSubcommand.cmd at 0x7f2b5c6f1ea0>)")
+        lines.append(f"INFO 05-28 13:41:00 [kv_cache_utils.py:634] GPU KV cache size: {launch.kv_tokens:,} tokens")
+        lines.append(f"INFO 05-28 13:42:10 [loggers.py:116] Engine 000: Avg prompt throughput: 6553.5 tokens/s, Avg "
                      f"generation throughput: 2872.1 tokens/s, Running: {peak_running} reqs, Waiting: 0 reqs, GPU KV "
                      f"cache usage: {usage_pct}%, Prefix cache hit rate: 0.0%")
     else:

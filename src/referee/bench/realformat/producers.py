@@ -29,11 +29,15 @@ SOURCES: dict[str, str] = {
                       "p90/p95 columns, tag); fzyzcjy/sglang@0c69f5ba has the same shape with /get_server_info",
     "vllm-serve": "vllm-project/vllm@009e6d4a vllm/benchmarks/serve.py main() result_json + benchmark() result",
     "vllm-legacy": "vllm-project/vllm@0049e29c benchmarks/benchmark_serving.py main() result_json",
+    "vllm-bench-0.9": "HabanaAI/vllm-fork@428c45d0 vllm/benchmarks/serve.py main() result_json + benchmark() result: "
+                      "the first `vllm bench serve` (upstream v0.9.0-era CLI: --endpoint-type, `best_of`, the "
+                      "`request_goodput:` key, detail arrays always saved, no `failed`); the upstream history itself "
+                      "could not be fetched (1.1 GB snapshot)",
     "overlay": "AMD-AGI/GEAK@b6ef1e5c e2e_workflow/scripts/overlay_setup.py (generated sitecustomize loader)",
 }
 
 SGLANG_RELEASES = ("sglang-v0.4.6.post5", "sglang-v0.5.2", "sglang-v0.5.23")
-VLLM_RELEASES = ("vllm-serve", "vllm-legacy")
+VLLM_RELEASES = ("vllm-serve", "vllm-bench-0.9", "vllm-legacy")
 SERVER_ARGS_FILE = {"sglang-v0.4.6.post5": "v0.4.6.post5", "sglang-v0.5.2": "v0.5.2", "sglang-v0.5.23": "v0.5.23"}
 VERSION_OF = {"sglang-v0.4.6.post5": "0.4.6.post5", "sglang-v0.5.2": "0.5.2", "sglang-v0.5.23": "0.5.23"}
 
@@ -195,9 +199,14 @@ def vllm_result(release: str, rep: Repeat, wl: Workload, launch: Launch, rng: ra
     out: dict[str, Any] = {"date": date}
     if release == "vllm-serve":
         out.update({"endpoint_type": "vllm", "backend": "vllm", "label": None})
+    elif release == "vllm-bench-0.9":
+        out.update({"endpoint_type": "openai-comp", "label": None})
     else:
         out["backend"] = "vllm"
-    out.update({"model_id": launch.model, "tokenizer_id": launch.model, "num_prompts": wl.num_prompts})
+    out.update({"model_id": launch.model, "tokenizer_id": launch.model})
+    if release == "vllm-bench-0.9":
+        out["best_of"] = 1
+    out["num_prompts"] = wl.num_prompts
     for key, value in (metadata or {}).items():
         out[key] = str(value)  # --metadata KEY=VALUE: always a string
     out.update({"request_rate": "inf", "burstiness": 1.0, "max_concurrency": wl.concurrency})
@@ -206,7 +215,7 @@ def vllm_result(release: str, rep: Repeat, wl: Workload, launch: Launch, rng: ra
         result["failed"] = rep.failed
     result.update({"total_input_tokens": total_in, "total_output_tokens": total_out,
                    "request_throughput": rep.completed / duration})
-    result["request_goodput" if release == "vllm-serve" else "request_goodput:"] = None
+    result["request_goodput" if release == "vllm-serve" else "request_goodput:"] = None  # (sic) before 0.10
     result.update({"output_throughput": rep.output_throughput,
                    "total_token_throughput": (total_in + total_out) / duration})
     detail = _details(rep, wl, rng)
@@ -219,6 +228,9 @@ def vllm_result(release: str, rep: Repeat, wl: Workload, launch: Launch, rng: ra
         result.update({k: detail[k] for k in ("generated_texts", "errors")})
         result.update({"max_output_tokens_per_s": rep.output_throughput * 1.3,
                        "max_concurrent_requests": wl.concurrency, "rtfx": 0.0})
+    elif release == "vllm-bench-0.9":  # saved whatever --save-detailed says (the flag does not exist yet)
+        result.update({k: detail[k] for k in ("input_lens", "output_lens", "ttfts", "itls", "generated_texts",
+                                               "errors")})
     else:
         result.update(detail)
     pcts = tuple(p.strip() for p in metric_percentiles.split(","))

@@ -1,0 +1,373 @@
+"""Columnar fast path for SGLang `bench_serving` lines: no dict per line, the careful path only where one fails.
+
+msgspec decodes each line of a block into a small struct that declares only the fields the audit reads. It
+validates the whole line at C speed and skips everything else; `server_info` is kept as raw bytes. Metrics become
+numpy columns once per block. Workload, basis and launch identity are looked at only where they change from one
+line to the next. A line this path cannot read exactly as the standard library would (not JSON to msgspec, a value
+of another type, NaN, a nested or compact `Infinity`, another producer's format) goes, in line order, to the
+careful per-line path in `lines.py`, which records its exact reason and line number.
+
+Exactness, where it needs an argument:
+- Python's json.dumps writes `": Infinity`; those bytes become `": 1e999999`, which the standard library also
+  reads as inf, so at a value position nothing changes (values other than metrics stay raw bytes and are read by
+  the standard library; a metric holding it is out of float range for msgspec, and its line goes careful). A
+  digit right after the text would make a new number, so there it is not rewritten (the line then fails to
+  decode and goes careful). Inside a string the text does change: a declared value or a `server_info` that holds
+  the text `1e999999` sends its line to the careful path; text in skipped fields cannot change what the audit
+  reads.
+- msgspec skips unknown values without checking UTF-8, so a line that is not valid UTF-8 goes careful.
+- A block is decoded in one call only where each line provably holds one object (`decode_all`), else line by
+  line, so a line counts only when it is one JSON object on its own.
+- Launch identities (`identity.py`) are computed once per distinct config, cheaply line to line.
+- A NaN in a float column can only mean null or absent (JSON has no NaN; msgspec rejects it), so "first key
+  that is not None" is "first column that is not NaN".
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import compress, pairwise
+from operator import attrgetter, ne
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import numpy as np
+from msgspec import Raw, Struct
+
+from referee.bench.io import sglang
+from referee.bench.io.identity import CAREFUL, REWRITTEN_B
+from referee.bench.model import METRICS, NAN, num
+
+if TYPE_CHECKING:
+    from referee.bench.io.lines import LineParser
+
+EMPTY = Raw(b"")
+INF_TEXT, INF_SAFE = b": Infinity", b": 1e999999"  # same length: one in-place pass
+NEWLINE, CR, OPEN, CLOSE = 10, 13, ord("{"), ord("}")
+ZERO = np.zeros(1, dtype=np.int64)
+SPAN = np.arange(len(INF_TEXT))
+INF_CODES = np.frombuffer(INF_TEXT, dtype=np.uint8)
+SAFE_CODES = np.frombuffer(INF_SAFE, dtype=np.uint8)
+PROBE_LINES = 8
+
+
+class SGLangLine(Struct, gc=False):
+    """What `sglang.extract` reads from one line, and the keys that tell the producer apart. Values that are
+    constant over a run of lines stay raw bytes (compared as bytes, read with the standard library once per run);
+    metrics are floats, read by msgspec."""
+
+    # in the order SGLang writes them: msgspec looks for the next declared field first
+    backend: Raw = EMPTY
+    dataset_name: Raw = EMPTY
+    request_rate: Raw = EMPTY
+    max_concurrency: Raw = EMPTY
+    random_input_len: Raw = EMPTY
+    random_output_len: Raw = EMPTY
+    random_range_ratio: Raw = EMPTY
+    server_info: Raw = EMPTY
+    duration: float | None = None
+    completed: float | None = None
+    total_input_tokens: float | None = None
+    total_output_tokens: float | None = None
+    request_throughput: float | None = None
+    output_throughput: float | None = None
+    total_throughput: float | None = None
+    mean_e2e_latency_ms: float | None = None
+    median_e2e_latency_ms: float | None = None
+    mean_ttft_ms: float | None = None
+    median_ttft_ms: float | None = None
+    p99_ttft_ms: float | None = None
+    mean_tpot_ms: float | None = None
+    median_tpot_ms: float | None = None
+    p99_tpot_ms: float | None = None
+    mean_itl_ms: float | None = None
+    median_itl_ms: float | None = None
+    errors: Raw = EMPTY
+    # other releases and other producers
+    output_token_throughput: float | None = None
+    output_throughput_tok_s: float | None = None
+    total_token_throughput: float | None = None
+    failed: float | None = None
+    num_prompts: Raw = EMPTY
+    temperature: Raw = EMPTY
+    ignore_eos: Raw = EMPTY
+    metric_basis: Raw = EMPTY
+    schema: Raw = EMPTY  # native (`bench_run/...`) when it holds that text
+    endpoint_type: Raw = EMPTY  # any of these four present: vLLM
+    median_e2el_ms: Raw = EMPTY
+    burstiness: Raw = EMPTY
+    model_id: Raw = EMPTY
+
+
+#: METRICS column -> float fields in priority order (the first that is not null), as `sglang.extract` reads them.
+COLUMN_SOURCES: dict[str, tuple[str, ...]] = {
+    "output_throughput": ("output_throughput", "output_token_throughput", "output_throughput_tok_s"),
+    "total_token_throughput": ("total_throughput", "total_token_throughput"),
+    "request_throughput": ("request_throughput",), "ttft_ms": ("median_ttft_ms", "mean_ttft_ms"),
+    "ttft_p99_ms": ("p99_ttft_ms",), "tpot_ms": ("median_tpot_ms", "mean_tpot_ms"), "tpot_p99_ms": ("p99_tpot_ms",),
+    "itl_ms": ("median_itl_ms", "mean_itl_ms"), "e2el_ms": ("median_e2e_latency_ms", "mean_e2e_latency_ms"),
+    "completed": ("completed",), "failed": ("failed",), "input_tokens": ("total_input_tokens",),
+    "output_tokens": ("total_output_tokens",), "duration_s": ("duration",),
+}
+PRIMARY = [(METRICS.index(name), sources[0]) for name, sources in COLUMN_SOURCES.items()]
+GET_PRIMARY = attrgetter(*(field for _, field in PRIMARY))
+#: everything constant over a run of lines: detection keys, workload, basis (server_info is compared apart).
+SIG_FIELDS = ("schema", "endpoint_type", "median_e2el_ms", "burstiness", "model_id", "backend", "dataset_name",
+              "random_input_len", "random_output_len", "random_range_ratio", "max_concurrency", "request_rate",
+              "num_prompts", "temperature", "ignore_eos", "metric_basis")
+SIG = {name: i for i, name in enumerate(SIG_FIELDS)}
+GET_SIG = attrgetter(*SIG_FIELDS)
+GET_SERVER = attrgetter("server_info")
+GET_ERRORS = attrgetter("errors")
+DECODE = msgspec.json.Decoder(SGLangLine).decode
+DECODE_LINES = msgspec.json.Decoder(SGLangLine).decode_lines
+DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
+ABSENT = object()
+
+
+def read_sig(sig: tuple[Raw, ...], rewritten: bool) -> dict[str, Any] | None:
+    """The standard library's reading of a run's raw values (ABSENT for a key the line lacks); None when a value
+    holds the rewritten text somewhere it may have been text, so the run takes the careful path."""
+    out: dict[str, Any] = {}
+    for name, raw in zip(SIG_FIELDS, sig, strict=True):
+        if not len(raw):
+            out[name] = ABSENT
+            continue
+        data = bytes(raw)
+        if rewritten and REWRITTEN_B in data and data not in (REWRITTEN_B, b"-" + REWRITTEN_B):
+            return None
+        out[name] = json.loads(data)
+    return out
+
+
+def eligible(values: dict[str, Any], server: Raw) -> bool:
+    """The adapter `lines._slow` would pick is SGLang's (native and vLLM are detected first)."""
+    schema = values["schema"]
+    if isinstance(schema, str) and schema.startswith("bench_run/"):
+        return False
+    if any(values[k] is not ABSENT for k in ("endpoint_type", "median_e2el_ms", "burstiness", "model_id")):
+        return False
+    return len(server) > 0 or values["random_input_len"] is not ABSENT or values["backend"] == "sglang"
+
+
+def workload_of(values: dict[str, Any]) -> tuple[Any, ...]:
+    g = {k: (None if v is ABSENT else v) for k, v in values.items()}
+    return (g["dataset_name"], g["random_input_len"], g["random_output_len"], g["random_range_ratio"],
+            g["max_concurrency"], g["request_rate"], g["num_prompts"], sglang.CLIENT, g["temperature"],
+            g["ignore_eos"])
+
+
+def columns(structs: list[SGLangLine]) -> np.ndarray:
+    """Rows of METRICS for decoded lines (num_prompts and the `errors` count are filled in by the caller). The
+    fallback keys are read only for the rows whose first key is null or absent."""
+    out = np.full((len(structs), len(METRICS)), NAN)
+    out[:, [j for j, _ in PRIMARY]] = np.array(list(map(GET_PRIMARY, structs)), dtype=np.float64).reshape(
+        len(structs), len(PRIMARY))
+    for name, sources in COLUMN_SOURCES.items():
+        if len(sources) < 2:
+            continue
+        j = METRICS.index(name)
+        for other in sources[1:]:
+            missing = np.flatnonzero(np.isnan(out[:, j]))
+            if not len(missing):
+                break
+            get = attrgetter(other)
+            out[missing, j] = np.array([get(structs[i]) for i in missing], dtype=np.float64)
+    return out
+
+
+def failed_from_errors(raw: Raw, fallback: float) -> float:
+    """`sglang._failed`: a list of per-request errors counts its non-empty entries; otherwise `failed`."""
+    errors = json.loads(bytes(raw))
+    return float(sum(1 for e in errors if e)) if isinstance(errors, list) else fallback
+
+
+def scan_block(parser: LineParser, block: bytes | memoryview) -> bool:
+    """Read a block of whole lines into `parser`. False (nothing read) when the block is not for this path."""
+    work = bytearray(block)  # rewritten in place; `block` keeps the original bytes for the careful path
+    view = np.frombuffer(work, dtype=np.uint8)
+    ends = np.flatnonzero(view == NEWLINE)
+    starts = np.concatenate((ZERO, ends + 1))
+    ends = np.concatenate((ends, [len(work)]))
+    not_utf8 = set() if work.isascii() else invalid_utf8(work, starts, ends)
+    rewritten = rewrite_infinity(work, view, starts, ends)  # reads `work` before it writes
+    structs = decode_all(work, view, starts, ends) if not not_utf8 else None
+    if structs is None:
+        structs = []
+        for i, line in enumerate(map(memoryview(work).__getitem__, map(slice, starts.tolist(), ends.tolist()))):
+            struct, again = decode_line(line) if i not in not_utf8 else (None, False)
+            structs.append(struct)
+            rewritten = rewritten or again
+    first = structs[0]
+    if first is not None:
+        values = read_sig(GET_SIG(first), rewritten)
+        if values is not None and not eligible(values, first.server_info):
+            return False
+    _Reader(parser, block, structs, rewritten).run()
+    return True
+
+
+def invalid_utf8(block: bytearray, starts: np.ndarray, ends: np.ndarray) -> set[int]:
+    """Lines that are not UTF-8 (msgspec skips unknown text without checking it): the careful path reads them."""
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return set()
+    bad = set()
+    for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        try:
+            block[a:b].decode("utf-8")
+        except UnicodeDecodeError:
+            bad.add(i)
+    return bad
+
+
+def rewrite_infinity(block: bytearray, view: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+    """Rewrite `": Infinity` to `": 1e999999` in every line that has it at the offset the first lines show it,
+    checked line by line (vectorised). A line with it elsewhere is not rewritten here (it fails to decode and
+    `decode_line` takes it alone). True when something was rewritten."""
+    offset = None
+    for i in range(min(PROBE_LINES, len(starts))):
+        at = block.find(INF_TEXT, int(starts[i]), int(ends[i]))
+        if at >= 0:
+            offset = at - int(starts[i])
+            break
+    if offset is None:
+        return False
+    at = starts + offset
+    at = at[at + len(INF_TEXT) < ends]  # room for the text and the byte after it, inside the line
+    hit = (view[at[:, None] + SPAN] == INF_CODES).all(axis=1)
+    after = view[at + len(INF_TEXT)]
+    hit &= (after < ord("0")) | (after > ord("9"))  # a digit after it would make a new number
+    at = at[hit]
+    view[at[:, None] + SPAN] = SAFE_CODES
+    return len(at) > 0
+
+
+def decode_all(work: bytearray, view: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[Any] | None:
+    """msgspec's decode_lines reads whitespace-separated values, not lines. It is exact here when every line
+    starts with `{` and ends with `}` (or `}\\r`): no value can then run from one line into the next (after a
+    closing brace only `,` or a closer may follow inside a container), so n values from n lines means one object
+    per line, as a line-by-line decode would read them. None when that cannot be shown or a line fails."""
+    if (ends <= starts).any() or not (view[starts] == OPEN).all():
+        return None
+    last = view[ends - 1]
+    crlf = last == CR
+    if crlf.any():
+        if (ends[crlf] - 2 < starts[crlf]).any():
+            return None
+        last = np.where(crlf, view[np.maximum(ends - 2, 0)], last)
+    if not (last == CLOSE).all():
+        return None
+    try:
+        structs = DECODE_LINES(work)
+    except DECODE_ERRORS:
+        return None
+    return structs if len(structs) == len(starts) else None
+
+
+def decode_line(line: memoryview) -> tuple[SGLangLine | None, bool]:
+    """One line alone; a line whose `": Infinity` was not rewritten at the block's offset is rewritten here.
+    Returns the struct (None: the careful path reads it) and whether it was rewritten."""
+    try:
+        return DECODE(line), False
+    except DECODE_ERRORS:
+        pass
+    data = bytes(line)
+    if INF_TEXT not in data:
+        return None, False
+    parts = data.split(INF_TEXT)
+    if any(p[:1].isdigit() for p in parts[1:]):
+        return None, False
+    try:
+        return DECODE(INF_SAFE.join(parts)), True
+    except DECODE_ERRORS:
+        return None, False
+
+
+class _Reader:
+    """One block: runs of good lines in bulk, any other line through the careful path, all in line order."""
+
+    def __init__(self, parser: LineParser, block: bytes | memoryview, structs: list[Any], rewritten: bool) -> None:
+        self.parser, self.block, self.structs, self.rewritten = parser, block, structs, rewritten
+        self.base = parser.lineno
+        self.originals: list[bytes] | None = None
+
+    def run(self) -> None:
+        structs = self.structs
+        n = len(structs)
+        if None in structs:
+            start = 0
+            for i in range(n + 1):
+                if i == n or structs[i] is None:
+                    if i > start:
+                        self.good(start, i)
+                    if i < n:
+                        self.careful(i)
+                    start = i + 1
+        else:
+            self.good(0, n)
+        self.parser.lineno = self.base + n
+
+    def careful(self, i: int) -> None:
+        if self.originals is None:
+            self.originals = bytes(self.block).split(b"\n")
+        parser = self.parser
+        parser.lineno = self.base + i
+        parser.last_sig = object()
+        parser.feed([self.originals[i]])
+
+    def good(self, a: int, b: int) -> None:
+        """Lines [a, b) all decoded: split them into runs of one signature and one launch identity."""
+        structs = self.structs[a:b] if (a, b) != (0, len(self.structs)) else self.structs
+        sigs = list(map(GET_SIG, structs))
+        servers = list(map(GET_SERVER, structs))
+        cuts = set(compress(range(1, len(sigs)), map(ne, sigs[1:], sigs[:-1])))
+        server_cuts = list(compress(range(1, len(servers)), map(ne, servers[1:], servers[:-1])))
+        identities = self.parser.identities
+        ident = identities.get(servers[0], self.rewritten)
+        idents = {0: ident}
+        for i in server_cuts:
+            new = identities.get(servers[i], self.rewritten)
+            if new is not ident:
+                cuts.add(i)
+                ident = new
+            idents[i] = ident
+        starts = [0, *sorted(cuts), len(structs)]
+        values = columns(structs)
+        errors = list(map(GET_ERRORS, structs))
+        ident = idents[0]
+        for s, e in pairwise(starts):
+            ident = idents.get(s, ident)
+            self.run_of(a, s, e, sigs[s], ident, values, errors)
+
+    def run_of(self, a: int, s: int, e: int, sig: tuple[Any, ...], ident: Any, values: np.ndarray,
+               errors: list[Raw]) -> None:
+        """Lines a+s .. a+e-1 share a signature and an identity: one `_track`, counts for the rest."""
+        server = self.structs[a + s].server_info
+        read = read_sig(sig, self.rewritten) if ident is not CAREFUL else None
+        if read is None or not eligible(read, server):
+            for i in range(a + s, a + e):
+                self.careful(i)
+            return
+        parser = self.parser
+        block = values[s:e]
+        block[:, METRICS.index("num_prompts")] = num(None if read["num_prompts"] is ABSENT else read["num_prompts"])
+        col = METRICS.index("failed")
+        for i in range(s, e):
+            if len(errors[i]):
+                try:
+                    block[i - s, col] = failed_from_errors(errors[i], block[i - s, col])
+                except (ValueError, RecursionError):
+                    for j in range(a + s, a + e):
+                        self.careful(j)
+                    return
+        first = self.base + a + s + 1
+        parser.fast_lines.append(np.arange(first, first + e - s, dtype=np.int64))
+        parser.fast_values.append(block)
+        parser.formats[sglang.NAME] = parser.formats.get(sglang.NAME, 0) + e - s
+        basis = None if read["metric_basis"] is ABSENT else read["metric_basis"]
+        parser.track_canonical(workload_of(read), basis, ident, first, e - s)
+        parser.last_sig = object()
