@@ -1,4 +1,8 @@
-"""The probes on real reference-kernels tasks (pmpp_v2, run on CPU; see the fixtures' headers for the commit).
+"""The probes on the layout of real reference-kernels tasks (pmpp_v2 prefixsum_py and vectoradd_py, run on CPU).
+
+The fixtures under fixtures/reference_kernels/ are independent rewrites, not copies: upstream
+(gpu-mode/reference-kernels@f83cb92a) is under the June 9 Researcher Reciprocity License. They keep its file
+names, signatures, task.yml specs, seeds, dtypes and tolerances, so they behave as the upstream tasks do.
 
 These tasks hand a preallocated output buffer inside `data` (`A, B, C = data; C[...] = A + B; return C`), their
 prefix-sum reference returns float64 while its output buffer and the official solution are float32, and their
