@@ -94,9 +94,10 @@ def build_tasks(n: int, seed: int, original: bool = False) -> list[tuple[GradeTa
     rng = random.Random(seed)
     corpus = ALL_SAMPLES
     if original:  # the corpus before issue 9 added its forgery and honest-code rows: before/after comparisons
-        from referee.loopholes.hacks import DESIGN_FORGERIES, HONEST_CODE
+        from referee.loopholes.hacks import DESIGN_FORGERIES, HONEST_CODE, SESSION3_ATTACKS, SESSION3_LOOKALIKES
 
-        corpus = tuple(s for s in ALL_SAMPLES if s not in DESIGN_FORGERIES + HONEST_CODE)
+        corpus = tuple(s for s in ALL_SAMPLES if s not in DESIGN_FORGERIES + HONEST_CODE + SESSION3_ATTACKS
+                       + SESSION3_LOOKALIKES)
     honest = [s for s in corpus if s.kind in HONEST_KINDS]
     other = [s for s in corpus if s.kind not in HONEST_KINDS]
     tasks = []
@@ -186,6 +187,24 @@ def _inprocess_one(item: tuple[str, str, str, list[str]]) -> bool:
     return True
 
 
+def _loadavg() -> str:
+    """The whole /proc/loadavg line (1, 5, 15 min, running/total tasks): how busy the machine was."""
+    try:
+        with open("/proc/loadavg") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "n/a"
+
+
+def _measure(run, n: int) -> dict:
+    """Wall seconds, CPU seconds (this process and all its children) and the load average around `run()`."""
+    load_before, cpu, start = _loadavg(), _tree_cpu(), time.perf_counter()
+    result = run()
+    seconds, used = time.perf_counter() - start, _tree_cpu() - cpu
+    return {"result": result, "seconds": seconds, "cpu": used, "rate": n / seconds, "cpu_per": used / n,
+            "load": (load_before, _loadavg())}
+
+
 def leetcode_workload(path: str, workers: int, repeat: int) -> int:
     """Canonical solutions of a real problem file as completions: referee vs python -c vs in-process."""
     from concurrent.futures import ProcessPoolExecutor
@@ -199,35 +218,31 @@ def leetcode_workload(path: str, workers: int, repeat: int) -> int:
     asserts = sum(len(p.gt_answer) for p in problems) / len(problems)
     executor = LocalExecutor(workers=workers)
     list(executor.map(tasks[: len(problems)]))  # warm the compile caches once per problem
-    cpu, start = _tree_cpu(), time.perf_counter()
-    ours = list(executor.map(tasks))
-    ours_s, ours_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+    ours = _measure(lambda: list(executor.map(tasks)), n)
     every_mode = {m: list(executor.map([GradeTask(p, t, m) for p, t in zip(problems, texts, strict=True)]))
                   for m in MODES}
     executor.close()
     with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
             ThreadPoolExecutor(max_workers=workers) as pool:
-        cpu, start = _tree_cpu(), time.perf_counter()
-        theirs = list(pool.map(lambda t: upstream_grade(t, workdir), tasks))
-        theirs_s, theirs_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+        theirs = _measure(lambda: list(pool.map(lambda t: upstream_grade(t, workdir), tasks)), n)
     items = [(t.problem.id, t.problem.setup_code, t.problem.canonical_solution, list(t.problem.gt_answer))
              for t in tasks]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         list(pool.map(_inprocess_one, items[: len(problems)]))  # start the workers, compile as referee warms up
-        cpu, start = _tree_cpu(), time.perf_counter()
-        limit = list(pool.map(_inprocess_one, items, chunksize=1))
-        limit_s, limit_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+        limit = _measure(lambda: list(pool.map(_inprocess_one, items, chunksize=1)), n)
     print(f"\nLeetCode workload: {path}\n{len(problems)} problems x {repeat} = {n} canonical completions "
           f"({asserts:.0f} asserts each on average), {workers} workers, {os.cpu_count()} cores")
-    print(f"{'grader':<40}{'seconds':>9}{'grades/s':>10}{'vs limit':>10}{'CPU ms/grade':>14}{'vs limit':>10}"
+    print(f"{'grader':<40}{'wall s':>8}{'grades/s':>10}{'vs limit':>10}{'CPU-s/grade':>13}{'vs limit':>10}"
           f"{'correct':>9}")
-    for name, seconds, used, oks in (
-            ("referee (sandboxed, strict oracle)", ours_s, ours_cpu, [r.gt_correct for r in ours]),
-            ("python -c per program (upstream)", theirs_s, theirs_cpu, theirs),
-            ("in-process, no isolation (limit)", limit_s, limit_cpu, limit)):
-        print(f"{name:<40}{seconds:>9.2f}{n / seconds:>10.1f}{limit_s / seconds:>10.0%}{used / n * 1000:>14.1f}"
-              f"{limit_cpu / used:>10.0%}{sum(oks):>9}")
-    print(f"load average {os.getloadavg()[0]:.1f}")
+    rows = (("referee (sandboxed, strict oracle)", ours, [r.gt_correct for r in ours["result"]]),
+            ("python -c per program (upstream)", theirs, theirs["result"]),
+            ("in-process, no isolation (limit)", limit, limit["result"]))
+    for name, m, oks in rows:
+        print(f"{name:<40}{m['seconds']:>8.2f}{m['rate']:>10.2f}{m['rate'] / limit['rate']:>10.0%}"
+              f"{m['cpu_per']:>13.4f}{limit['cpu_per'] / m['cpu_per']:>10.0%}{sum(oks):>9}")
+    print("(vs limit: grades/s as a share of the limit's; CPU: the limit's CPU-s per grade over this grader's)")
+    for name, m, _ in rows:
+        print(f"/proc/loadavg during {name.split(' (')[0]:<22} before: {m['load'][0]}   after: {m['load'][1]}")
     unpaid = 0
     for mode, rewards in every_mode.items():
         gt = sum(r.gt_correct for r in rewards)
@@ -287,7 +302,7 @@ def bundled_workload(args: argparse.Namespace) -> int:
     print(f"{'referee (fork server, 1 run each)':<34}{ours_s:>9.2f}{ours_rate:>10.1f}{ours_cpu / n * 1000:>14.2f}")
     print(f"{'upstream (python -c per program)':<34}{theirs_s:>9.2f}{theirs_rate:>10.1f}{theirs_cpu / n * 1000:>14.2f}")
     print(f"ratio: {ours_rate / theirs_rate:.1f}x grades/s, {theirs_cpu / ours_cpu:.1f}x less CPU per grade"
-          f"   (load average {os.getloadavg()[0]:.1f}; referee sandbox start-up, once: {startup:.2f}s)")
+          f"   (referee sandbox start-up, once: {startup:.2f}s)\n/proc/loadavg at the end: {_loadavg()}")
     probes = sum(1 for r in ours if r.details.get("probes"))
     print(f"referee runs: {n} graded runs + {probes} C/D probe runs")
 
