@@ -120,3 +120,66 @@ def test_session3_lookalikes_are_paid_everywhere_unflagged(sample, selfcheck_res
         assert cell.ok, cell.off
         for reward in cell.rewards.values():
             assert reward.gt_correct and reward.passed and not reward.hacked_loophole_used
+
+
+def test_released_values_are_sealed_for_the_child_alone():
+    from referee.loopholes.sealing import child_keypair, seal, unseal
+
+    secret, public = child_keypair()
+    sealed = seal(public, b'{"0":[1,2,3]}')
+    assert sealed is not None and "1,2,3" not in str(sealed)
+    assert unseal(secret, sealed) == b'{"0":[1,2,3]}'
+    other, _ = child_keypair()
+    assert unseal(other, sealed) != b'{"0":[1,2,3]}'  # a later child holds A, B and ciphertext, never the key
+    for bad in (None, "", "zz", "1", format(1 << 5000, "x"), 7):
+        assert seal(bad, b"x") is None
+    for bad in (None, {}, {"b": "1", "c": "00"}, {"b": public, "c": "not hex"}, [public]):
+        assert unseal(secret, bad) is None
+
+
+def test_verdict_service_never_sends_released_values_in_the_clear(problems):
+    """No key in the oracle frame (a forged frame): nothing is released at all; with one: only ciphertext."""
+    from referee.loopholes.sealing import child_keypair, unseal
+    from referee.loopholes.verdict import VerdictService
+
+    problem = default_problems(problems)[0]
+    plan = build_plan(problem.gt_answer, problem.func_name, problem.setup_code)
+    frame = {"t": "oracle", "load": None, "res": [["o", "x", True] for _ in plan.tests], "ev": {}}
+    service = VerdictService()
+    try:
+        secret, public = child_keypair()
+        for dh in (None, public):
+            token = service.register(plan, "eq_override")
+            (reply,) = _ask_from_child(service.path, [{"token": token, "oracle": {**frame, "dh": dh}}])
+            _verdict, released = service.take(token)
+            assert set(reply["child"]) <= {"ok", "eqs"}
+            if dh is None:
+                assert released == [] and "eqs" not in reply["child"]
+            else:
+                assert released == list(range(len(plan.tests)))
+                assert unseal(secret, reply["child"]["eqs"]) is not None
+    finally:
+        service.close()
+
+
+def _ask_from_child(path, requests):
+    """Requests from a forked child (the service answers only children of this process, as fork servers are)."""
+    import json
+    import os
+
+    from referee.loopholes.relay import ask_service
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write_end, json.dumps([ask_service(path, r, timeout=5) for r in requests]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    data = b""
+    while chunk := os.read(read_end, 1 << 16):
+        data += chunk
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    return json.loads(data)

@@ -82,6 +82,7 @@ class Grader:
         self._plans: OrderedDict[tuple[Any, ...], TestPlan | TestParseError] = OrderedDict()
         self._lock = threading.Lock()
         self._canonical: Sandbox | None = None
+        self._probes: Sandbox | None = None
         self._probe_results: OrderedDict[str, tuple[bool, bool, dict[str, Any]]] = OrderedDict()
         self._answers: OrderedDict[tuple[Any, str], dict[str, Any]] = OrderedDict()
         limits = self.config.limits
@@ -230,7 +231,9 @@ class Grader:
             rounds += 1
             job = Job(driver=_PROBE_DRIVER, handler=_RELAY, limits=limits,
                       payload=self._payload(plan, code, job="probe", mode="probe", probes=todo, table=table))
-            result = self.sandbox.run(job)
+            # a table holds canonical outputs: its round runs on fork servers that never fork a grade run, since
+            # whatever a server held is inherited by every later child it forks (ctypes reads it unaudited)
+            result = (self._probe_sandbox() if table else self.sandbox).run(job)
             relay = result.value if isinstance(result.value, dict) else {}
             got = relay.get("probes") or {}
             misses = [k for k in (got.get("D") or {}).get("misses", []) if k not in table]
@@ -279,6 +282,14 @@ class Grader:
                 self._answers.popitem(last=False)
         return {**known, **{key: answers.get(key, unfinished) for key in todo}}
 
+    def _probe_sandbox(self) -> Sandbox:
+        """Started on first use: runs the D probe rounds that carry canonical outputs, and nothing else."""
+        with self._lock:
+            if self._probes is None:
+                self._probes = Sandbox(workers=self.sandbox.workers, limits=self.config.limits,
+                                       preload=[*HARNESS_MODULES, *COMMON_IMPORTS])
+            return self._probes
+
     def _canonical_sandbox(self) -> Sandbox:
         """Started on first use, one worker: its fork server runs trusted code only, never a completion, so
         nothing the canonical leaves in that server's memory is inherited by a process running completion code."""
@@ -290,8 +301,9 @@ class Grader:
 
     def close(self) -> None:
         self.service.close()
-        if self._canonical is not None:
-            self._canonical.close()
+        for owned in (self._canonical, self._probes):
+            if owned is not None:
+                owned.close()
         if self._owns_sandbox:
             self.sandbox.close()
 
