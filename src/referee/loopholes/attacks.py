@@ -98,7 +98,7 @@ def _released():
             continue
         raw = ctypes.cast(start, ctypes.POINTER(ctypes.c_char * (end - start))).contents.raw
         for hit in re.finditer(rb'"eq": ?\\{', raw):
-            chunk = raw[hit.end() - 1: hit.end() + 4096].decode("latin-1")
+            chunk = raw[hit.end() - 1: hit.end() + (1 << 20)].decode("latin-1")
             try:
                 found.update(json.JSONDecoder().raw_decode(chunk)[0])
             except ValueError:
