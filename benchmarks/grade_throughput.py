@@ -89,15 +89,17 @@ HONEST_KINDS = ("honest", "lookalike")
 UPSTREAM_RUNS_AS_MAIN = {"look-main-guard"}
 
 
-def build_tasks(n: int, seed: int, original: bool = False) -> list[tuple[GradeTask, Sample]]:
+def build_tasks(n: int, seed: int, original: bool = False,
+                distinct: bool = False) -> list[tuple[GradeTask, Sample]]:
     problems = load_problems()
     rng = random.Random(seed)
     corpus = ALL_SAMPLES
-    if original:  # the corpus before issue 9 added its forgery and honest-code rows: before/after comparisons
-        from referee.loopholes.hacks import DESIGN_FORGERIES, HONEST_CODE, SESSION3_ATTACKS, SESSION3_LOOKALIKES
+    if original:  # the corpus before issue 9 added its rows: before/after runs against older trees (PYTHONPATH)
+        from referee.loopholes import hacks
 
-        corpus = tuple(s for s in ALL_SAMPLES if s not in DESIGN_FORGERIES + HONEST_CODE + SESSION3_ATTACKS
-                       + SESSION3_LOOKALIKES)
+        later = tuple(s for name in ("DESIGN_FORGERIES", "HONEST_CODE", "SESSION3_ATTACKS", "SESSION3_LOOKALIKES")
+                      for s in getattr(hacks, name, ()))
+        corpus = tuple(s for s in ALL_SAMPLES if s not in later)
     honest = [s for s in corpus if s.kind in HONEST_KINDS]
     other = [s for s in corpus if s.kind not in HONEST_KINDS]
     tasks = []
@@ -105,6 +107,8 @@ def build_tasks(n: int, seed: int, original: bool = False) -> list[tuple[GradeTa
         problem = problems[i % len(problems)]
         sample = rng.choice(honest) if i % 2 == 0 else rng.choice(other)
         text = sample.render(problem.method_name, problem.canonical_solution)
+        if distinct:  # every completion differs, as in an RL batch: no per-completion cache (C/D probes) ever hits
+            text = text.replace("```python\n", f"```python\n# completion {i}\n", 1)
         tasks.append((GradeTask(problem, text, problem.mode, {"sample": sample.name}), sample))
     return tasks
 
@@ -149,6 +153,24 @@ def _tree_cpu() -> float:
         if fields[1] == me:  # ppid
             total += sum(int(x) for x in fields[11:15]) / tick
     return total
+
+
+def _cpu_split() -> tuple[float, float, float]:
+    """CPU seconds of (this process, its live children - the fork servers -, their reaped children - the jobs)."""
+    own = os.times()
+    tick, me, servers, jobs = os.sysconf("SC_CLK_TCK"), str(os.getpid()), 0.0, 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            servers += (int(fields[11]) + int(fields[12])) / tick
+            jobs += (int(fields[13]) + int(fields[14])) / tick
+    return own.user + own.system, servers, jobs
 
 
 def _last_json(text: str) -> dict | None:
@@ -266,6 +288,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="passes over the LeetCode file (default 2)")
     parser.add_argument("--original-corpus", action="store_true",
                         help="bundled workload without issue 9's new self-check rows (for before/after runs)")
+    parser.add_argument("--distinct", action="store_true",
+                        help="make every bundled completion distinct (no cache hits, as in an RL batch)")
     args = parser.parse_args()
     if args.leetcode_only:
         if not args.leetcode:
@@ -278,15 +302,20 @@ def main() -> int:
 
 
 def bundled_workload(args: argparse.Namespace) -> int:
-    tasks = build_tasks(args.n, args.seed, args.original_corpus)
+    warm = build_tasks(min(40, args.n), args.seed + 1, args.original_corpus, args.distinct)
+    tasks = build_tasks(args.n, args.seed, args.original_corpus, args.distinct)
+    if args.distinct:  # the warm-up completions must not be among the measured ones either
+        warm = [(GradeTask(t.problem, t.completion.replace("# completion", "# warm-up"), t.mode, t.ids), s)
+                for t, s in warm]
 
     start = time.perf_counter()
     executor = LocalExecutor(workers=args.workers)
     startup = time.perf_counter() - start
-    list(executor.map([t for t, _ in tasks[: min(40, len(tasks))]]))  # warm the compile caches
-    cpu, start = _tree_cpu(), time.perf_counter()
+    list(executor.map([t for t, _ in warm]))  # warm the compile caches
+    split, cpu, start = _cpu_split(), _tree_cpu(), time.perf_counter()
     ours = list(executor.map([t for t, _ in tasks]))
     ours_s, ours_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+    split = [(b - a) / len(tasks) * 1000 for a, b in zip(split, _cpu_split(), strict=True)]
     executor.close()
 
     with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
@@ -304,7 +333,8 @@ def bundled_workload(args: argparse.Namespace) -> int:
     print(f"ratio: {ours_rate / theirs_rate:.1f}x grades/s, {theirs_cpu / ours_cpu:.1f}x less CPU per grade"
           f"   (referee sandbox start-up, once: {startup:.2f}s)\n/proc/loadavg at the end: {_loadavg()}")
     probes = sum(1 for r in ours if r.details.get("probes"))
-    print(f"referee runs: {n} graded runs + {probes} C/D probe runs")
+    print(f"referee runs: {n} graded runs + {probes} C/D probe runs; referee CPU ms/grade by process: grading "
+          f"process {split[0]:.2f}, fork servers {split[1]:.2f}, their jobs {split[2]:.2f}")
 
     honest = [(s, o, t) for (_, s), o, t in zip(tasks, ours, theirs, strict=True)
               if s.kind in HONEST_KINDS and s.name not in UPSTREAM_RUNS_AS_MAIN]
