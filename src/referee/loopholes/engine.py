@@ -282,6 +282,12 @@ class Grader:
                 self._answers.popitem(last=False)
         return {**known, **{key: answers.get(key, unfinished) for key in todo}}
 
+    def prestart(self) -> None:
+        """Start the pools that otherwise start on first use (canonical answers, probe rounds with a replay
+        table): their one-off start-up then falls outside a measurement or a latency-sensitive batch."""
+        self._canonical_sandbox()
+        self._probe_sandbox()
+
     def _probe_sandbox(self) -> Sandbox:
         """Started on first use: runs the D probe rounds that carry canonical outputs, and nothing else."""
         with self._lock:
