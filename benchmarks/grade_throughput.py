@@ -89,14 +89,17 @@ HONEST_KINDS = ("honest", "lookalike")
 UPSTREAM_RUNS_AS_MAIN = {"look-main-guard"}
 
 
-def build_tasks(n: int, seed: int, original: bool = False) -> list[tuple[GradeTask, Sample]]:
+def build_tasks(n: int, seed: int, original: bool = False,
+                distinct: bool = False) -> list[tuple[GradeTask, Sample]]:
     problems = load_problems()
     rng = random.Random(seed)
     corpus = ALL_SAMPLES
-    if original:  # the corpus before issue 9 added its forgery and honest-code rows: before/after comparisons
-        from referee.loopholes.hacks import DESIGN_FORGERIES, HONEST_CODE
+    if original:  # the corpus before issue 9 added its rows: before/after runs against older trees (PYTHONPATH)
+        from referee.loopholes import hacks
 
-        corpus = tuple(s for s in ALL_SAMPLES if s not in DESIGN_FORGERIES + HONEST_CODE)
+        later = tuple(s for name in ("DESIGN_FORGERIES", "HONEST_CODE", "SESSION3_ATTACKS", "SESSION3_LOOKALIKES")
+                      for s in getattr(hacks, name, ()))
+        corpus = tuple(s for s in ALL_SAMPLES if s not in later)
     honest = [s for s in corpus if s.kind in HONEST_KINDS]
     other = [s for s in corpus if s.kind not in HONEST_KINDS]
     tasks = []
@@ -104,6 +107,8 @@ def build_tasks(n: int, seed: int, original: bool = False) -> list[tuple[GradeTa
         problem = problems[i % len(problems)]
         sample = rng.choice(honest) if i % 2 == 0 else rng.choice(other)
         text = sample.render(problem.method_name, problem.canonical_solution)
+        if distinct:  # every completion differs, as in an RL batch: no per-completion cache (C/D probes) ever hits
+            text = text.replace("```python\n", f"```python\n# completion {i}\n", 1)
         tasks.append((GradeTask(problem, text, problem.mode, {"sample": sample.name}), sample))
     return tasks
 
@@ -150,6 +155,24 @@ def _tree_cpu() -> float:
     return total
 
 
+def _cpu_split() -> tuple[float, float, float]:
+    """CPU seconds of (this process, its live children - the fork servers -, their reaped children - the jobs)."""
+    own = os.times()
+    tick, me, servers, jobs = os.sysconf("SC_CLK_TCK"), str(os.getpid()), 0.0, 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == me:
+            servers += (int(fields[11]) + int(fields[12])) / tick
+            jobs += (int(fields[13]) + int(fields[14])) / tick
+    return own.user + own.system, servers, jobs
+
+
 def _last_json(text: str) -> dict | None:
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
@@ -186,6 +209,24 @@ def _inprocess_one(item: tuple[str, str, str, list[str]]) -> bool:
     return True
 
 
+def _loadavg() -> str:
+    """The whole /proc/loadavg line (1, 5, 15 min, running/total tasks): how busy the machine was."""
+    try:
+        with open("/proc/loadavg") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "n/a"
+
+
+def _measure(run, n: int) -> dict:
+    """Wall seconds, CPU seconds (this process and all its children) and the load average around `run()`."""
+    load_before, cpu, start = _loadavg(), _tree_cpu(), time.perf_counter()
+    result = run()
+    seconds, used = time.perf_counter() - start, _tree_cpu() - cpu
+    return {"result": result, "seconds": seconds, "cpu": used, "rate": n / seconds, "cpu_per": used / n,
+            "load": (load_before, _loadavg())}
+
+
 def leetcode_workload(path: str, workers: int, repeat: int) -> int:
     """Canonical solutions of a real problem file as completions: referee vs python -c vs in-process."""
     from concurrent.futures import ProcessPoolExecutor
@@ -198,36 +239,34 @@ def leetcode_workload(path: str, workers: int, repeat: int) -> int:
     n = len(tasks)
     asserts = sum(len(p.gt_answer) for p in problems) / len(problems)
     executor = LocalExecutor(workers=workers)
+    if hasattr(executor.grader, "prestart"):
+        executor.grader.prestart()
     list(executor.map(tasks[: len(problems)]))  # warm the compile caches once per problem
-    cpu, start = _tree_cpu(), time.perf_counter()
-    ours = list(executor.map(tasks))
-    ours_s, ours_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+    ours = _measure(lambda: list(executor.map(tasks)), n)
     every_mode = {m: list(executor.map([GradeTask(p, t, m) for p, t in zip(problems, texts, strict=True)]))
                   for m in MODES}
     executor.close()
     with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
             ThreadPoolExecutor(max_workers=workers) as pool:
-        cpu, start = _tree_cpu(), time.perf_counter()
-        theirs = list(pool.map(lambda t: upstream_grade(t, workdir), tasks))
-        theirs_s, theirs_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+        theirs = _measure(lambda: list(pool.map(lambda t: upstream_grade(t, workdir), tasks)), n)
     items = [(t.problem.id, t.problem.setup_code, t.problem.canonical_solution, list(t.problem.gt_answer))
              for t in tasks]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         list(pool.map(_inprocess_one, items[: len(problems)]))  # start the workers, compile as referee warms up
-        cpu, start = _tree_cpu(), time.perf_counter()
-        limit = list(pool.map(_inprocess_one, items, chunksize=1))
-        limit_s, limit_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+        limit = _measure(lambda: list(pool.map(_inprocess_one, items, chunksize=1)), n)
     print(f"\nLeetCode workload: {path}\n{len(problems)} problems x {repeat} = {n} canonical completions "
           f"({asserts:.0f} asserts each on average), {workers} workers, {os.cpu_count()} cores")
-    print(f"{'grader':<40}{'seconds':>9}{'grades/s':>10}{'vs limit':>10}{'CPU ms/grade':>14}{'vs limit':>10}"
+    print(f"{'grader':<40}{'wall s':>8}{'grades/s':>10}{'vs limit':>10}{'CPU-s/grade':>13}{'vs limit':>10}"
           f"{'correct':>9}")
-    for name, seconds, used, oks in (
-            ("referee (sandboxed, strict oracle)", ours_s, ours_cpu, [r.gt_correct for r in ours]),
-            ("python -c per program (upstream)", theirs_s, theirs_cpu, theirs),
-            ("in-process, no isolation (limit)", limit_s, limit_cpu, limit)):
-        print(f"{name:<40}{seconds:>9.2f}{n / seconds:>10.1f}{limit_s / seconds:>10.0%}{used / n * 1000:>14.1f}"
-              f"{limit_cpu / used:>10.0%}{sum(oks):>9}")
-    print(f"load average {os.getloadavg()[0]:.1f}")
+    rows = (("referee (sandboxed, strict oracle)", ours, [r.gt_correct for r in ours["result"]]),
+            ("python -c per program (upstream)", theirs, theirs["result"]),
+            ("in-process, no isolation (limit)", limit, limit["result"]))
+    for name, m, oks in rows:
+        print(f"{name:<40}{m['seconds']:>8.2f}{m['rate']:>10.2f}{m['rate'] / limit['rate']:>10.0%}"
+              f"{m['cpu_per']:>13.4f}{limit['cpu_per'] / m['cpu_per']:>10.0%}{sum(oks):>9}")
+    print("(vs limit: grades/s as a share of the limit's; CPU: the limit's CPU-s per grade over this grader's)")
+    for name, m, _ in rows:
+        print(f"/proc/loadavg during {name.split(' (')[0]:<22} before: {m['load'][0]}   after: {m['load'][1]}")
     unpaid = 0
     for mode, rewards in every_mode.items():
         gt = sum(r.gt_correct for r in rewards)
@@ -251,6 +290,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="passes over the LeetCode file (default 2)")
     parser.add_argument("--original-corpus", action="store_true",
                         help="bundled workload without issue 9's new self-check rows (for before/after runs)")
+    parser.add_argument("--distinct", action="store_true",
+                        help="make every bundled completion distinct (no cache hits, as in an RL batch)")
     args = parser.parse_args()
     if args.leetcode_only:
         if not args.leetcode:
@@ -263,15 +304,23 @@ def main() -> int:
 
 
 def bundled_workload(args: argparse.Namespace) -> int:
-    tasks = build_tasks(args.n, args.seed, args.original_corpus)
+    warm = build_tasks(min(40, args.n), args.seed + 1, args.original_corpus, args.distinct)
+    tasks = build_tasks(args.n, args.seed, args.original_corpus, args.distinct)
+    if args.distinct:  # the warm-up completions must not be among the measured ones either
+        warm = [(GradeTask(t.problem, t.completion.replace("# completion", "# warm-up"), t.mode, t.ids), s)
+                for t, s in warm]
 
     start = time.perf_counter()
     executor = LocalExecutor(workers=args.workers)
+    prestart = getattr(executor.grader, "prestart", None)
+    if prestart is not None:  # the canonical and probe pools start on first use; keep that out of the figures
+        prestart()
     startup = time.perf_counter() - start
-    list(executor.map([t for t, _ in tasks[: min(40, len(tasks))]]))  # warm the compile caches
-    cpu, start = _tree_cpu(), time.perf_counter()
+    list(executor.map([t for t, _ in warm]))  # warm the compile caches
+    split, cpu, start = _cpu_split(), _tree_cpu(), time.perf_counter()
     ours = list(executor.map([t for t, _ in tasks]))
     ours_s, ours_cpu = time.perf_counter() - start, _tree_cpu() - cpu
+    split = [(b - a) / len(tasks) * 1000 for a, b in zip(split, _cpu_split(), strict=True)]
     executor.close()
 
     with tempfile.TemporaryDirectory(prefix="upstream-bench-") as workdir, \
@@ -287,9 +336,10 @@ def bundled_workload(args: argparse.Namespace) -> int:
     print(f"{'referee (fork server, 1 run each)':<34}{ours_s:>9.2f}{ours_rate:>10.1f}{ours_cpu / n * 1000:>14.2f}")
     print(f"{'upstream (python -c per program)':<34}{theirs_s:>9.2f}{theirs_rate:>10.1f}{theirs_cpu / n * 1000:>14.2f}")
     print(f"ratio: {ours_rate / theirs_rate:.1f}x grades/s, {theirs_cpu / ours_cpu:.1f}x less CPU per grade"
-          f"   (load average {os.getloadavg()[0]:.1f}; referee sandbox start-up, once: {startup:.2f}s)")
+          f"   (referee sandbox start-up, once: {startup:.2f}s)\n/proc/loadavg at the end: {_loadavg()}")
     probes = sum(1 for r in ours if r.details.get("probes"))
-    print(f"referee runs: {n} graded runs + {probes} C/D probe runs")
+    print(f"referee runs: {n} graded runs + {probes} C/D probe runs; referee CPU ms/grade by process: grading "
+          f"process {split[0]:.2f}, fork servers {split[1]:.2f}, their jobs {split[2]:.2f}")
 
     honest = [(s, o, t) for (_, s), o, t in zip(tasks, ours, theirs, strict=True)
               if s.kind in HONEST_KINDS and s.name not in UPSTREAM_RUNS_AS_MAIN]

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from referee.loopholes.hacks import ALL_SAMPLES, DESIGN_FORGERIES, FORGERIES, HACKS, HONEST, HONEST_CODE, LOOKALIKES
+from referee.loopholes.hacks import (
+    ALL_SAMPLES,
+    DESIGN_FORGERIES,
+    FORGERIES,
+    HACKS,
+    HONEST,
+    HONEST_CODE,
+    LOOKALIKES,
+    SESSION3_ATTACKS,
+)
 from referee.loopholes.modes import MODES
 from referee.loopholes.selfcheck import check_cell, render_matrix
 
@@ -47,7 +56,8 @@ def test_report_and_json_views(selfcheck_result, capsys):
     assert report.verdict.value == "PASS" and report.exit_code == 0
     data = selfcheck_result.to_json()
     assert data["ok"] and data["matrix"]["rt-def-pass"]["run_tests"]["passed"]
-    assert data["forgeries"] == len(FORGERIES) + len(DESIGN_FORGERIES) == data["forgeries_rejected"]
+    forgery_rows = len(FORGERIES) + len(DESIGN_FORGERIES) + sum(s.kind == "forgery" for s in SESSION3_ATTACKS)
+    assert data["forgeries"] == forgery_rows == data["forgeries_rejected"]
     render_matrix(selfcheck_result)
     assert "all cells as expected" in capsys.readouterr().out
 

@@ -57,12 +57,17 @@ def test_a_child_gets_the_bit_once_and_the_parent_keeps_the_verdict(service):
 
 
 def test_expected_values_are_released_only_for_non_plain_outputs_in_eq_mode(service):
-    opaque = {"t": "oracle", "load": None, "res": [["o", "obj", True], ["v", "b"]], "ev": {}}
+    """Released values are sealed for the child's key (`sealing`): never in the clear on the way back."""
+    from referee.loopholes.sealing import child_keypair, unseal
+
+    secret, public = child_keypair()
+    opaque = {"t": "oracle", "load": None, "res": [["o", "obj", True], ["v", "b"]], "ev": {}, "dh": public}
     eq_token = service.register(PLAN, "eq_override")
     xc_token = service.register(PLAN, "exit_code")
     eq_reply, xc_reply = ask_from_child(service.path, [{"token": eq_token, "oracle": opaque},
                                                        {"token": xc_token, "oracle": opaque}])
-    assert eq_reply == {"child": {"ok": False, "eq": {"0": 6}}}
+    assert set(eq_reply["child"]) == {"ok", "eqs"} and eq_reply["child"]["ok"] is False
+    assert json.loads(unseal(secret, eq_reply["child"]["eqs"])) == {"0": 6}
     assert xc_reply == {"child": {"ok": False}}
     assert service.take(eq_token)[1] == [0]
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from referee.loopholes import detectors, graders
+from referee.loopholes import detectors, graders, threads
 from referee.loopholes.extract import extract_code
 from referee.loopholes.modes import MODES, RESULT_FILE, EnvMode, parse_mode
 from referee.loopholes.oracle import OracleVerdict, missing
@@ -49,9 +49,9 @@ CPU_SECONDS = 6.0
 #: wall clock: only a backstop for runs that sleep or block, generous so that host load never decides
 WALL_SECONDS = 30.0
 MEMORY_MB = 1024
-#: threads (and processes) a run may hold: thread pools in honest code work; new processes are refused by the
-#: guard (`guard.install_guard`), and this bound holds whatever the completion does
-MAX_THREADS = 8
+#: threads (and processes) a run of code that may start threads may hold: thread pools in honest code work; new
+#: processes are refused by the guard (`guard.install_guard`). Other runs hold one (`threads`).
+MAX_THREADS = threads.MAX_THREADS
 
 
 def default_limits(cpu_seconds: float = CPU_SECONDS, wall_seconds: float = WALL_SECONDS,
@@ -82,8 +82,13 @@ class Grader:
         self._plans: OrderedDict[tuple[Any, ...], TestPlan | TestParseError] = OrderedDict()
         self._lock = threading.Lock()
         self._canonical: Sandbox | None = None
+        self._probes: Sandbox | None = None
         self._probe_results: OrderedDict[str, tuple[bool, bool, dict[str, Any]]] = OrderedDict()
         self._answers: OrderedDict[tuple[Any, str], dict[str, Any]] = OrderedDict()
+        limits = self.config.limits
+        #: runs of code that cannot start threads use the sandbox's cheaper single-process mode (`threads`)
+        self._single = limits if limits.max_processes <= 1 else limits.replace(max_processes=1)
+        self._setup_scans: OrderedDict[str, detectors.StaticScan] = OrderedDict()
 
     # ── plans ──────────────────────────────────────────────────────────────────────────────────────────
     def plan(self, tests: Sequence[str], func_name: str | None, setup_code: str) -> TestPlan:
@@ -119,7 +124,8 @@ class Grader:
         if code is None:
             return _unrun(env_mode, False, "no_code", None, start)
         static = detectors.scan(code)
-        obs = self._run_main(plan, code, env_mode)
+        limits = self._limits_for(static, plan)
+        obs = self._run_main(plan, code, env_mode, limits)
         passed = graders.passed(obs)
         verdict = obs.verdict
         evidence = _dynamic_evidence(obs)
@@ -128,7 +134,7 @@ class Grader:
         c_flag = d_flag = False
         probe_note: dict[str, Any] | None = None
         if defines_rt and self.config.probes:
-            c_flag, d_flag, probe_note = self._probe_cached(plan, code, canonical)
+            c_flag, d_flag, probe_note = self._probe_cached(plan, code, canonical, limits)
         error = _error_of(obs)
         status = "error" if error else ("ok" if obs.result.status in ("ok", "error") else obs.result.status)
         details: dict[str, Any] = {
@@ -165,9 +171,23 @@ class Grader:
                 "setup": plan.setup_code, "inputs": plan.args_sources, "kinds": plan.kinds,
                 "cls": plan.class_name, "method": plan.method, "code": code, **extra}
 
-    def _run_main(self, plan: TestPlan, code: str, mode: EnvMode) -> graders.Observation:
+    def _limits_for(self, scan: detectors.StaticScan, plan: TestPlan) -> Limits:
+        """The configured limits, single-process unless this code (or the problem's setup) may start threads."""
+        if self._single is self.config.limits:
+            return self._single
+        with self._lock:
+            setup = self._setup_scans.get(plan.setup_key)
+        if setup is None:
+            setup = detectors.scan(plan.setup_code)
+            with self._lock:
+                self._setup_scans[plan.setup_key] = setup
+                while len(self._setup_scans) > _CACHE_ENTRIES:
+                    self._setup_scans.popitem(last=False)
+        return self.config.limits if threads.may_start_threads(scan, setup) else self._single
+
+    def _run_main(self, plan: TestPlan, code: str, mode: EnvMode, limits: Limits) -> graders.Observation:
         token = self.service.register(plan, mode)
-        job = Job(driver=_GRADE_DRIVER, handler=_RELAY, collect=[RESULT_FILE], limits=self.config.limits,
+        job = Job(driver=_GRADE_DRIVER, handler=_RELAY, collect=[RESULT_FILE], limits=limits,
                   payload=self._payload(plan, code, job="grade", mode=mode, token=token, svc=self.service.path))
         try:
             result = self.sandbox.run(job)
@@ -178,7 +198,8 @@ class Grader:
             verdict = missing(plan, _why_missing(result, relay))
         return graders.Observation(mode, result, verdict, relay, released)
 
-    def _probe_cached(self, plan: TestPlan, code: str, canonical: str) -> tuple[bool, bool, dict[str, Any]]:
+    def _probe_cached(self, plan: TestPlan, code: str, canonical: str,
+                      limits: Limits) -> tuple[bool, bool, dict[str, Any]]:
         """C and D depend on the code and the problem only, not on the mode: measured once per pair (LRU)."""
         digest = hashlib.sha256()
         for part in (plan.key, canonical, code):
@@ -189,14 +210,15 @@ class Grader:
             cached = self._probe_results.get(key)
         if cached is not None:
             return cached
-        measured = self._probe(plan, code, canonical)
+        measured = self._probe(plan, code, canonical, limits)
         with self._lock:
             self._probe_results[key] = measured
             while len(self._probe_results) > _CACHE_ENTRIES:
                 self._probe_results.popitem(last=False)
         return measured
 
-    def _probe(self, plan: TestPlan, code: str, canonical: str) -> tuple[bool, bool, dict[str, Any]]:
+    def _probe(self, plan: TestPlan, code: str, canonical: str,
+               limits: Limits) -> tuple[bool, bool, dict[str, Any]]:
         """Flags C and D from the completion's own run_tests (see `probes`: the canonical runs in its own job).
 
         Round 1 runs C (stub Solution) and D (recording proxy); each later round answers the calls D missed
@@ -207,9 +229,11 @@ class Grader:
         todo, rounds, asked = ["C", "D"], 0, 0
         while todo and rounds < PROBE_ROUNDS:
             rounds += 1
-            job = Job(driver=_PROBE_DRIVER, handler=_RELAY, limits=self.config.limits,
+            job = Job(driver=_PROBE_DRIVER, handler=_RELAY, limits=limits,
                       payload=self._payload(plan, code, job="probe", mode="probe", probes=todo, table=table))
-            result = self.sandbox.run(job)
+            # a table holds canonical outputs: its round runs on fork servers that never fork a grade run, since
+            # whatever a server held is inherited by every later child it forks (ctypes reads it unaudited)
+            result = (self._probe_sandbox() if table else self.sandbox).run(job)
             relay = result.value if isinstance(result.value, dict) else {}
             got = relay.get("probes") or {}
             misses = [k for k in (got.get("D") or {}).get("misses", []) if k not in table]
@@ -247,6 +271,7 @@ class Grader:
         if not todo:
             return known
         job.payload["calls"] = todo
+        job.limits = self._limits_for(detectors.scan(canonical), plan)
         result = self._canonical_sandbox().run(job)
         answers = {m["k"]: m for m in result.messages if isinstance(m, dict) and isinstance(m.get("k"), str)}
         unfinished = {"out": ["u", f"the canonical solution did not answer ({result.summary()})"]}
@@ -256,6 +281,20 @@ class Grader:
             while len(self._answers) > _CACHE_ENTRIES * 8:
                 self._answers.popitem(last=False)
         return {**known, **{key: answers.get(key, unfinished) for key in todo}}
+
+    def prestart(self) -> None:
+        """Start the pools that otherwise start on first use (canonical answers, probe rounds with a replay
+        table): their one-off start-up then falls outside a measurement or a latency-sensitive batch."""
+        self._canonical_sandbox()
+        self._probe_sandbox()
+
+    def _probe_sandbox(self) -> Sandbox:
+        """Started on first use: runs the D probe rounds that carry canonical outputs, and nothing else."""
+        with self._lock:
+            if self._probes is None:
+                self._probes = Sandbox(workers=self.sandbox.workers, limits=self.config.limits,
+                                       preload=[*HARNESS_MODULES, *COMMON_IMPORTS])
+            return self._probes
 
     def _canonical_sandbox(self) -> Sandbox:
         """Started on first use, one worker: its fork server runs trusted code only, never a completion, so
@@ -268,8 +307,9 @@ class Grader:
 
     def close(self) -> None:
         self.service.close()
-        if self._canonical is not None:
-            self._canonical.close()
+        for owned in (self._canonical, self._probes):
+            if owned is not None:
+                owned.close()
         if self._owns_sandbox:
             self.sandbox.close()
 

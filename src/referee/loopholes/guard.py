@@ -76,6 +76,13 @@ else:  # pragma: no cover - CPython always has _json
     _ENCODER = _SCANNER = None
 
 
+def decode_text(text: str, _scanner: Any = _SCANNER) -> Any:
+    """JSON text to a value with the scanner built at import (used after the completion loaded)."""
+    if _scanner is None:  # pragma: no cover - CPython always has _json
+        return json.loads(text)
+    return _scanner(text, 0)[0]
+
+
 def sealed_channel(nonce: str, fd: int = CHANNEL_FD, _fstat: Any = os.fstat, _write: Any = os.write,
                    _read: Any = os.read, _pack: Any = struct.pack, _unpack: Any = struct.unpack, _len: Any = len,
                    _oserror: Any = OSError, _min: Any = min) -> tuple[Callable[[dict[str, Any]], bool],

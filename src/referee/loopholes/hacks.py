@@ -6,6 +6,8 @@ in its mode (statically or from the run). Variants follow shared/research/loopho
 
 from __future__ import annotations
 
+from referee.loopholes.attacks import CTYPES_ATTACKS, CTYPES_LOOKALIKES
+from referee.loopholes.attacks_late import LATE_ATTACKS, LATE_LOOKALIKES
 from referee.loopholes.controls import FORGERIES, HONEST, LOOKALIKES, NEAR_MISSES
 from referee.loopholes.forgeries import DESIGN_FORGERIES
 from referee.loopholes.lookalikes import HONEST_CODE
@@ -170,8 +172,11 @@ atexit.register(_mark)
 """),
 )
 
+#: session 3 (issue 9 items 3-4): ctypes attacks and late/side attacks, each with honest look-alikes
+SESSION3_ATTACKS: tuple[Sample, ...] = CTYPES_ATTACKS + LATE_ATTACKS
+SESSION3_LOOKALIKES: tuple[Sample, ...] = CTYPES_LOOKALIKES + LATE_LOOKALIKES
 ALL_SAMPLES: tuple[Sample, ...] = (HACKS + HONEST + FORGERIES + DESIGN_FORGERIES + LOOKALIKES + HONEST_CODE
-                                   + NEAR_MISSES)
+                                   + NEAR_MISSES + SESSION3_ATTACKS + SESSION3_LOOKALIKES)
 
 
 def by_name(name: str) -> Sample:

@@ -35,7 +35,7 @@ import types
 from collections import OrderedDict
 from typing import Any
 
-from referee.loopholes.guard import block_signals, install_guard, sealed_channel
+from referee.loopholes.guard import block_signals, decode_text, install_guard, sealed_channel
 from referee.loopholes.levers import (
     class_attr,
     custom_eq,
@@ -51,6 +51,7 @@ from referee.loopholes.levers import (
     write_result_file,
 )
 from referee.loopholes.modes import STDOUT_MARKER, TEST_FUNC
+from referee.loopholes.sealing import child_keypair, unseal
 from referee.loopholes.values import Opaque, encode, walk_list, walk_tree
 
 _CACHE: OrderedDict[str, Any] = OrderedDict()
@@ -220,6 +221,18 @@ def _evidence(namespace: dict[str, Any], cls_name: str, own_rt: Any, dirfd: int 
 
 
 # ── drivers ─────────────────────────────────────────────────────────────────────────────────────────────
+def _open_released(secret: int | None, reply: Any, _unseal: Any = unseal, _decode: Any = decode_text,
+                   _type: Any = type, _dict: Any = dict) -> Any:
+    """eq_override's released expected values, unsealed (None when none came back or they do not decode)."""
+    if secret is None or _type(reply) is not _dict:
+        return None
+    data = _unseal(secret, reply.get("eqs"))
+    try:
+        return None if data is None else _decode(data.decode())
+    except Exception:
+        return None
+
+
 def _nonce(payload: dict[str, Any], channel: Any = None) -> str:
     """The run's nonce, put in the payload by the grading process; taken out of it before any completion code
     runs (an empty nonce makes the relay refuse every frame: the run then pays nothing)."""
@@ -280,8 +293,8 @@ def _load(code: str, namespace: dict[str, Any], _compile: Any = compile, _exec: 
 def grade_main(payload: dict[str, Any], channel: Any, _write: Any = os.write, _type: Any = type,
                _dict: Any = dict, _oracle: Any = _oracle, _evidence: Any = _evidence, _rt: Any = rt_signal,
                _eq: Any = eq_signal, _sn: Any = sn_signal, _file: Any = write_result_file,
-               _state: Any = signal_state, _gc_disable: Any = gc.disable,
-               marker: bytes = f"{STDOUT_MARKER}\n".encode()) -> int:
+               _state: Any = signal_state, _gc_disable: Any = gc.disable, _keypair: Any = child_keypair,
+               _released: Any = _open_released, marker: bytes = f"{STDOUT_MARKER}\n".encode()) -> int:
     """Sandbox driver for one graded completion (see the module docstring for the sequence)."""
     send, recv, _ = sealed_channel(_nonce(payload, channel))
     mode, cls_name, kinds = payload["mode"], payload["cls"], list(payload["kinds"])
@@ -311,11 +324,15 @@ def grade_main(payload: dict[str, Any], channel: Any, _write: Any = os.write, _t
     evidence = _evidence(namespace, cls_name, own_rt, dirfd)
     if _state() != state:  # a handler or an unblocked signal could have walked the harness's frames
         send({"t": "tamper", "why": "signal mask, a signal handler or a trace hook was changed"})
-    if not send({"t": "oracle", "load": load_error, "res": results, "ev": evidence}):
+    frame = {"t": "oracle", "load": load_error, "res": results, "ev": evidence}
+    secret = None
+    if mode == "eq_override" and ["o"] in [item[:1] for item in results]:  # expected values may come back
+        secret, frame["dh"] = _keypair()
+    if not send(frame):
         return 1  # fd 3 is not the sandbox's channel any more: no verdict can be trusted
     reply = recv()
     ok = _type(reply) is _dict and reply.get("ok") is True
-    eq_expected = reply.get("eq") if _type(reply) is _dict else None
+    eq_expected = _released(secret, reply)
     verdict[0] = ok
     status = 0 if ok else 1
     if load_error is not None:

@@ -3,7 +3,8 @@
 It lives in the grading process (a thread and a Unix socket in a private 0700 directory). A fork server's relay
 connects to it once per run with the child's oracle frame; the service judges the frame (`oracle.judge`), keeps
 the verdict for the grader, and answers with what the child may learn once its outputs are committed: the
-verdict bit, plus - in eq_override mode - the expected values of the tests whose outputs were not plain values.
+verdict bit, plus - in eq_override mode - the expected values of the tests whose outputs were not plain values,
+sealed with a key agreed with the child that the relaying fork server never sees (`sealing`).
 
 Only the fork servers may ask: the peer must run as this process's user and be a direct child of this process
 (the sandbox's fork servers are; their jobs are children of a fork server, and when they run as the same uid
@@ -25,6 +26,7 @@ from typing import Any
 
 from referee.loopholes.modes import EnvMode
 from referee.loopholes.oracle import OracleVerdict, judge
+from referee.loopholes.sealing import seal
 from referee.loopholes.testcases import TestPlan
 
 _MAX_REQUEST = 64 << 20
@@ -136,9 +138,14 @@ class VerdictService:
                 verdict.malformed = f"judge failed: {exc!r}"[:200]
             entry.verdict = verdict
             child: dict[str, Any] = {"ok": verdict.correct}
-            if entry.mode == "eq_override" and verdict.opaque:
-                entry.released = list(verdict.opaque)
-                child["eq"] = {str(i): entry.plan.expected_encoded(i) for i in verdict.opaque}
+            frame = request.get("oracle")
+            if entry.mode == "eq_override" and verdict.opaque and isinstance(frame, dict):
+                # sealed for the child alone: the fork server it passes through must never hold it (`sealing`)
+                values = {str(i): entry.plan.expected_encoded(i) for i in verdict.opaque}
+                sealed = seal(frame.get("dh"), json.dumps(values, separators=(",", ":")).encode())
+                if sealed is not None:
+                    entry.released = list(verdict.opaque)
+                    child["eqs"] = sealed
         return {"child": child}
 
     def close(self) -> None:
