@@ -62,6 +62,11 @@ class Verdict(str, Enum):
                 result = verdict
         return result
 
+    @classmethod
+    def of_report(cls, findings: Iterable[Any], degraded: bool) -> Verdict:
+        """A report's verdict (both report models use it): its worst finding, DEGRADED counting as one."""
+        return cls.worst([*(f.verdict for f in findings), *([cls.DEGRADED] if degraded else [])])
+
 
 _RANK = {Verdict.PASS: 0, Verdict.FLAG: 1, Verdict.DEGRADED: 2, Verdict.FAIL: 3}
 _EXIT_CODE = {Verdict.PASS: 0, Verdict.FLAG: 1, Verdict.FAIL: 2, Verdict.DEGRADED: 3}

@@ -73,7 +73,7 @@ class Report(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def verdict(self) -> Verdict:
-        return Verdict.worst([*(f.verdict for f in self.findings), *([Verdict.DEGRADED] if self.degraded else [])])
+        return Verdict.of_report(self.findings, self.degraded)
 
     @property
     def exit_code(self) -> int:
