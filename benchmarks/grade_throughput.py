@@ -139,20 +139,7 @@ def _tree_cpu() -> float:
     """CPU seconds used so far by this process, its reaped children, and its live children (fork servers) with
     theirs: a figure the load of other processes on the machine does not distort the way wall time is."""
     own = os.times()
-    total = own.user + own.system + own.children_user + own.children_system
-    tick = os.sysconf("SC_CLK_TCK")
-    me = str(os.getpid())
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me:  # ppid
-            total += sum(int(x) for x in fields[11:15]) / tick
-    return total
+    return sum(_cpu_split()) + own.children_user + own.children_system
 
 
 def _cpu_split() -> tuple[float, float, float]:

@@ -4,6 +4,7 @@ an earlier run, and the new self-check rows (attack and honest look-alike)."""
 from __future__ import annotations
 
 import pytest
+from verdict_relay import ask_from_child
 
 from referee.loopholes.attacks import ENCODER_DEFAULTS_ATTACK
 from referee.loopholes.detectors import scan
@@ -144,7 +145,7 @@ def test_verdict_service_never_sends_released_values_in_the_clear(problems):
         secret, public = child_keypair()
         for dh in (None, public):
             token = service.register(plan, "eq_override")
-            (reply,) = _ask_from_child(service.path, [{"token": token, "oracle": {**frame, "dh": dh}}])
+            (reply,) = ask_from_child(service.path, [{"token": token, "oracle": {**frame, "dh": dh}}])
             _verdict, released = service.take(token)
             assert set(reply["child"]) <= {"ok", "eqs"}
             if dh is None:
@@ -154,26 +155,3 @@ def test_verdict_service_never_sends_released_values_in_the_clear(problems):
                 assert unseal(secret, reply["child"]["eqs"]) is not None
     finally:
         service.close()
-
-
-def _ask_from_child(path, requests):
-    """Requests from a forked child (the service answers only children of this process, as fork servers are)."""
-    import json
-    import os
-
-    from referee.loopholes.relay import ask_service
-
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.write(write_end, json.dumps([ask_service(path, r, timeout=5) for r in requests]).encode())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    data = b""
-    while chunk := os.read(read_end, 1 << 16):
-        data += chunk
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    return json.loads(data)
