@@ -6,7 +6,7 @@ is a 422 with the field named, not a 500 from the driver.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
@@ -22,7 +22,21 @@ def storable(value: str) -> str:
     return value
 
 
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC time. A naive one is taken as UTC (as the store renders times); an offset time that falls
+    outside the datetime range once moved to UTC (0001-01-01T00:02+01:00) is clamped to the range's end rather than
+    overflowing later in the store as a 500: as a filter bound it selects the same rows."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year == datetime.min.year else datetime.max
+        return edge.replace(tzinfo=UTC)
+
+
 Text = Annotated[str, AfterValidator(storable)]
+UTCTime = Annotated[datetime, AfterValidator(as_utc)]
 Label = Annotated[str, Field(max_length=200), AfterValidator(storable)]
 # The same rules as `auditing.validate_task`, stated in the schema so clients (and fuzzers) know them up front.
 TaskName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", description="Letters, digits, '_', "
@@ -86,7 +100,8 @@ class BackfillIn(BaseModel):
     task: Label | None = None
     leaderboard: Label | None = None
     verdict: Label | None = Field(None, description="Current verdict(s), e.g. 'FAIL,FLAG'; 'none' = never audited.")
-    since: datetime | None = None
+    since: UTCTime | None = Field(None, description="Only submissions created at or after this time (ISO 8601; "
+                                                  "no offset means UTC).")
     submission_ids: list[Annotated[StrictInt, Field(ge=1, le=2**62)]] | None = Field(None, max_length=100_000)
     limit: StrictInt = Field(1000, ge=1, le=100_000)
     options: dict[str, Any] = Field(default_factory=dict, description="Audit options for the engine.")
