@@ -43,7 +43,7 @@ def _time(value: Any) -> float:
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
+        except (ValueError, OverflowError):  # a malformed or out-of-range time is "unknown", not a crash
             return NAN
     return NAN
 
