@@ -112,6 +112,17 @@ CASES = {
     "invalid UTF-8": lambda rows, L: rows[:5] + [rows[5][:-1] + ', "x": "\udcff"}'] + rows[6:],
     "duplicate key": lambda rows, L: rows[:5] + [rows[5][:-1] + ', "output_throughput": 1.5}'] + rows[6:],
     "null metric and fallback": lambda rows, L: rows[:5] + [json.dumps(L(5, median_ttft_ms=None))] + rows[6:],
+    "null median, the mean as text": lambda rows, L: rows[:5] + [json.dumps(L(5, median_ttft_ms=None,
+                                                                            mean_ttft_ms="4280.5"))] + rows[6:],
+    "null median, the mean not a number": lambda rows, L: rows[:5] + [json.dumps(L(5, median_tpot_ms=None,
+                                                                                mean_tpot_ms=[1.0]))] + rows[6:],
+    "null median, the mean Infinity": lambda rows, L: rows[:5] + [json.dumps(L(5, median_itl_ms=None,
+                                                                            mean_itl_ms=float("inf")))] + rows[6:],
+    "null median and null mean": lambda rows, L: rows[:5] + [json.dumps(L(5, median_e2e_latency_ms=None,
+                                                                       mean_e2e_latency_ms=None))] + rows[6:],
+    "another release's throughput names": lambda rows, L: rows[:5] + [json.dumps(
+        {**{k: v for k, v in L(i).items() if k not in ("output_throughput", "total_throughput")},
+         "output_token_throughput": 990.0 + i, "total_token_throughput": 1990.0}) for i in range(5, 9)] + rows[9:],
     "string metric": lambda rows, L: rows[:5] + [json.dumps(L(5, median_ttft_ms="4280.5"))] + rows[6:],
     "bool metric": lambda rows, L: rows[:5] + [json.dumps(L(5, completed=True))] + rows[6:],
     "errors array (detailed)": lambda rows, L: rows[:5] + [json.dumps(L(5, errors=["", "Server disconnected", ""]))]

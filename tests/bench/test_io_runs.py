@@ -124,14 +124,27 @@ def test_server_info_swap_cannot_be_fooled(tmp_path: Path) -> None:
                        (("kv_mem_fraction", 0.85), ("tp", 4)): 4}
 
 
-def test_parallel_split_gives_identical_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("shared", ["shared memory", "too small: inline", "cannot map: inline"])
+def test_parallel_split_gives_identical_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: str) -> None:
     info = make.server_info(make.BASE_ARGS, 1156449)
     rows = [json.dumps(make.sglang_line(1000.0 + i % 17, server_info=info)) for i in range(3000)]
     rows[1234] = rows[1234][:50]
     path = _write(tmp_path / "r.jsonl", rows)
     sequential = read_runs(path, workers=1)
     monkeypatch.setattr(runs_mod, "PARALLEL_MIN_BYTES", 1)
+    if shared == "too small: inline":  # a worker with more lines than its area holds sends them through the pipe
+        monkeypatch.setattr(runs_mod, "SHARED_MIN_LINE", 1 << 40)
+    elif shared == "cannot map: inline":
+        def no_room(size: int) -> None:
+            raise OSError(12, "Cannot allocate memory")
+
+        monkeypatch.setattr(runs_mod._SharedResult, "__init__", lambda self, size: no_room(size))
+    taken: list[bool] = []
+    take = runs_mod._SharedResult.take
+    monkeypatch.setattr(runs_mod._SharedResult, "take",
+                        lambda self, part: (taken.append("shared" in part), take(self, part))[-1])
     parallel = read_runs_many([path, path], workers=3)
+    assert taken == ([True] * 3 if shared == "shared memory" else [False] * 3 if shared == "too small: inline" else [])
     for table in parallel:
         assert not isinstance(table, OSError)
         assert np.array_equal(table.lines, sequential.lines)

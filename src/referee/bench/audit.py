@@ -21,6 +21,7 @@ from referee.bench.config import ALIASES
 from referee.bench.context import AuditContext, AuditOptions
 from referee.bench.io import Claims, load_claim, load_legs
 from referee.bench.io.files import bounded_lines, is_regular
+from referee.bench.io.runs import freed_memory_kept
 from referee.bench.model import Leg
 from referee.bench.rules import ACTION_PRECEDENCE, SCOPES, for_scope
 from referee.bench.thresholds import VERSION, Thresholds
@@ -57,6 +58,12 @@ def audit(scope: str, ref: Path | str | None = None, cand: Path | str | None = N
     if missing:
         raise UsageError(f"scope {scope} needs --{' and --'.join(missing)}")
     options = options or AuditOptions()
+    with freed_memory_kept():  # a big leg's arrays are allocated and freed again and again: keep the memory
+        return _audit(scope, ref, cand, claims, options, discover)
+
+
+def _audit(scope: str, ref: Path | str | None, cand: Path | str | None,
+           claims: list[str | Path] | tuple[str | Path, ...], options: AuditOptions, discover: bool) -> AuditResult:
     started = time.perf_counter()
     subject = " vs ".join(str(p) for p in (ref, cand) if p is not None) or ", ".join(str(c) for c in claims) or scope
     report = Report(subject=subject, kind=f"bench {scope}")

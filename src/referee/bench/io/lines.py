@@ -99,7 +99,7 @@ class LineParser:
         self.mark_keys: list[str] = []
         self._identity: Any = None
         self.fast_lines: list[np.ndarray] = []  # rows read by the columnar path (`columnar.py`)
-        self.fast_values: list[np.ndarray] = []
+        self.fast_values: list[np.ndarray] = []  # METRICS x lines, one array per run of lines
         self.identities = Identities() if columnar is not None else None
 
     def bad(self, line: int, reason: str, text: str) -> None:
@@ -321,27 +321,28 @@ class LineParser:
         self.win_start.append(end - duration if duration == duration and duration >= 0 else end)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray]:
-        """All rows (fast-path templates and full-path lines) as one matrix, in line order."""
+        """All rows (fast-path templates and full-path lines) as one matrix, in line order, column-major: the
+        pieces are joined as METRICS x lines, whose transpose needs no copy (the audit reads whole columns)."""
         width = len(METRICS)
         lines = [np.frombuffer(self.lines, dtype=np.int64)] if len(self.lines) else []
-        blocks = [np.frombuffer(self.values, dtype=np.float64).reshape(-1, width)] if len(self.lines) else []
+        blocks = [np.frombuffer(self.values, dtype=np.float64).reshape(-1, width).T] if len(self.lines) else []
         lines += self.fast_lines
         blocks += self.fast_values
         for t in self.templates:
             if not len(t.lines):
                 continue
-            block = np.full((len(t.lines), width), NAN)
-            block[:, t.cols] = np.frombuffer(t.values, dtype=np.float64).reshape(-1, t.width)
+            block = np.full((width, len(t.lines)), NAN)
+            block[t.cols] = np.frombuffer(t.values, dtype=np.float64).reshape(-1, t.width).T
             lines.append(np.frombuffer(t.lines, dtype=np.int64))
             blocks.append(block)
         if not lines:
             return np.zeros(0, np.int64), np.zeros((0, width))
         all_lines = np.concatenate(lines)
-        values = np.concatenate(blocks)
+        values = np.concatenate(blocks, axis=1).T
         if len(all_lines) > 1 and not (all_lines[1:] > all_lines[:-1]).all():
             order = np.argsort(all_lines, kind="stable")
-            all_lines, values = all_lines[order], values[order]
-        return all_lines, np.asfortranarray(values)  # column-major here, in the worker: the audit reads columns
+            all_lines, values = all_lines[order], np.asfortranarray(values[order])
+        return all_lines, values
 
     def result(self) -> dict[str, Any]:
         lines, values = self.columns()

@@ -7,11 +7,14 @@ core, one pool shared by both legs); line numbers stay exact. Line parsing itsel
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+import mmap
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -26,10 +29,25 @@ BLOCK = 1 << 20  # small enough to stay in cache while a block is rewritten, spl
 MAX_LINE = 32 << 20
 PARALLEL_MIN_BYTES = 48 << 20
 MAX_JSON_FILE = 128 << 20
+SHARED_MIN_LINE = 128  # bytes per line a worker's shared result area is sized for
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
+KEPT_MMAP_THRESHOLD, KEPT_TRIM_THRESHOLD = 256 << 20, 512 << 20
+GLIBC_DEFAULT_THRESHOLD = 128 << 10  # both start at 128 KiB in glibc
 
 
 def _parse_range(path: str, start: int, end: int) -> dict[str, Any]:
+    """Parse the lines in [start, end). The cyclic garbage collector is paused meanwhile: a block makes hundreds
+    of thousands of short-lived tuples and no cycles, and its passes over them cost several percent."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_range_unpaused(path, start, end)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse_range_unpaused(path: str, start: int, end: int) -> dict[str, Any]:
     part = LineParser()
     carry = b""
     skipping = False
@@ -63,8 +81,60 @@ def _parse_range(path: str, start: int, end: int) -> dict[str, Any]:
     return part.result()
 
 
-def _parse_range_args(args: tuple[str, int, int]) -> dict[str, Any]:
-    return _parse_range(*args)
+class _SharedResult:
+    """A worker's result arrays in memory shared with its parent (anonymous, mapped before the pool forks):
+    pickling a leg's 60 MB of columns, piping and unpickling them took a tenth of the parse, and more on a busy
+    machine. Sized for lines of at least SHARED_MIN_LINE bytes; a worker with more lines sends them inline."""
+
+    def __init__(self, range_bytes: int) -> None:
+        self.capacity = range_bytes // SHARED_MIN_LINE + 1
+        self.area = mmap.mmap(-1, self.capacity * 8 * (1 + len(METRICS)))  # MAP_SHARED: the children see it
+        self.lines = np.frombuffer(self.area, dtype=np.int64, count=self.capacity)
+        self.columns = np.frombuffer(self.area, dtype=np.float64, offset=self.capacity * 8).reshape(
+            len(METRICS), self.capacity)
+
+    def put(self, result: dict[str, Any]) -> None:
+        """Worker side: move the arrays in, leaving their count in the result."""
+        count = int(result["lines"].shape[0])
+        if count > self.capacity:
+            return
+        self.lines[:count] = result.pop("lines")
+        self.columns[:, :count] = result.pop("values").T
+        result["shared"] = count
+
+    def take(self, result: dict[str, Any]) -> None:
+        """Parent side: views on the shared memory (each metric column contiguous), no copy."""
+        count = result.pop("shared", None)
+        if count is not None:
+            result["lines"], result["values"] = self.lines[:count], self.columns[:, :count].T
+
+
+#: in a worker, its parent's areas (handed over at fork, never pickled); a task names its area by index
+_SHARED: list[_SharedResult | None] = []
+
+
+def _worker_start(areas: list[_SharedResult | None]) -> None:
+    _keep_freed_memory()
+    _SHARED[:] = areas
+
+
+def _parse_range_args(args: tuple[str, int, int, int]) -> dict[str, Any]:
+    path, start, end, area = args
+    result = _parse_range(path, start, end)
+    shared = _SHARED[area] if 0 <= area < len(_SHARED) else None
+    if shared is not None:
+        shared.put(result)
+    return result
+
+
+def _shared_results(jobs: list[tuple[str, int, int]]) -> list[_SharedResult | None]:
+    areas: list[_SharedResult | None] = []
+    for _, start, end in jobs:
+        try:
+            areas.append(_SharedResult(end - start))
+        except (OSError, ValueError, OverflowError):  # no room to map it: that worker's result comes inline
+            areas.append(None)
+    return areas
 
 
 def usable_cores() -> int:
@@ -79,14 +149,48 @@ def _keep_freed_memory() -> None:
     """Worker start: glibc hands every freed block above its mmap threshold back to the kernel, so each 1 MiB
     block (and its temporaries) is faulted in afresh, a page at a time; measured, that was a third of a worker's
     CPU time as system time. A worker is short-lived: keep freed memory for reuse instead."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(M_MMAP_THRESHOLD, KEPT_MMAP_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, KEPT_TRIM_THRESHOLD)
+
+
+_kept_depth = 0
+
+
+@contextmanager
+def freed_memory_kept() -> Iterator[None]:
+    """`_keep_freed_memory` for this process while a big audit runs (its parse, then its rules, allocate and
+    free arrays of a leg's size again and again), then glibc's defaults back, so that a long-lived process such
+    as the service hands the memory back afterwards. Nests."""
+    global _kept_depth
+    libc = _libc()
+    if libc is None:
+        yield
+        return
+    if _kept_depth == 0:
+        libc.mallopt(M_MMAP_THRESHOLD, KEPT_MMAP_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, KEPT_TRIM_THRESHOLD)
+    _kept_depth += 1
+    try:
+        yield
+    finally:
+        _kept_depth -= 1
+        if _kept_depth == 0:
+            libc.mallopt(M_MMAP_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
+            libc.mallopt(M_TRIM_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
+            libc.malloc_trim(0)
+
+
+def _libc() -> Any:
     try:
         import ctypes
 
         libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, 256 << 20)
-        libc.mallopt(M_TRIM_THRESHOLD, 512 << 20)
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - glibc only
+        return libc
     except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
+        return None
 
 
 def _split(path: Path, size: int, parts: int) -> list[tuple[str, int, int]]:
@@ -140,15 +244,7 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
     flat = [job for group in jobs for job in group]
     parts: list[dict[str, Any]] | None = None
     if len(flat) > 1 and count > 1 and total >= PARALLEL_MIN_BYTES:
-        try:
-            with ProcessPoolExecutor(min(count, len(flat)), mp_context=_mp_context(),
-                                     initializer=_keep_freed_memory) as pool:
-                pending = pool.map(_parse_range_args, flat)
-                if while_waiting is not None:
-                    while_waiting()
-                parts = list(pending)
-        except (OSError, RuntimeError):
-            parts = None
+        parts = _parse_parallel(flat, count, while_waiting)
     results: list[RunTable | OSError] = []
     cursor = 0
     for path, size, group in zip(paths, sizes, jobs, strict=True):
@@ -172,6 +268,31 @@ def read_runs_many(paths: list[Path], workers: int | None = None,
             cursor += len(group)
         results.append(_merge(str(path), mine))
     return results
+
+
+def _parse_parallel(flat: list[tuple[str, int, int]], count: int,
+                    while_waiting: Callable[[], None] | None) -> list[dict[str, Any]] | None:
+    """Parse ranges in a pool; this process parses the last one itself (one fork fewer, and its result needs no
+    transfer). None when the pool cannot run here (the caller then parses everything in this process)."""
+    context = _mp_context()
+    forked = context.get_start_method() == "fork"
+    areas = _shared_results(flat[:-1]) if forked else []  # mmap objects cross a fork only, never a pickle
+    try:
+        tasks = [(*job, i if forked else -1) for i, job in enumerate(flat[:-1])]
+        with ProcessPoolExecutor(min(count - 1, len(tasks)), mp_context=context,
+                                 initializer=_worker_start, initargs=(areas,)) as pool:
+            pending = pool.map(_parse_range_args, tasks)
+            if while_waiting is not None:
+                while_waiting()
+            with freed_memory_kept():
+                own = _parse_range(*flat[-1])
+            parts = list(pending)
+        for area, part in zip(areas, parts, strict=False):
+            if area is not None:
+                area.take(part)  # the parts' views keep their areas mapped as long as they live
+        return [*parts, own]
+    except (OSError, RuntimeError):
+        return None
 
 
 def _mp_context() -> Any:
@@ -252,7 +373,8 @@ def _merge(file: str, parts: list[dict[str, Any]]) -> RunTable:
         else np.zeros(0, np.int64)
     # column-major (the audit reads whole metric columns); one part per leg is used as the worker sent it
     if len(value_chunks) == 1:
-        table.values = np.asfortranarray(value_chunks[0])
+        only = value_chunks[0]
+        table.values = only if only.strides[0] == only.itemsize else np.asfortranarray(only)
     elif value_chunks:
         table.values = np.concatenate(value_chunks, axis=0)
         table.values = np.asfortranarray(table.values)
