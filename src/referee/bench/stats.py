@@ -220,12 +220,11 @@ def mann_whitney_p(x: np.ndarray, y: np.ndarray, alternative: str) -> float:
         from scipy.stats import mannwhitneyu
 
         return float(mannwhitneyu(x, y, alternative=alternative).pvalue)
-    pooled = np.sort(np.concatenate([x, y]))
-    # average rank of each x: (first position + last position of its value) / 2, 1-based
-    queries = np.sort(x)  # sorted queries: the rank sum is the same, the lookups walk memory in order
-    low = np.searchsorted(pooled, queries, side="left")
-    high = np.searchsorted(pooled, queries, side="right")
-    u1 = float(np.sum(low + high + 1)) / 2.0 - n1 * (n1 + 1) / 2
+    xs, ys = np.sort(x), np.sort(y)
+    # U1 = sum over x of (#y below it + half the y equal to it): the rank sum less x's ranks among themselves.
+    # Sums of whole and half counts, so exact in floating point, as the pooled-rank formula was.
+    u1 = float(np.sum(np.searchsorted(ys, xs, side="left") + np.searchsorted(ys, xs, side="right"))) / 2.0
+    pooled = np.sort(np.concatenate([xs, ys]), kind="stable")  # two sorted runs: a merge, not a sort
     starts = np.flatnonzero(np.concatenate(([True], pooled[1:] != pooled[:-1])))
     counts = np.diff(np.append(starts, pooled.size))
     u = u1 if alternative == "greater" else n1 * n2 - u1

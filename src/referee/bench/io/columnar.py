@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from itertools import compress, pairwise
-from operator import attrgetter, ne
+from itertools import chain, compress, pairwise
+from operator import attrgetter, itemgetter, ne
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -59,7 +59,8 @@ class SGLangLine(Struct, gc=False):
     throughput names) are left to `FallbackLine`: every declared field makes msgspec's look-up of each key it
     skips longer, and most lines never need them."""
 
-    # in the order SGLang writes them: msgspec looks for the next declared field first
+    # in the order SGLang writes them (msgspec looks for the next declared field first), with everything that is
+    # constant over a run first (one slice of `astuple` is a line's signature) and the metrics together
     backend: Raw = EMPTY
     dataset_name: Raw = EMPTY
     request_rate: Raw = EMPTY
@@ -67,23 +68,7 @@ class SGLangLine(Struct, gc=False):
     random_input_len: Raw = EMPTY
     random_output_len: Raw = EMPTY
     random_range_ratio: Raw = EMPTY
-    server_info: Raw = EMPTY
-    duration: float | None = None
-    completed: float | None = None
-    total_input_tokens: float | None = None
-    total_output_tokens: float | None = None
-    request_throughput: float | None = None
-    output_throughput: float | None = None
-    total_throughput: float | None = None
-    median_e2e_latency_ms: float | None = None
-    median_ttft_ms: float | None = None
-    p99_ttft_ms: float | None = None
-    median_tpot_ms: float | None = None
-    p99_tpot_ms: float | None = None
-    median_itl_ms: float | None = None
-    errors: Raw = EMPTY
-    # other releases and other producers
-    failed: float | None = None
+    # other releases and other producers (absent from SGLang's lines, so their place costs no look-up)
     num_prompts: Raw = EMPTY
     temperature: Raw = EMPTY
     ignore_eos: Raw = EMPTY
@@ -93,6 +78,23 @@ class SGLangLine(Struct, gc=False):
     median_e2el_ms: Raw = EMPTY
     burstiness: Raw = EMPTY
     model_id: Raw = EMPTY
+    server_info: Raw = EMPTY
+    # metrics: NaN where absent, None where null (both mean "not there"; NaN lets a block go to numpy at once)
+    duration: float | None = NAN
+    completed: float | None = NAN
+    total_input_tokens: float | None = NAN
+    total_output_tokens: float | None = NAN
+    request_throughput: float | None = NAN
+    output_throughput: float | None = NAN
+    total_throughput: float | None = NAN
+    median_e2e_latency_ms: float | None = NAN
+    median_ttft_ms: float | None = NAN
+    p99_ttft_ms: float | None = NAN
+    median_tpot_ms: float | None = NAN
+    p99_tpot_ms: float | None = NAN
+    median_itl_ms: float | None = NAN
+    failed: float | None = NAN
+    errors: Raw = EMPTY
 
 
 class FallbackLine(Struct, gc=False):
@@ -118,16 +120,20 @@ COLUMN_SOURCES: dict[str, tuple[str, ...]] = {
     "output_tokens": ("total_output_tokens",), "duration_s": ("duration",),
 }
 PRIMARY = [(METRICS.index(name), sources[0]) for name, sources in COLUMN_SOURCES.items()]
-PRIMARY_ROWS = [j for j, _ in PRIMARY]
-GET_PRIMARY = attrgetter(*(field for _, field in PRIMARY))
+FIELDS = SGLangLine.__struct_fields__
+METRIC_SLICE = slice(FIELDS.index("duration"), FIELDS.index("failed") + 1)
+#: METRICS rows of the metric fields, in the struct's order
+PRIMARY_ROWS = [dict((field, j) for j, field in PRIMARY)[field] for field in FIELDS[METRIC_SLICE]]
+GET_PRIMARY = attrgetter(*FIELDS[METRIC_SLICE])
+GET_METRICS = itemgetter(METRIC_SLICE)
 FALLBACKS = [(METRICS.index(name), sources[1:]) for name, sources in COLUMN_SOURCES.items() if len(sources) > 1]
 FALLBACK_ROWS = [j for j, _ in FALLBACKS]
 #: everything constant over a run of lines: detection keys, workload, basis (server_info is compared apart).
-SIG_FIELDS = ("schema", "endpoint_type", "median_e2el_ms", "burstiness", "model_id", "backend", "dataset_name",
-              "random_input_len", "random_output_len", "random_range_ratio", "max_concurrency", "request_rate",
-              "num_prompts", "temperature", "ignore_eos", "metric_basis")
+SIG_FIELDS = FIELDS[:FIELDS.index("server_info")]
 SIG = {name: i for i, name in enumerate(SIG_FIELDS)}
 GET_SIG = attrgetter(*SIG_FIELDS)
+GET_SIG_ROW = itemgetter(slice(0, len(SIG_FIELDS)))  # a line's signature from its `astuple` row
+AS_TUPLE = msgspec.structs.astuple
 GET_SERVER = attrgetter("server_info")
 GET_ERRORS = attrgetter("errors")
 DECODE = msgspec.json.Decoder(SGLangLine).decode
@@ -137,9 +143,24 @@ DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
 ABSENT = object()
 
 
+_READ_SIGS: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+READ_SIGS_KEPT = 64
+
+
 def read_sig(sig: tuple[Raw, ...], rewritten: bool) -> dict[str, Any] | None:
     """The standard library's reading of a run's raw values (ABSENT for a key the line lacks); None when a value
-    holds the rewritten text somewhere it may have been text, so the run takes the careful path."""
+    holds the rewritten text somewhere it may have been text, so the run takes the careful path. Kept per
+    distinct raw signature: every block of a run asks again (the result is shared: read it, never change it)."""
+    key = (rewritten, *map(bytes, sig))
+    if key in _READ_SIGS:
+        return _READ_SIGS[key]
+    if len(_READ_SIGS) >= READ_SIGS_KEPT:
+        _READ_SIGS.clear()
+    _READ_SIGS[key] = found = _read_sig(sig, rewritten)
+    return found
+
+
+def _read_sig(sig: tuple[Raw, ...], rewritten: bool) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for name, raw in zip(SIG_FIELDS, sig, strict=True):
         if not len(raw):
@@ -169,14 +190,19 @@ def workload_of(values: dict[str, Any]) -> tuple[Any, ...]:
             g["ignore_eos"])
 
 
-def columns(structs: list[SGLangLine], line_of: Callable[[int], memoryview]) -> tuple[np.ndarray, list[int]]:
+def columns(structs: list[SGLangLine], rows: list[tuple[Any, ...]],
+            line_of: Callable[[int], memoryview]) -> tuple[np.ndarray, list[int]]:
     """METRICS x lines (one row per metric: the worker's result is column-major without a transposing copy of
     the whole leg) for decoded lines (num_prompts and the `errors` count are filled in by the caller), and the
     lines the careful path must read after all. The fallback keys are read only for the lines whose first key
     is null or absent (`line_of(i)`: line i's bytes as decoded)."""
     n = len(structs)
     out = np.full((len(METRICS), n), NAN)
-    out[PRIMARY_ROWS] = np.array(list(map(GET_PRIMARY, structs)), dtype=np.float64).reshape(n, len(PRIMARY)).T
+    try:  # a null metric (None) makes fromiter fail: then the slower conversion that reads None as NaN
+        metrics = np.fromiter(chain.from_iterable(map(GET_METRICS, rows)), np.float64, n * len(PRIMARY))
+    except TypeError:
+        metrics = np.array(list(map(GET_PRIMARY, structs)), dtype=np.float64)
+    out[PRIMARY_ROWS] = metrics.reshape(n, len(PRIMARY)).T
     careful = []
     for i in np.flatnonzero(np.isnan(out[FALLBACK_ROWS]).any(axis=0)).tolist():
         if not fill_fallbacks(out[:, i], line_of(i)):
@@ -374,13 +400,14 @@ class _Reader:
     def good(self, a: int, b: int) -> None:
         """Lines [a, b) all decoded: split them into runs of one signature and one launch identity."""
         structs = self.structs[a:b] if (a, b) != (0, len(self.structs)) else self.structs
-        values, careful = columns(structs, lambda i: self.line_of(a + i))
+        rows = list(map(AS_TUPLE, structs))  # one C call a line; fields are then read by position
+        values, careful = columns(structs, rows, lambda i: self.line_of(a + i))
         if careful:  # a fallback key only the careful path can judge: those lines go there, in order
             for i in careful:
                 self.structs[a + i] = None
             self.split(a, b)
             return
-        sigs = list(map(GET_SIG, structs))
+        sigs = list(map(GET_SIG_ROW, rows))
         servers = list(map(GET_SERVER, structs))
         # one pass over equal neighbours is the common case: a whole block of one run
         cuts = set() if sigs.count(sigs[0]) == len(sigs) else set(

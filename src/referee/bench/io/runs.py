@@ -30,6 +30,7 @@ MAX_LINE = 32 << 20
 PARALLEL_MIN_BYTES = 48 << 20
 MAX_JSON_FILE = 128 << 20
 SHARED_MIN_LINE = 128  # bytes per line a worker's shared result area is sized for
+MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux's value; Python 3.11 lacks the name
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 KEPT_MMAP_THRESHOLD, KEPT_TRIM_THRESHOLD = 256 << 20, 512 << 20
 GLIBC_DEFAULT_THRESHOLD = 128 << 10  # both start at 128 KiB in glibc
@@ -106,7 +107,18 @@ class _SharedResult:
         """Parent side: views on the shared memory (each metric column contiguous), no copy."""
         count = result.pop("shared", None)
         if count is not None:
+            self._map_in(count)
             result["lines"], result["values"] = self.lines[:count], self.columns[:, :count].T
+
+    def _map_in(self, count: int) -> None:
+        """Map the worker's pages into this process in one call per column rather than one fault per page when
+        the rules first read them (MADV_POPULATE_READ, Linux 5.14+; elsewhere the faults just happen later)."""
+        row = self.capacity * 8
+        for start in range(0, row * (1 + len(METRICS)), row):
+            try:
+                self.area.madvise(MADV_POPULATE_READ, start, count * 8)
+            except (OSError, ValueError, OverflowError):
+                return
 
 
 #: in a worker, its parent's areas (handed over at fork, never pickled); a task names its area by index
