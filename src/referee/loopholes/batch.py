@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -23,6 +23,7 @@ from typing import IO, Any, Protocol
 from referee.loopholes.engine import GradeConfig, Grader
 from referee.loopholes.modes import MODES, EnvMode, parse_mode
 from referee.loopholes.reward import Reward
+from referee.sandbox.ordered import in_order
 
 REWARD_FIELDS = [f.name for f in fields(Reward)]
 _CARRY_LIMIT = 2000
@@ -67,15 +68,11 @@ class LocalExecutor:
                           mode=task.mode, status="error", error=f"grader failed: {exc!r}"[:500])
 
     def map(self, tasks: Iterable[GradeTask]) -> Iterator[Reward]:
-        window: list[Future[Reward]] = []
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="grade")
         finished = False
         try:
-            for task in tasks:
-                window.append(pool.submit(self._grade, task))
-                if len(window) >= self.threads * 4:
-                    yield window.pop(0).result()
-            for future in window:
+            # in input order, but a slow grading holds back only its own record, never the next submissions
+            for future in in_order(lambda task: pool.submit(self._grade, task), tasks, in_flight=self.threads * 2):
                 yield future.result()
             finished = True
         finally:  # Ctrl-C or a consumer that stops early: queued gradings are cancelled, not run and thrown away

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from referee.sandbox.limits import Limits, RunResult
+from referee.sandbox.ordered import in_order
 from referee.sandbox.server import read_frame, write_frame
 
 BASE_PRELOAD = ["json", "collections", "heapq", "bisect", "itertools", "functools", "math", "re", "string",
@@ -205,13 +206,8 @@ class Sandbox:
         return self._executor.submit(self.run, job)
 
     def imap(self, jobs: Iterable[Job]) -> Iterator[RunResult]:
-        """Results in input order, computed on all workers, with bounded look-ahead."""
-        window: list[Future[RunResult]] = []
-        for job in jobs:
-            window.append(self.submit(job))
-            if len(window) >= self.workers * 4:
-                yield window.pop(0).result()
-        for future in window:
+        """Results in input order, computed on all workers; a slow job never leaves the others idle."""
+        for future in in_order(self.submit, jobs, in_flight=self.workers * 2):
             yield future.result()
 
     def map(self, jobs: Iterable[Job]) -> list[RunResult]:
