@@ -77,6 +77,8 @@ def _audit(scope: str, ref: Path | str | None, cand: Path | str | None,
         ctx.claimed_metric = _claimed_metric(ctx)
         _check_inputs(ctx, report)
         rules_started = time.perf_counter()
+        if not any(leg.read_error for leg in ctx.legs()):
+            ctx.prefetch((ctx.metric, *CO_METRICS))
         unreadable = [leg for leg in ctx.legs() if leg.read_error]
         for spec in for_scope(scope) if not unreadable else ():
             try:

@@ -18,6 +18,9 @@ from referee.bench.thresholds import Thresholds
 from referee.report import Evidence
 
 DEFAULT_METRIC = "output_throughput"
+#: below this many repeats over both legs the statistics cost milliseconds: no threads for them
+PREFETCH_MIN_REPEATS = 100_000
+PREFETCH_THREADS = 2
 
 #: how claims name their headline metric -> the metric column it is.
 METRIC_NAMES = {
@@ -114,6 +117,32 @@ class AuditContext:
             values, _ = self.values(leg, metric)
             self._summaries[key] = stats.summarize(values) if values.size else None
         return self._summaries[key]
+
+    def prefetch(self, metrics: tuple[str, ...]) -> None:
+        """Compute the statistics every audit asks for (each leg's summary of `metrics`, the headline comparison)
+        on two threads. numpy's partitions and sorts release the GIL, so on a big leg the rules' statistics
+        take about half the wall time; results and caches are the same as computed one by one."""
+        legs = self.measured()
+        if sum(leg.n for leg in legs) < PREFETCH_MIN_REPEATS:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        for leg in legs:  # the cached columns first (cheap, and the cache is then only read by the threads)
+            for metric in metrics:
+                self.values(leg, metric)
+        def quietly(compute: Any, *args: Any) -> None:
+            # numpy's error state is per thread, and a failure here is the rule's to report: it asks again
+            with np.errstate(all="ignore"):
+                try:
+                    compute(*args)
+                except Exception:  # the rule that needs this value asks again and reports it
+                    pass
+
+        with ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="stats") as pool:
+            jobs = [pool.submit(quietly, self.comparison, self.metric)]
+            jobs += [pool.submit(quietly, self.summary, leg, metric) for metric in metrics for leg in legs]
+            for job in jobs:
+                job.result()
 
     def comparison(self, metric: str | None = None) -> stats.Comparison | None:
         metric = metric or self.metric
