@@ -77,9 +77,9 @@ def _audit(scope: str, ref: Path | str | None, cand: Path | str | None,
         ctx.claimed_metric = _claimed_metric(ctx)
         _check_inputs(ctx, report)
         rules_started = time.perf_counter()
-        if not any(leg.read_error for leg in ctx.legs()):
-            ctx.prefetch((ctx.metric, *CO_METRICS))
         unreadable = [leg for leg in ctx.legs() if leg.read_error]
+        if not unreadable:
+            ctx.prefetch((ctx.metric, *CO_METRICS))
         for spec in for_scope(scope) if not unreadable else ():
             try:
                 with np.errstate(all="ignore"):  # absurd raw values give inf/nan, reported as such, not warned

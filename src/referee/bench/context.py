@@ -130,6 +130,7 @@ class AuditContext:
         for leg in legs:  # the cached columns first (cheap, and the cache is then only read by the threads)
             for metric in metrics:
                 self.values(leg, metric)
+
         def quietly(compute: Any, *args: Any) -> None:
             # numpy's error state is per thread, and a failure here is the rule's to report: it asks again
             with np.errstate(all="ignore"):

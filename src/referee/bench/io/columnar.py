@@ -124,13 +124,11 @@ FIELDS = SGLangLine.__struct_fields__
 METRIC_SLICE = slice(FIELDS.index("duration"), FIELDS.index("failed") + 1)
 #: METRICS rows of the metric fields, in the struct's order
 PRIMARY_ROWS = [dict((field, j) for j, field in PRIMARY)[field] for field in FIELDS[METRIC_SLICE]]
-GET_PRIMARY = attrgetter(*FIELDS[METRIC_SLICE])
 GET_METRICS = itemgetter(METRIC_SLICE)
 FALLBACKS = [(METRICS.index(name), sources[1:]) for name, sources in COLUMN_SOURCES.items() if len(sources) > 1]
 FALLBACK_ROWS = [j for j, _ in FALLBACKS]
 #: everything constant over a run of lines: detection keys, workload, basis (server_info is compared apart).
 SIG_FIELDS = FIELDS[:FIELDS.index("server_info")]
-SIG = {name: i for i, name in enumerate(SIG_FIELDS)}
 GET_SIG = attrgetter(*SIG_FIELDS)
 GET_SIG_ROW = itemgetter(slice(0, len(SIG_FIELDS)))  # a line's signature from its `astuple` row
 AS_TUPLE = msgspec.structs.astuple
@@ -190,18 +188,18 @@ def workload_of(values: dict[str, Any]) -> tuple[Any, ...]:
             g["ignore_eos"])
 
 
-def columns(structs: list[SGLangLine], rows: list[tuple[Any, ...]],
-            line_of: Callable[[int], memoryview]) -> tuple[np.ndarray, list[int]]:
+def columns(rows: list[tuple[Any, ...]], line_of: Callable[[int], memoryview]) -> tuple[np.ndarray, list[int]]:
     """METRICS x lines (one row per metric: the worker's result is column-major without a transposing copy of
-    the whole leg) for decoded lines (num_prompts and the `errors` count are filled in by the caller), and the
+    the whole leg) for decoded lines, as `astuple` rows (num_prompts and the `errors` count are filled in by the
+    caller), and the
     lines the careful path must read after all. The fallback keys are read only for the lines whose first key
     is null or absent (`line_of(i)`: line i's bytes as decoded)."""
-    n = len(structs)
+    n = len(rows)
     out = np.full((len(METRICS), n), NAN)
     try:  # a null metric (None) makes fromiter fail: then the slower conversion that reads None as NaN
         metrics = np.fromiter(chain.from_iterable(map(GET_METRICS, rows)), np.float64, n * len(PRIMARY))
     except TypeError:
-        metrics = np.array(list(map(GET_PRIMARY, structs)), dtype=np.float64)
+        metrics = np.array(list(map(GET_METRICS, rows)), dtype=np.float64)
     out[PRIMARY_ROWS] = metrics.reshape(n, len(PRIMARY)).T
     careful = []
     for i in np.flatnonzero(np.isnan(out[FALLBACK_ROWS]).any(axis=0)).tolist():
@@ -401,7 +399,7 @@ class _Reader:
         """Lines [a, b) all decoded: split them into runs of one signature and one launch identity."""
         structs = self.structs[a:b] if (a, b) != (0, len(self.structs)) else self.structs
         rows = list(map(AS_TUPLE, structs))  # one C call a line; fields are then read by position
-        values, careful = columns(structs, rows, lambda i: self.line_of(a + i))
+        values, careful = columns(rows, lambda i: self.line_of(a + i))
         if careful:  # a fallback key only the careful path can judge: those lines go there, in order
             for i in careful:
                 self.structs[a + i] = None

@@ -163,8 +163,12 @@ def _keep_freed_memory() -> None:
     CPU time as system time. A worker is short-lived: keep freed memory for reuse instead."""
     libc = _libc()
     if libc is not None:
-        libc.mallopt(M_MMAP_THRESHOLD, KEPT_MMAP_THRESHOLD)
-        libc.mallopt(M_TRIM_THRESHOLD, KEPT_TRIM_THRESHOLD)
+        _thresholds(libc, KEPT_MMAP_THRESHOLD, KEPT_TRIM_THRESHOLD)
+
+
+def _thresholds(libc: Any, mmap_threshold: int, trim_threshold: int) -> None:
+    libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)
+    libc.mallopt(M_TRIM_THRESHOLD, trim_threshold)
 
 
 _kept_depth = 0
@@ -181,16 +185,14 @@ def freed_memory_kept() -> Iterator[None]:
         yield
         return
     if _kept_depth == 0:
-        libc.mallopt(M_MMAP_THRESHOLD, KEPT_MMAP_THRESHOLD)
-        libc.mallopt(M_TRIM_THRESHOLD, KEPT_TRIM_THRESHOLD)
+        _thresholds(libc, KEPT_MMAP_THRESHOLD, KEPT_TRIM_THRESHOLD)
     _kept_depth += 1
     try:
         yield
     finally:
         _kept_depth -= 1
         if _kept_depth == 0:
-            libc.mallopt(M_MMAP_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
-            libc.mallopt(M_TRIM_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
+            _thresholds(libc, GLIBC_DEFAULT_THRESHOLD, GLIBC_DEFAULT_THRESHOLD)
             libc.malloc_trim(0)
 
 
